@@ -1,0 +1,27 @@
+# Two entry points, each creating or reusing the virtual environment in .venv:
+#   make demo   the main job (today: import IMDB, print its statistics, write the plots)
+#   make test   the test suite
+# IMDB=path/or/URL picks the IMDB source (default: the upstream tarball, downloaded and verified).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+IMDB   ?= $(CRITIC_IMDB_SOURCE)
+BIN    := $(VENV)/bin
+
+.PHONY: demo test clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: 2.13.0 is the local CPU build, anything else pulls CUDA wheels
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/critic quickstart $(if $(IMDB),--source "$(IMDB)")
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,83 @@
+"""Benchmark: import the full aclImdb tarball, and what follows it (re-import, statistics, the
+Keras drop-in), each as a separate `critic` process in a fresh workspace.
+
+    .venv/bin/python bench/import_imdb.py [--source ../shared/data/aclImdb_v1.tar.gz] [--runs 3]
+
+Prints a table (median and max over runs of wall seconds and peak RSS) and saves
+bench/results/import_imdb.json. Targets from the issue: import ≤ 30 s wall, peak RSS ≤ 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CRITIC = str(Path(sys.executable).with_name("critic"))
+KERAS = "from critic.keras import imdb; (x, y), (xt, yt) = imdb.load_data(num_words=10000); print(len(x), len(xt))"
+
+
+def measure(cmd: list[str], env: dict) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one child process, from the kernel's accounting."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def run(source: str, runs: int) -> list[dict]:
+    steps = {
+        "import (cold workspace)": [CRITIC, "data", "import", "imdb", "--source", source, "-q"],
+        "re-import (identical)": [CRITIC, "data", "import", "imdb", "--source", source, "-q"],
+        "stats + plots": [CRITIC, "data", "stats", "imdb"],
+        "keras load_data (first)": [sys.executable, "-c", KERAS],
+        "keras load_data (cached)": [sys.executable, "-c", KERAS],
+    }
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in steps}
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as home:
+            env = {**os.environ, "CRITIC_HOME": home}
+            for name, cmd in steps.items():
+                samples[name].append(measure(cmd, env))
+    return [{"step": name, "runs": runs,
+             "wall_s_median": statistics.median(w for w, _ in s), "wall_s_max": max(w for w, _ in s),
+             "peak_rss_mb_median": statistics.median(r for _, r in s), "peak_rss_mb_max": max(r for _, r in s),
+             "command": " ".join(steps[name]).replace(CRITIC, "critic").replace(sys.executable, "python")}
+            for name, s in samples.items()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", default=os.environ.get("CRITIC_IMDB_SOURCE", str(ROOT.parent / "shared/data/aclImdb_v1.tar.gz")))
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    rows = run(args.source, args.runs)
+    print(f"{'step':<26} {'wall s (median / max)':>22} {'peak RSS MB (median / max)':>28}")
+    for r in rows:
+        print(f"{r['step']:<26} {r['wall_s_median']:>10.1f} / {r['wall_s_max']:<9.1f} {r['peak_rss_mb_median']:>13.0f} / {r['peak_rss_mb_max']:<10.0f}")
+    target = rows[0]
+    verdict = target["wall_s_max"] <= 30 and target["peak_rss_mb_max"] <= 1536
+    print(f"target: import ≤ 30 s and ≤ 1.5 GB peak RSS → {'met' if verdict else 'NOT met'}")
+    result = {"benchmark": "import_imdb", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+              "source": args.source, "rows": rows, "target_met": verdict}
+    out = ROOT / "bench" / "results" / "import_imdb.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"saved {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""Statistics a person can look at: label balance, words per review, vocabulary, and how many
+reviews fit a sequence length without truncation. Words are counted with `critic.text.words`,
+the tokenization the word encoder uses, so the coverage table answers "what sequence length?"."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from critic.data.split import SUBSETS  # noqa: E402
+from critic.data.store import DatasetVersion, load_version  # noqa: E402
+from critic.text import words  # noqa: E402
+from critic.workspace import Workspace  # noqa: E402
+
+__all__ = ["COVERAGE_LENGTHS", "LengthSummary", "DatasetStats", "summarize", "coverage", "length_for_share", "dataset_stats"]
+
+COVERAGE_LENGTHS = (128, 256, 512, 650, 1000)  # 650: the platform seed's choice; 512: BERT's limit
+TARGET_SHARE = 0.95
+
+
+@dataclass(frozen=True)
+class LengthSummary:
+    count: int
+    min: int
+    mean: float
+    std: float
+    median: float
+    p90: float
+    p95: float
+    p99: float
+    max: int
+
+
+def summarize(lengths: np.ndarray) -> LengthSummary:
+    lengths = np.asarray(lengths)
+    p = np.percentile(lengths, [50, 90, 95, 99])
+    return LengthSummary(int(lengths.size), int(lengths.min()), float(lengths.mean()), float(lengths.std()),
+                         float(p[0]), float(p[1]), float(p[2]), float(p[3]), int(lengths.max()))
+
+
+def coverage(lengths: np.ndarray, at: tuple[int, ...] = COVERAGE_LENGTHS) -> dict[int, float]:
+    """Share of texts with at most L words (they fit without truncation), for each L."""
+    lengths = np.asarray(lengths)
+    return {int(n): float((lengths <= n).mean()) for n in at}
+
+
+def length_for_share(lengths: np.ndarray, share: float = TARGET_SHARE) -> int:
+    """The smallest L such that at least `share` of the texts have at most L words."""
+    ordered = np.sort(np.asarray(lengths))
+    return int(ordered[int(np.ceil(share * ordered.size)) - 1])
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    ref: str
+    counts: dict[str, dict[str, int]]  # subset → label → rows
+    lengths: dict[str, LengthSummary]  # subset (and "all") → words per text
+    coverage: dict[str, dict[int, float]]  # subset (and "all") → length → share covered
+    length_for_95: dict[str, int]
+    vocabulary: dict[str, int]  # "train" and "all": distinct words
+    plots: dict[str, str]  # name → PNG path
+    path: Path  # stats.json
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        return data
+
+
+def dataset_stats(ref: str, *, workspace: Workspace | None = None, plots: bool = True) -> DatasetStats:
+    """Compute the statistics of a dataset version's labelled rows, write stats.json and PNG plots
+    into `<version>/stats/`, and return them."""
+    version = load_version(ref, workspace)
+    frame = version.frame(["text", "label", "subset"])
+    frame = frame[frame["label"].notna()]
+    groups = {s: (frame["subset"] == s).to_numpy() for s in SUBSETS if (frame["subset"] == s).any()}
+    groups["all"] = np.ones(len(frame), dtype=bool)
+    lengths, vocabulary = _count_words(frame["text"], groups.get("train", groups["all"]))
+    counts = {s: {str(k): int(v) for k, v in frame[mask]["label"].value_counts().sort_index().items()}
+              for s, mask in groups.items() if s != "all"}
+    out = version.path / "stats"
+    out.mkdir(exist_ok=True)
+    stats = DatasetStats(
+        version.ref, counts,
+        {s: summarize(lengths[m]) for s, m in groups.items()},
+        {s: coverage(lengths[m]) for s, m in groups.items()},
+        {s: length_for_share(lengths[m]) for s, m in groups.items()},
+        vocabulary,
+        _plot_all(version, lengths, groups, counts, out) if plots else {},
+        out / "stats.json",
+    )
+    stats.path.write_text(json.dumps(stats.as_dict(), indent=2) + "\n")
+    return stats
+
+
+def _count_words(texts, train: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """Words per text, and distinct words in train and overall; one text's words in memory at a time."""
+    lengths = np.empty(len(texts), dtype=np.int64)
+    seen_train: set[str] = set()
+    seen_all: set[str] = set()
+    for i, (text, in_train) in enumerate(zip(texts, train)):
+        tokens = words(text)
+        lengths[i] = len(tokens)
+        seen_all.update(tokens)
+        if in_train:
+            seen_train.update(tokens)
+    return lengths, {"train": len(seen_train), "all": len(seen_all)}
+
+
+# -- plots -------------------------------------------------------------------------------------
+
+def _plot_all(version: DatasetVersion, lengths: np.ndarray, groups: dict, counts: dict, out: Path) -> dict[str, str]:
+    return {
+        "length_histogram": str(_histogram(version.ref, lengths, out / "length_histogram.png")),
+        "length_boxplot": str(_boxplot(version.ref, lengths, groups, out / "length_boxplot.png")),
+        "label_balance": str(_balance(version.ref, counts, out / "label_balance.png")),
+    }
+
+
+def _histogram(ref: str, lengths: np.ndarray, path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ax.hist(lengths, bins=min(100, max(10, int(np.sqrt(lengths.size)))), color="#4C72B0", alpha=0.85)
+    shares = coverage(lengths)
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # headroom for the labels
+    for n in COVERAGE_LENGTHS:
+        ax.axvline(n, color="#888888", linestyle=":", linewidth=1)
+        ax.text(n, ax.get_ylim()[1] * 0.97, f"{n}\n{shares[n]:.0%}", ha="center", va="top", fontsize=8,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+    n95 = length_for_share(lengths)
+    ax.axvline(n95, color="#C44E52", linewidth=1.5, label=f"95 % of texts have ≤ {n95} words")
+    ax.set(title=f"{ref}: words per text (labelled rows, n={lengths.size:,})", xlabel="words", ylabel="texts")
+    ax.legend(loc="center right")
+    return _save(fig, path)
+
+
+def _boxplot(ref: str, lengths: np.ndarray, groups: dict, path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    names = list(groups)
+    ax.boxplot([lengths[groups[n]] for n in names], showmeans=True)
+    ax.set_xticks(range(1, len(names) + 1), names)
+    ax.set(title=f"{ref}: words per text by subset", ylabel="words")
+    return _save(fig, path)
+
+
+def _balance(ref: str, counts: dict, path: Path) -> Path:
+    labels = sorted({label for c in counts.values() for label in c})
+    subsets = list(counts)
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(labels) * len(subsets)), 4.5))
+    width = 0.8 / max(1, len(labels))
+    for i, label in enumerate(labels):
+        xs = np.arange(len(subsets)) + i * width
+        bars = ax.bar(xs, [counts[s].get(label, 0) for s in subsets], width, label=label)
+        ax.bar_label(bars, fontsize=8)
+    ax.set_xticks(np.arange(len(subsets)) + width * (len(labels) - 1) / 2, subsets)
+    ax.set(title=f"{ref}: rows per subset and label", ylabel="rows")
+    ax.legend(title="label", fontsize=8)
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,5 @@
+"""Text cleaning and tokenization shared by statistics, encoders, training and serving."""
+
+from critic.text.words import clean, words, words_batch, hf_normalizer, hf_pre_tokenizer
+
+__all__ = ["clean", "words", "words_batch", "hf_normalizer", "hf_pre_tokenizer"]

@@ -1,0 +1,133 @@
+"""Fixtures: a private workspace per test, tiny aclImdb trees and tarballs, a local HTTP server."""
+
+from __future__ import annotations
+
+import tarfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from critic.workspace import Workspace
+
+# A tiny corpus in aclImdb's layout: (subset, folder, id, rating, text).
+TINY_REVIEWS = [
+    ("train", "pos", 0, 9, "A great film.<br /><br />Great acting, great story!"),
+    ("train", "pos", 1, 8, "I loved it; loved every minute."),
+    ("train", "pos", 2, 10, "Brilliant. Simply brilliant, a must see."),
+    ("train", "pos", 3, 7, "Good fun, good cast, good times."),
+    ("train", "pos", 10, 9, "Wonderful and moving; the best film this year."),
+    ("train", "neg", 0, 1, "Awful film. Terrible acting, awful story."),
+    ("train", "neg", 1, 2, "I hated it; hated every minute."),
+    ("train", "neg", 2, 3, "Boring, boring, boring. Don't bother."),
+    ("train", "neg", 3, 4, "Bad plot, bad cast, bad times."),
+    ("train", "neg", 10, 1, "The worst film this year, dull and long."),
+    ("test", "pos", 0, 10, "Great story and a great cast."),
+    ("test", "pos", 1, 8, "Loved the acting."),
+    ("test", "neg", 0, 2, "Terrible story and a bad cast."),
+    ("test", "neg", 1, 3, "Hated the acting."),
+    ("train", "unsup", 0, 0, "No label here."),
+]
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch) -> Workspace:
+    """CRITIC_HOME in tmp_path, so the CLI and the library both write there and nowhere else."""
+    monkeypatch.setenv("CRITIC_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("CRITIC_IMDB_SOURCE", raising=False)
+    return Workspace.from_env()
+
+
+def write_aclimdb(root: Path, reviews=TINY_REVIEWS) -> Path:
+    """Write `reviews` as <root>/aclImdb/{train,test}/{pos,neg,unsup}/<id>_<rating>.txt."""
+    base = root / "aclImdb"
+    for subset, folder, rid, rating, text in reviews:
+        path = base / subset / folder / f"{rid}_{rating}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (base / "README").write_text("tiny aclImdb for tests\n")
+    (base / "imdb.vocab").write_text("the\nand\n")
+    return base
+
+
+def tar_folder(folder: Path, tarball: Path) -> Path:
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+    return tarball
+
+
+@pytest.fixture
+def aclimdb_dir(tmp_path) -> Path:
+    return write_aclimdb(tmp_path / "src")
+
+
+@pytest.fixture
+def aclimdb_tar(tmp_path, aclimdb_dir) -> Path:
+    return tar_folder(aclimdb_dir, tmp_path / "aclImdb_v1.tar.gz")
+
+
+class FileServer:
+    """Serves bytes over HTTP on 127.0.0.1 with Range support; can cut the next N responses short."""
+
+    def __init__(self):
+        self.files: dict[str, bytes] = {}
+        self.requests: list[dict] = []
+        self.cut_after: int | None = None  # bytes to send before dropping the connection
+        self.cuts_left = 0
+        self.ignore_range = False
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.requests.append({"path": self.path, "range": self.headers.get("Range")})
+                data = server.files.get(self.path)
+                if data is None:
+                    self.send_error(404)
+                    return
+                start = 0
+                rng = self.headers.get("Range")
+                if rng and not server.ignore_range:
+                    start = int(rng.removeprefix("bytes=").split("-")[0])
+                    if start >= len(data):
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(data)}")
+                        self.end_headers()
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                body = data[start:]
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Accept-Ranges", "bytes")
+                self.end_headers()
+                if server.cuts_left > 0 and server.cut_after is not None:
+                    server.cuts_left -= 1
+                    self.wfile.write(body[: server.cut_after])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def file_server():
+    server = FileServer()
+    yield server
+    server.close()
