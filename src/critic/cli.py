@@ -14,7 +14,7 @@ from rich.table import Table
 import critic
 from critic.data import IMDB_URL, SUBSETS, SplitSettings, import_dataset, list_versions, load_version, resplit
 from critic.data.stats import COVERAGE_LENGTHS, DatasetStats, dataset_stats
-from critic.errors import CriticError
+from critic.errors import CriticError, SettingsError
 from critic.quickstart import quickstart
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="critic: labelled text → a deployed text classifier.")
@@ -48,6 +48,7 @@ def data_import(
     label: Optional[str] = typer.Option(None, "--label", help="Column holding the label (default: label/sentiment/...)."),
     subset_column: Optional[str] = typer.Option(None, "--subset-column", help="Column giving train/validation/test per row."),
     encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of CSV/TSV/JSONL (utf-8 reads with or without BOM)."),
+    delimiter: Optional[str] = typer.Option(None, "--delimiter", help="CSV field separator, e.g. ';' (default ',' for CSV, tab for TSV)."),
     sha256: Optional[str] = typer.Option(None, "--sha256", help="Expected sha256 of the source file; a mismatch stops the import."),
     include_unsup: bool = typer.Option(False, "--include-unsup", help="aclImdb: also keep train/unsup (unlabelled)."),
     validation_fraction: float = _VAL,
@@ -57,7 +58,7 @@ def data_import(
 ) -> None:
     """Import a dataset as a new immutable version."""
     saved = import_dataset(name, source, format=format, text=text, label=label, subset_column=subset_column,
-                           encoding=encoding, sha256=sha256, include_unsup=include_unsup,
+                           encoding=encoding, delimiter=delimiter, sha256=sha256, include_unsup=include_unsup,
                            split=SplitSettings(validation_fraction, test_fraction, seed), progress=not quiet)
     _print_saved(saved)
 
@@ -95,14 +96,20 @@ def data_show(ref: str = typer.Argument(..., help="NAME or NAME@VERSION")) -> No
                        ("created", f"{m['created']} by critic {m['critic_version']}")):
         console.print(f"  [cyan]{key:>13}[/] {value}")
     console.print(_counts_table(m["rows"]["by_subset"]))
+    for reason, n in list(m["rejected"]["by_reason"].items())[:10]:
+        console.print(f"  rejected {n:>6,}  {reason}")
     for warning in m["warnings"]:
         console.print(f"[yellow]warning:[/] {warning}")
 
 
 @data_app.command("stats")
-def data_stats(ref: str = typer.Argument(..., help="NAME or NAME@VERSION")) -> None:
+def data_stats(
+    ref: str = typer.Argument(..., help="NAME or NAME@VERSION"),
+    lengths: str = typer.Option(",".join(map(str, COVERAGE_LENGTHS)), "--lengths",
+                                help="Sequence lengths for the coverage table, comma-separated."),
+) -> None:
     """Label balance, words per text, vocabulary, coverage at sequence lengths; writes PNG plots."""
-    _print_stats(dataset_stats(ref))
+    _print_stats(dataset_stats(ref, lengths=_int_list(lengths, "--lengths")))
 
 
 @app.command("quickstart")
@@ -115,6 +122,13 @@ def quickstart_command(
     result = quickstart(source, name=name)
     _print_saved(result.imported, counts=False)  # the statistics below show the counts
     _print_stats(result.stats)
+
+
+def _int_list(text: str, option: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise SettingsError(f"{option} takes whole numbers separated by commas, e.g. 128,256,512; got {text!r}") from None
 
 
 # -- rendering --------------------------------------------------------------------------------------
@@ -155,9 +169,10 @@ def _print_stats(stats: DatasetStats) -> None:
         lengths.add_row(subset, f"{s.count:,}", str(s.min), f"{s.mean:.1f}", f"{s.std:.1f}", f"{s.median:.0f}",
                         f"{s.p90:.0f}", f"{s.p95:.0f}", f"{s.p99:.0f}", f"{s.max:,}")
     console.print(lengths)
-    cov = Table("subset", *(f"≤ {n}" for n in COVERAGE_LENGTHS), "95 % at", title="share of texts that fit without truncation")
+    at = list(next(iter(stats.coverage.values())))
+    cov = Table("subset", *(f"≤ {n}" for n in at), "95 % at", title="share of texts that fit without truncation")
     for subset, shares in stats.coverage.items():
-        cov.add_row(subset, *(f"{shares[n]:.1%}" for n in COVERAGE_LENGTHS), f"{stats.length_for_95[subset]:,} words")
+        cov.add_row(subset, *(f"{shares[n]:.1%}" for n in at), f"{stats.length_for_95[subset]:,} words")
     console.print(cov)
     console.print(f"vocabulary: {stats.vocabulary['train']:,} distinct words in train, {stats.vocabulary['all']:,} in all labelled rows")
     for name, path in stats.plots.items():

@@ -179,3 +179,11 @@ def test_duplicate_columns_are_a_clear_error(workspace, tmp_path):
     path.write_text("text,label,text\na,b,c\n")
     with pytest.raises(ColumnError, match="duplicate"):
         _import(path)
+
+
+def test_semicolon_file_gets_a_delimiter_hint_and_reads_with_it(workspace, tmp_path):
+    path = tmp_path / "euro.csv"
+    path.write_text("text;label\n\"a, b\";x\nc;y\n")
+    with pytest.raises(ColumnError, match="--delimiter ';'"):
+        _import(path)
+    assert _frame(_import(path, delimiter=";"))["text"].tolist() == ["a, b", "c"]

@@ -29,6 +29,7 @@ def import_dataset(
     label: str | None = None,
     subset_column: str | None = None,
     encoding: str = "utf-8",
+    delimiter: str | None = None,
     sha256: str | None = None,
     include_unsup: bool = False,
     split: SplitSettings = SplitSettings(),
@@ -47,9 +48,9 @@ def import_dataset(
     if fmt == "aclimdb":
         rows, columns = read_aclimdb(path, include_unsup=include_unsup, progress=progress), Columns(TEXT_COLUMN, LABEL_COLUMN, None)
     else:
-        rows, columns = read_table(path, fmt, TableOptions(text, label, subset_column, encoding))
+        rows, columns = read_table(path, fmt, TableOptions(text, label, subset_column, encoding, delimiter))
     _require_rows(rows, path)
-    source_info.update(format=fmt, options={"encoding": encoding, "include_unsup": include_unsup})
+    source_info.update(format=fmt, options={"encoding": encoding, "delimiter": delimiter, "include_unsup": include_unsup})
     return save_version(workspace, name, rows.frame(), rows.rejects, source=source_info,
                         columns=asdict(columns), split=split)
 

@@ -16,6 +16,8 @@ import numpy as np  # noqa: E402
 
 from critic.data.split import SUBSETS  # noqa: E402
 from critic.data.store import DatasetVersion, load_version  # noqa: E402
+from critic.errors import SettingsError  # noqa: E402
+from critic.progress import bar  # noqa: E402
 from critic.text import words  # noqa: E402
 from critic.workspace import Workspace  # noqa: E402
 
@@ -74,7 +76,8 @@ class DatasetStats:
         return data
 
 
-def dataset_stats(ref: str, *, workspace: Workspace | None = None, plots: bool = True) -> DatasetStats:
+def dataset_stats(ref: str, *, lengths: tuple[int, ...] = COVERAGE_LENGTHS, workspace: Workspace | None = None,
+                  plots: bool = True, progress: bool = True) -> DatasetStats:
     """Compute the statistics of a dataset version's labelled rows, write stats.json and PNG plots
     into `<version>/stats/`, and return them."""
     version = load_version(ref, workspace)
@@ -82,7 +85,11 @@ def dataset_stats(ref: str, *, workspace: Workspace | None = None, plots: bool =
     frame = frame[frame["label"].notna()]
     groups = {s: (frame["subset"] == s).to_numpy() for s in SUBSETS if (frame["subset"] == s).any()}
     groups["all"] = np.ones(len(frame), dtype=bool)
-    lengths, vocabulary = _count_words(frame["text"], groups.get("train", groups["all"]))
+    at = tuple(sorted(set(lengths)))
+    if not at or at[0] < 1:
+        raise SettingsError(f"coverage lengths must be positive whole numbers, got {lengths}")
+    with bar(f"count words in {version.ref}", len(frame), enabled=progress) as advance:
+        lengths, vocabulary = _count_words(frame["text"], groups.get("train", groups["all"]), advance)
     counts = {s: {str(k): int(v) for k, v in frame[mask]["label"].value_counts().sort_index().items()}
               for s, mask in groups.items() if s != "all"}
     out = version.path / "stats"
@@ -90,17 +97,17 @@ def dataset_stats(ref: str, *, workspace: Workspace | None = None, plots: bool =
     stats = DatasetStats(
         version.ref, counts,
         {s: summarize(lengths[m]) for s, m in groups.items()},
-        {s: coverage(lengths[m]) for s, m in groups.items()},
+        {s: coverage(lengths[m], at) for s, m in groups.items()},
         {s: length_for_share(lengths[m]) for s, m in groups.items()},
         vocabulary,
-        _plot_all(version, lengths, groups, counts, out) if plots else {},
+        _plot_all(version, lengths, at, groups, counts, out) if plots else {},
         out / "stats.json",
     )
     stats.path.write_text(json.dumps(stats.as_dict(), indent=2) + "\n")
     return stats
 
 
-def _count_words(texts, train: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+def _count_words(texts, train: np.ndarray, advance) -> tuple[np.ndarray, dict[str, int]]:
     """Words per text, and distinct words in train and overall; one text's words in memory at a time."""
     lengths = np.empty(len(texts), dtype=np.int64)
     seen_train: set[str] = set()
@@ -111,25 +118,29 @@ def _count_words(texts, train: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
         seen_all.update(tokens)
         if in_train:
             seen_train.update(tokens)
+        if i % 1000 == 999:
+            advance(1000)
+    advance(len(texts) % 1000)
     return lengths, {"train": len(seen_train), "all": len(seen_all)}
 
 
 # -- plots -------------------------------------------------------------------------------------
 
-def _plot_all(version: DatasetVersion, lengths: np.ndarray, groups: dict, counts: dict, out: Path) -> dict[str, str]:
+def _plot_all(version: DatasetVersion, lengths: np.ndarray, at: tuple[int, ...], groups: dict, counts: dict,
+              out: Path) -> dict[str, str]:
     return {
-        "length_histogram": str(_histogram(version.ref, lengths, out / "length_histogram.png")),
+        "length_histogram": str(_histogram(version.ref, lengths, at, out / "length_histogram.png")),
         "length_boxplot": str(_boxplot(version.ref, lengths, groups, out / "length_boxplot.png")),
         "label_balance": str(_balance(version.ref, counts, out / "label_balance.png")),
     }
 
 
-def _histogram(ref: str, lengths: np.ndarray, path: Path) -> Path:
+def _histogram(ref: str, lengths: np.ndarray, at: tuple[int, ...], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     ax.hist(lengths, bins=min(100, max(10, int(np.sqrt(lengths.size)))), color="#4C72B0", alpha=0.85)
-    shares = coverage(lengths)
+    shares = coverage(lengths, at)
     ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # headroom for the labels
-    for n in COVERAGE_LENGTHS:
+    for n in at:
         ax.axvline(n, color="#888888", linestyle=":", linewidth=1)
         ax.text(n, ax.get_ylim()[1] * 0.97, f"{n}\n{shares[n]:.0%}", ha="center", va="top", fontsize=8,
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import stat
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ def save_version(workspace: Workspace, name: str, frame: pd.DataFrame, rejects: 
 def _commit(workspace: Workspace, name: str, frame: pd.DataFrame, rejects: list[Reject], manifest: dict) -> Saved:
     folder = workspace.datasets / name
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(folder)
     tmp = folder / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     try:
@@ -128,6 +130,15 @@ def _place(workspace: Workspace, version: int, tmp: Path, manifest: dict) -> Dat
     rows = manifest["rows"]
     return DatasetRecord(name, version, created, manifest["fingerprint"], rows["total"],
                          manifest["rejected"]["count"], final.relative_to(workspace.root).as_posix(), manifest)
+
+
+def _remove_stale_temporaries(folder: Path, max_age_s: float = 3600) -> None:
+    """Temporary folders of imports killed mid-write. A live import keeps its own for seconds, so
+    one older than an hour has no owner."""
+    for tmp in folder.glob(".tmp-*"):
+        if time.time() - tmp.stat().st_mtime > max_age_s:
+            _make_writable(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _make_writable(folder: Path) -> None:

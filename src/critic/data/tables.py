@@ -35,6 +35,7 @@ class TableOptions:
     label: str | None = None
     subset_column: str | None = None
     encoding: str = "utf-8"
+    delimiter: str | None = None  # CSV/TSV field separator; None = "," for CSV, tab for TSV
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,10 @@ def read_table(path: Path, fmt: str, options: TableOptions) -> tuple[Rows, Colum
 
 def _read_one(stream, source: str, fmt: str, options: TableOptions) -> tuple[Rows, Columns]:
     if fmt in ("csv", "tsv"):
-        records = _delimited_records(stream, source, "," if fmt == "csv" else "\t", options.encoding)
+        delimiter = options.delimiter or ("," if fmt == "csv" else "\t")
+        if len(delimiter) != 1:
+            raise SourceError(f"--delimiter must be one character, got {delimiter!r}")
+        records = _delimited_records(stream, source, delimiter, options.encoding)
     elif fmt == "jsonl":
         records = _jsonl_records(stream, source, options.encoding)
     elif fmt == "parquet":
@@ -177,10 +181,10 @@ def _pick(header: list[str], wanted: str | None, obvious: tuple[str, ...], role:
     for name in obvious:
         if name in by_lower:
             return by_lower[name]
-    raise ColumnError(
-        f"cannot tell which column of {source} holds the {role}; its columns are {header}. "
-        f"Name it with --{role} COLUMN"
-    )
+    hint = f"Name it with --{role} COLUMN"
+    if len(header) == 1 and (sep := next((c for c in ";\t|," if c in header[0]), None)):
+        hint = f"The header looks {sep!r}-separated: pass --delimiter {sep!r}"
+    raise ColumnError(f"cannot tell which column of {source} holds the {role}; its columns are {header}. {hint}")
 
 
 _SUBSETS = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",

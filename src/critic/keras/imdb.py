@@ -26,6 +26,7 @@ from critic.data.importer import import_dataset
 from critic.data.store import DatasetVersion, load_version
 from critic.errors import DatasetNotFound
 from critic.names import parse_ref
+from critic.progress import bar
 from critic.text import words
 from critic.workspace import Workspace
 
@@ -110,7 +111,11 @@ def _build(version: DatasetVersion) -> None:
     """Tokenize once: word ranks over all labelled rows; ranks per review as flat arrays + offsets."""
     frame = version.frame(["text", "label", "subset"])
     frame = frame[frame["label"].notna()]
-    tokens = [words(t) for t in frame["text"]]
+    with bar(f"tokenize {version.ref} for the Keras drop-in (once)", len(frame)) as advance:
+        tokens = []
+        for text in frame["text"]:
+            tokens.append(words(text))
+            advance(1)
     counts = Counter(w for t in tokens for w in t)
     ranked = sorted(counts, key=lambda w: (-counts[w], w))
     index = {w: i for i, w in enumerate(ranked, start=1)}
