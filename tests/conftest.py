@@ -131,3 +131,37 @@ def file_server():
     server = FileServer()
     yield server
     server.close()
+
+
+POSITIVE = ["great", "wonderful", "loved", "brilliant", "superb"]
+NEGATIVE = ["awful", "boring", "hated", "terrible", "dull"]
+NEUTRAL = ["okay", "average", "fine", "decent", "middling"]
+FILLER = ["the", "movie", "plot", "actor", "scene", "and", "was", "a", "it", "story", "film", "director"]
+
+
+def sentiment_rows(n: int, classes: int = 2, seed: int = 0) -> list[tuple[str, str]]:
+    """Reviews of filler words plus one word that decides the label (known right answers)."""
+    import random
+
+    rng = random.Random(seed)
+    vocab = [("negative", NEGATIVE), ("positive", POSITIVE), ("neutral", NEUTRAL)][:classes]
+    rows = []
+    for i in range(n):
+        label, cue = vocab[i % classes]
+        words = rng.choices(FILLER, k=rng.randint(4, 24)) + [rng.choice(cue)]
+        rng.shuffle(words)
+        rows.append((" ".join(words), label))
+    return rows
+
+
+def write_csv(path: Path, rows) -> Path:
+    path.write_text("text,label\n" + "".join(f'"{t}",{label}\n' for t, label in rows))
+    return path
+
+
+@pytest.fixture
+def tiny_dataset(workspace, tmp_path) -> str:
+    """A 2-class dataset `tiny@1` of 80 rows (64 train, 16 validation) in the test's workspace."""
+    from critic.data import import_dataset
+
+    return import_dataset("tiny", write_csv(tmp_path / "tiny.csv", sentiment_rows(80)), progress=False).version.ref

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["Catalog", "DatasetRecord"]
+__all__ = ["Catalog", "DatasetRecord", "ExperimentRecord"]
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
     name        TEXT    NOT NULL,
@@ -30,6 +30,26 @@ CREATE TABLE IF NOT EXISTS datasets (
     PRIMARY KEY (name, version)
 );
 CREATE INDEX IF NOT EXISTS datasets_fingerprint ON datasets (name, fingerprint);
+CREATE TABLE IF NOT EXISTS experiments (
+    name        TEXT PRIMARY KEY,
+    dataset     TEXT NOT NULL,      -- name@version
+    model       TEXT NOT NULL,      -- preset name (versioned) or "custom"
+    status      TEXT NOT NULL,      -- running, done, failed, stopped
+    created     TEXT NOT NULL,
+    updated     TEXT NOT NULL,
+    epochs_done INTEGER NOT NULL DEFAULT 0,
+    best_epoch  INTEGER,
+    seconds     REAL NOT NULL DEFAULT 0,
+    error       TEXT,
+    path        TEXT NOT NULL,
+    config      TEXT NOT NULL       -- JSON, the same as config.json
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    experiment  TEXT NOT NULL REFERENCES experiments (name),
+    epoch       INTEGER NOT NULL,
+    metrics     TEXT NOT NULL,      -- JSON: train/val loss and accuracy, seconds, samples/s
+    PRIMARY KEY (experiment, epoch)
+);
 """
 
 
@@ -47,6 +67,23 @@ class DatasetRecord:
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    name: str
+    dataset: str
+    model: str
+    status: str
+    created: str
+    updated: str
+    epochs_done: int
+    best_epoch: int | None
+    seconds: float
+    error: str | None
+    path: str
+    config: dict
+    epochs: tuple[dict, ...] = ()
 
 
 class Catalog:
@@ -124,3 +161,44 @@ class Catalog:
             if own:
                 conn.close()
         return [DatasetRecord(n, v, c, f, r, rj, p, json.loads(m)) for n, v, c, f, r, rj, p, m in rows]
+
+    # -- experiments ----------------------------------------------------------------------------
+
+    def add_experiment(self, record: ExperimentRecord) -> None:
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM experiments WHERE name = ?", (record.name,)).fetchone():
+                from critic.errors import SettingsError
+
+                raise SettingsError(f"an experiment named {record.name!r} exists; pick another --name or "
+                                    f"continue it with `critic train --resume {record.name}`")
+            conn.execute(
+                "INSERT INTO experiments (name, dataset, model, status, created, updated, path, config)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.name, record.dataset, record.model, record.status, record.created, record.updated,
+                 record.path, json.dumps(record.config, sort_keys=True)),
+            )
+
+    def record_epoch(self, name: str, epoch: int, metrics: dict, best_epoch: int | None, seconds: float, now: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO epochs (experiment, epoch, metrics) VALUES (?, ?, ?)",
+                         (name, epoch, json.dumps(metrics, sort_keys=True)))
+            conn.execute("UPDATE experiments SET epochs_done = ?, best_epoch = ?, seconds = ?, updated = ? WHERE name = ?",
+                         (epoch, best_epoch, seconds, now, name))
+
+    def set_experiment_status(self, name: str, status: str, now: str, error: str | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE experiments SET status = ?, error = ?, updated = ? WHERE name = ?",
+                         (status, error, now, name))
+
+    def experiments(self, name: str | None = None) -> list[ExperimentRecord]:
+        conn = self._connect()
+        try:
+            sql = "SELECT * FROM experiments" + (" WHERE name = ?" if name else "") + " ORDER BY created, name"
+            rows = conn.execute(sql, (name,) if name else ()).fetchall()
+            out = []
+            for row in rows:
+                epochs = conn.execute("SELECT metrics FROM epochs WHERE experiment = ? ORDER BY epoch", (row[0],)).fetchall()
+                out.append(ExperimentRecord(*row[:11], json.loads(row[11]), tuple(json.loads(e[0]) for e in epochs)))
+            return out
+        finally:
+            conn.close()

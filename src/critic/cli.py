@@ -15,11 +15,21 @@ import critic
 from critic.data import IMDB_URL, SUBSETS, SplitSettings, import_dataset, list_versions, load_version, resplit
 from critic.data.stats import COVERAGE_LENGTHS, DatasetStats, dataset_stats
 from critic.errors import CriticError, SettingsError
+from critic.experiment import (build_config, compare_experiments, get_experiment, list_experiments,
+                               resume_experiment, train_experiment)
+from critic.models.graph import GraphModel
+from critic.models.presets import get_preset, preset_names
+from critic.progress import TrainingView
 from critic.quickstart import quickstart
+from critic.text.encoders import encoder_for
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="critic: labelled text → a deployed text classifier.")
 data_app = typer.Typer(no_args_is_help=True, help="Import datasets, list their versions, look at their statistics.")
 app.add_typer(data_app, name="data")
+experiments_app = typer.Typer(no_args_is_help=True, help="List, inspect and compare training runs.")
+app.add_typer(experiments_app, name="experiments")
+models_app = typer.Typer(no_args_is_help=True, help="The model presets and their block graphs.")
+app.add_typer(models_app, name="models")
 console = Console()
 
 _VAL = typer.Option(0.2, "--validation-fraction", help="Share of the train rows held out for validation (stratified).")
@@ -129,6 +139,155 @@ def _int_list(text: str, option: str) -> tuple[int, ...]:
         return tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
         raise SettingsError(f"{option} takes whole numbers separated by commas, e.g. 128,256,512; got {text!r}") from None
+
+
+@app.command("train")
+def train_command(
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="NAME or NAME@VERSION to train on."),
+    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="A model preset (see `critic models list`)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML file with [encoder], [model] blocks, [train]."),
+    name: Optional[str] = typer.Option(None, "--name", help="Experiment name (default: PRESET-N)."),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue this experiment from its last finished epoch."),
+    epochs: Optional[int] = typer.Option(None, "--epochs"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
+    learning_rate: Optional[float] = typer.Option(None, "--learning-rate", "--lr"),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam, adamw, sgd, rmsprop or adadelta."),
+    weight_decay: Optional[float] = typer.Option(None, "--weight-decay"),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (0 = its default)."),
+    checkpoint_metric: Optional[str] = typer.Option(None, "--checkpoint-metric", help="val_loss (default) or val_accuracy."),
+    early_stopping: Optional[int] = typer.Option(None, "--early-stopping", help="Patience in epochs (0 = off)."),
+    class_weight: Optional[str] = typer.Option(None, "--class-weight", help="none, balanced, or LABEL=W,LABEL=W."),
+    sequence_length: Optional[int] = typer.Option(None, "--sequence-length"),
+    max_words: Optional[int] = typer.Option(None, "--max-words"),
+) -> None:
+    """Train a model on a dataset version: a preset, or your own block graph from --config."""
+    train = {k: v for k, v in dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, optimizer=optimizer,
+                                   weight_decay=weight_decay, seed=seed, device=device, threads=threads,
+                                   checkpoint_metric=checkpoint_metric, early_stopping=early_stopping,
+                                   class_weight=_class_weight(class_weight) if class_weight else None).items()
+             if v is not None}
+    with TrainingView() as view:
+        if resume:
+            if set(train) - {"epochs"} or dataset or preset or config:
+                raise SettingsError("--resume continues with the run's saved settings; only --epochs may change")
+            experiment = resume_experiment(resume, log=view, epochs=epochs)
+        else:
+            if not dataset:
+                raise SettingsError("name the data with --dataset NAME (see `critic data list`)")
+            encoder = {k: v for k, v in dict(sequence_length=sequence_length, max_words=max_words).items() if v is not None}
+            cfg = build_config(dataset, preset=preset, config_file=config, train=train, encoder=encoder)
+            experiment = train_experiment(cfg, name=name, log=view)
+    _print_experiment(experiment)
+
+
+@experiments_app.command("list")
+def experiments_list() -> None:
+    """Every experiment: dataset, model, status, best epoch and its validation numbers."""
+    table = Table("name", "dataset", "model", "status", "epochs", "best", "val acc", "val loss", "time", "created (UTC)")
+    for e in list_experiments():
+        r = e.record
+        best = next((row for row in r.epochs if row["epoch"] == r.best_epoch), None)
+        table.add_row(r.name, r.dataset, r.model, _status(r.status), f"{r.epochs_done}/{r.config['train']['epochs']}",
+                      str(r.best_epoch or "-"), f"{best['val_accuracy']:.4f}" if best else "-",
+                      f"{best['val_loss']:.4f}" if best else "-", _duration(r.seconds), r.created[:16].replace("T", " "))
+    console.print(table if table.rows else "no experiments yet: run `critic train --dataset NAME --preset kim-cnn`")
+
+
+@experiments_app.command("show")
+def experiments_show(name: str = typer.Argument(...)) -> None:
+    """One experiment: settings, per-epoch metrics, checkpoints."""
+    _print_experiment(get_experiment(name), settings=True)
+
+
+@experiments_app.command("compare")
+def experiments_compare(names: list[str] = typer.Argument(..., help="Two or more experiment names.")) -> None:
+    """Settings and per-epoch metrics side by side, plus an overlaid curves PNG."""
+    comparison = compare_experiments(names)
+    table = Table("setting", *names, title="settings")
+    for key, values in comparison.settings:
+        style = "bold" if len(set(values)) > 1 else "dim"
+        table.add_row(key, *values, style=style)
+    console.print(table)
+    epochs = max((len(e.record.epochs) for e in comparison.experiments), default=0)
+    metrics = Table("epoch", *(f"{n}\nval acc / loss" for n in names), title="validation per epoch (★ = best)")
+    for i in range(epochs):
+        cells = []
+        for e in comparison.experiments:
+            rows = e.record.epochs
+            cells.append(f"{rows[i]['val_accuracy']:.4f} / {rows[i]['val_loss']:.4f}"
+                         + (" ★" if rows[i]["epoch"] == e.record.best_epoch else "") if i < len(rows) else "")
+        metrics.add_row(str(i + 1), *cells)
+    console.print(metrics)
+    console.print(f"curves: {comparison.curves}")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """The presets, their sources and published results."""
+    table = Table("preset", "version", "source", "published", "encoder", "train")
+    for short in preset_names():
+        p = get_preset(short)
+        enc = p.encoder
+        enc_text = f"{enc.kind}, {enc.max_words:,} words" + (f", len {enc.sequence_length} {enc.padding}-pad"
+                                                              if enc.kind == "words" else "")
+        t = p.train
+        table.add_row(short, p.name, p.source, p.published, enc_text,
+                      f"{t.optimizer} lr {t.learning_rate:g}, batch {t.batch_size}, {t.epochs} epochs")
+    console.print(table)
+
+
+@models_app.command("show")
+def models_show(preset: str = typer.Argument(..., help="A preset name, e.g. kim-cnn")) -> None:
+    """A preset's block graph with output shapes and parameter counts (for two classes)."""
+    p = get_preset(preset)
+    model = GraphModel(p.model, encoder_for(p.encoder).input_spec, 2)
+    table = Table("block", "type", "inputs", "settings", "output", "parameters", title=f"{p.name} — {p.source}")
+    for block, (_, kind, shape, n) in zip(p.model.blocks, model.summary()):
+        params = ", ".join(f"{k}={v}" for k, v in block.as_dict().items() if k not in ("id", "type", "inputs"))
+        table.add_row(block.id, kind, ", ".join(block.inputs), params, shape, f"{n:,}")
+    console.print(table)
+    console.print(f"total parameters: {sum(x.numel() for x in model.parameters()):,}")
+
+
+def _class_weight(text: str):
+    if text in ("none", "balanced"):
+        return text
+    try:
+        return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(","))}
+    except ValueError:
+        raise SettingsError(f"--class-weight takes none, balanced or LABEL=WEIGHT,...; got {text!r}") from None
+
+
+def _status(status: str) -> str:
+    return {"done": "[green]done[/]", "running": "[cyan]running[/]", "failed": "[red]failed[/]"}.get(status, f"[yellow]{status}[/]")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _print_experiment(experiment, settings: bool = False) -> None:
+    r = experiment.record
+    console.print(f"[bold]{r.name}[/]  {r.model} on {r.dataset}  {_status(r.status)}  {experiment.path}")
+    if r.error:
+        console.print(f"  [red]{r.error}[/]")
+    if settings:
+        for section in ("encoder", "train"):
+            console.print(f"  [cyan]{section}[/] " + ", ".join(f"{k}={v}" for k, v in r.config[section].items()))
+        console.print(f"  [cyan]model[/] " + " → ".join(b["type"] for b in r.config["model"]["blocks"]))
+    table = Table("epoch", "train loss", "train acc", "val loss", "val acc", "seconds", "samples/s")
+    for row in r.epochs:
+        mark = " ★" if row["epoch"] == r.best_epoch else ""
+        table.add_row(f"{row['epoch']}{mark}", f"{row['train_loss']:.4f}", f"{row['train_accuracy']:.4f}",
+                      f"{row['val_loss']:.4f}", f"{row['val_accuracy']:.4f}", f"{row['seconds']:.1f}",
+                      f"{row['samples_per_s']:,.0f}")
+    console.print(table)
+    for which in ("best", "last"):
+        path = experiment.path / "checkpoints" / which
+        if path.exists():
+            console.print(f"  checkpoint {which}: {path}")
 
 
 # -- rendering --------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-__all__ = ["stderr_console", "bar"]
+__all__ = ["stderr_console", "bar", "TrainingView"]
 
 
 def stderr_console() -> Console:
@@ -41,3 +41,46 @@ def bar(description: str, total: float | None, *, unit: str = "items", enabled: 
     with Progress(*columns, console=stderr_console(), transient=False) as progress:
         task = progress.add_task(description, total=total, completed=completed)
         yield lambda n: progress.advance(task, n)
+
+
+class TrainingView:
+    """A `log` callable for the training loop: a live bar per epoch (batch, running loss and
+    accuracy, samples/s, ETA) and one summary line per finished epoch."""
+
+    def __init__(self, console: Console | None = None):
+        self.console = console or stderr_console()
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[accuracy]:.4f}  {task.fields[speed]:,.0f}/s"),
+            TimeRemainingColumn(), console=self.console, transient=True,
+        )
+        self.task = None
+
+    def __enter__(self) -> "TrainingView":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: dict) -> None:
+        kind = event["event"]
+        if kind == "phase":
+            self.console.print(f"[dim]{event['phase']}[/]")
+        elif kind == "epoch_start":
+            self.task = self.progress.add_task("", total=event["batches"], epoch=event["epoch"], epochs=event["epochs"],
+                                               loss=0.0, accuracy=0.0, speed=0.0)
+        elif kind == "batch" and self.task is not None:
+            self.progress.update(self.task, completed=event["batch"], loss=event["loss"], accuracy=event["accuracy"],
+                                 speed=event["samples_per_s"])
+        elif kind == "epoch_end":
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            star = "  [green]★ best[/]" if event["best"] else ""
+            self.console.print(
+                f"epoch {event['epoch']}: train loss {event['train_loss']:.4f} acc {event['train_accuracy']:.4f} | "
+                f"validation loss {event['val_loss']:.4f} acc {event['val_accuracy']:.4f}  "
+                f"({event['seconds']:.1f} s, {event['samples_per_s']:,.0f} samples/s){star}")
+        elif kind == "early_stop":
+            self.console.print(f"[yellow]early stop[/] after epoch {event['epoch']}: no better validation for "
+                               f"{event['patience']} epochs")

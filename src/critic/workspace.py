@@ -40,10 +40,14 @@ class Workspace:
         return self.root / "datasets"
 
     @property
+    def experiments(self) -> Path:
+        return self.root / "experiments"
+
+    @property
     def downloads(self) -> Path:
         return self.cache / "downloads"
 
     def ensure(self) -> "Workspace":
-        for path in (self.root, self.datasets, self.downloads):
+        for path in (self.root, self.datasets, self.experiments, self.downloads):
             path.mkdir(parents=True, exist_ok=True)
         return self

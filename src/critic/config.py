@@ -1,0 +1,95 @@
+"""Training settings and experiment configuration: frozen dataclasses, loaded from CLI flags or a
+TOML file, unknown keys rejected, saved resolved (config.json) with every run."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from critic.errors import SettingsError
+from critic.models.graph import GraphSpec
+from critic.text.encoders import MultiHotSettings, WordSequenceSettings, settings_from_dict
+
+__all__ = ["OPTIMIZERS", "TrainSettings", "ExperimentConfig", "load_config_file", "strict"]
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adadelta")
+CHECKPOINT_METRICS = ("val_loss", "val_accuracy")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 5
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3  # Keras's Adam default
+    weight_decay: float = 0.0
+    seed: int = 0  # seeds weights, dropout and the shuffling order of every epoch
+    device: str = "auto"  # "cpu", "cuda", "cuda:1", or "auto" (cuda when there is one)
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+    checkpoint_metric: str = "val_loss"  # which validation number picks the best epoch
+    early_stopping: int = 0  # stop after this many epochs without a better checkpoint metric; 0 = never
+    class_weight: str | dict = "none"  # "none", "balanced", or {label: weight}
+    bucket: bool = True  # length-bucketed batches when the model allows it (masked global pooling)
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1:
+            raise SettingsError(f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}")
+        if self.optimizer not in OPTIMIZERS:
+            raise SettingsError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if not self.learning_rate > 0 or self.weight_decay < 0:
+            raise SettingsError("learning_rate must be > 0 and weight_decay ≥ 0")
+        if self.checkpoint_metric not in CHECKPOINT_METRICS:
+            raise SettingsError(f"checkpoint_metric must be one of {CHECKPOINT_METRICS}, got {self.checkpoint_metric!r}")
+        if self.early_stopping < 0 or self.threads < 0:
+            raise SettingsError("early_stopping and threads must be ≥ 0")
+        if not (self.device in ("auto", "cpu") or str(self.device).startswith("cuda")):
+            raise SettingsError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        cw = self.class_weight
+        if not (cw in ("none", "balanced") or (isinstance(cw, dict) and all(float(v) > 0 for v in cw.values()))):
+            raise SettingsError(f"class_weight must be 'none', 'balanced' or {{label: positive weight}}, got {cw!r}")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything that decides a run's result, saved as config.json."""
+
+    dataset: str  # resolved to name@version
+    encoder: WordSequenceSettings | MultiHotSettings
+    model: GraphSpec
+    train: TrainSettings
+    preset: str | None = None  # the versioned preset it came from, if any
+    source: str | None = None  # where the preset's numbers come from
+
+    def as_dict(self) -> dict:
+        return {"dataset": self.dataset, "preset": self.preset, "source": self.source,
+                "encoder": asdict(self.encoder), "model": self.model.as_dict(), "train": asdict(self.train)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ExperimentConfig":
+        strict(data, {"dataset", "preset", "source", "encoder", "model", "train"}, "experiment config")
+        return cls(data["dataset"], settings_from_dict(data["encoder"]), GraphSpec.from_dict(data["model"]),
+                   train_settings(data.get("train", {})), data.get("preset"), data.get("source"))
+
+
+def strict(data: dict, known: set[str], what: str) -> None:
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SettingsError(f"unknown {what} key(s) {unknown}; known: {sorted(known)}")
+
+
+def train_settings(data: dict, base: TrainSettings | None = None) -> TrainSettings:
+    strict(data, {f.name for f in fields(TrainSettings)}, "train setting")
+    return replace(base or TrainSettings(), **data)
+
+
+def load_config_file(path: Path) -> dict:
+    """A TOML file with optional [encoder], [model] (blocks) and [train] tables."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise SettingsError(f"no such config file: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path} is not valid TOML: {exc}") from None
+    strict(data, {"preset", "encoder", "model", "train"}, f"table in {path}")
+    return data

@@ -1,0 +1,274 @@
+"""Experiments: a dataset version + encoder + model graph + training settings → a folder of
+checkpoints and per-epoch metrics, registered in the catalog.
+
+    experiments/<name>/
+      config.json          the resolved ExperimentConfig
+      metrics.jsonl        one line per finished epoch
+      checkpoints/best/    the best epoch by the checkpoint metric on validation (never test)
+      checkpoints/last/    the last finished epoch
+      state/               optimizer + RNG + history, for --resume
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+import critic
+from critic.artifacts import load_checkpoint, load_state, save_checkpoint, save_state, write_json
+from critic.catalog import Catalog, ExperimentRecord
+from critic.config import ExperimentConfig, TrainSettings, load_config_file, train_settings
+from critic.data.store import DatasetVersion, load_version
+from critic.errors import CriticError, SettingsError
+from critic.models.graph import GraphModel
+from critic.names import validate_name
+from critic.models.graph import GraphSpec
+from critic.models.presets import get_preset, preset_names
+from critic.plots import curves_png
+from critic.text.encoders import PAD, Encoder, WordSequenceSettings, encoder_for, settings_from_dict
+from critic.train import Data, EpochResult, Log, fit, make_optimizer, resolve_device
+from critic.workspace import Workspace
+
+__all__ = ["ExperimentNotFound", "Experiment", "build_config", "compare_experiments", "train_experiment", "resume_experiment", "get_experiment", "list_experiments"]
+
+
+class ExperimentNotFound(CriticError, LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Experiment:
+    record: ExperimentRecord
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    def checkpoint(self, which: str = "best") -> Path:
+        if which not in ("best", "last"):
+            raise SettingsError(f"checkpoint must be 'best' or 'last', got {which!r}")
+        path = self.path / "checkpoints" / which
+        if not (path / "model.json").exists():
+            raise SettingsError(f"experiment {self.name!r} has no {which} checkpoint yet (status: {self.record.status})")
+        return path
+
+
+def build_config(dataset: str, *, preset: str | None = None, config_file: Path | None = None,
+                 train: dict | None = None, encoder: dict | None = None) -> ExperimentConfig:
+    """Preset defaults, then the config file's tables, then explicit overrides (CLI flags)."""
+    data = load_config_file(config_file) if config_file else {}
+    preset_name = preset or data.get("preset")
+    if preset_name:
+        p = get_preset(preset_name)
+        enc, model, train_base, name, source = p.encoder, p.model, p.train, p.name, p.source
+    elif "model" in data:
+        enc, model, train_base, name, source = WordSequenceSettings(), None, TrainSettings(), None, str(config_file)
+    else:
+        raise SettingsError(f"give --preset NAME (one of {', '.join(preset_names())}) or --config FILE with a [model] table")
+    enc = _merge_encoder(_merge_encoder(enc, data.get("encoder", {})), encoder or {})
+    model = GraphSpec.from_dict(data["model"]) if "model" in data else model
+    if "model" in data and preset_name:
+        name, source = None, f"{name} with the model of {config_file}"
+    settings = train_settings({**data.get("train", {}), **(train or {})}, base=train_base)
+    return ExperimentConfig(dataset, enc, model, settings, name, source)
+
+
+def _merge_encoder(base, overrides: dict):
+    if not overrides:
+        return base
+    same_kind = overrides.get("kind", base.kind) == base.kind
+    return settings_from_dict({**(asdict(base) if same_kind else {}), **overrides})
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def train_experiment(config: ExperimentConfig, *, name: str | None = None, workspace: Workspace | None = None,
+                     log: Log = lambda event: None) -> Experiment:
+    """Train a new experiment to the end (or early stop) and return it."""
+    workspace = (workspace or Workspace.from_env()).ensure()
+    version = load_version(config.dataset, workspace)
+    config = replace(config, dataset=version.ref)
+    catalog = Catalog(workspace.catalog_path)
+    name = validate_name(name, "experiment name") if name else _free_name(catalog, config)
+    folder = workspace.experiments / name
+    model_name = config.preset or "custom"
+    catalog.add_experiment(ExperimentRecord(name, version.ref, model_name, "running", _now(), _now(), 0, None, 0.0,
+                                            None, folder.relative_to(workspace.root).as_posix(), config.as_dict()))
+    if folder.exists():  # left by a run whose catalog row was never written: not an experiment
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    write_json(folder / "config.json", config.as_dict())
+    return _guarded(catalog, name, folder, config, version, workspace, log, resume=False)
+
+
+def resume_experiment(name: str, *, workspace: Workspace | None = None, log: Log = lambda event: None,
+                      epochs: int | None = None) -> Experiment:
+    """Continue from the last finished epoch (weights, optimizer, RNG, epoch counter);
+    `epochs` may raise the total."""
+    workspace = workspace or Workspace.from_env()
+    experiment = get_experiment(name, workspace)
+    config = ExperimentConfig.from_dict(json.loads((experiment.path / "config.json").read_text()))
+    if epochs is not None:
+        config = replace(config, train=replace(config.train, epochs=epochs))
+        write_json(experiment.path / "config.json", config.as_dict())
+    catalog = Catalog(workspace.catalog_path)
+    catalog.set_experiment_status(name, "running", _now())
+    version = load_version(config.dataset, workspace)
+    return _guarded(catalog, name, experiment.path, config, version, workspace, log, resume=True)
+
+
+def _guarded(catalog, name, folder, config, version, workspace, log, resume) -> Experiment:
+    """Run, and never leave the catalog saying "running" when the run ended otherwise."""
+    try:
+        _run(catalog, name, folder, config, version, log, resume)
+    except KeyboardInterrupt:
+        catalog.set_experiment_status(name, "stopped", _now(), "interrupted; continue with critic train --resume " + name)
+        raise
+    except BaseException as exc:
+        catalog.set_experiment_status(name, "failed", _now(), f"{type(exc).__name__}: {exc}")
+        raise
+    catalog.set_experiment_status(name, "done", _now())
+    return get_experiment(name, workspace)
+
+
+def _run(catalog: Catalog, name: str, folder: Path, config: ExperimentConfig, version: DatasetVersion,
+         log: Log, resume: bool) -> None:
+    s = config.train
+    if s.threads:
+        torch.set_num_threads(s.threads)
+    device = resolve_device(s.device)
+    classes = version.classes
+    train_rows, val_rows = version.subset("train", ["text", "label"]), version.subset("validation", ["text", "label"])
+    if val_rows.empty:
+        raise SettingsError(f"{version.ref} has no validation rows to pick the best epoch; make a version with "
+                            f"`critic data split {version.record.name} --validation-fraction 0.2`")
+    last = folder / "checkpoints" / "last"
+    if resume and (last / "model.json").exists():
+        model, encoder, _, _ = load_checkpoint(last, device)
+    else:
+        resume, model = False, None
+        log({"event": "phase", "phase": f"fit the {config.encoder.kind} encoder on {len(train_rows):,} train texts"})
+        encoder = encoder_for(config.encoder).fit(train_rows["text"])  # train subset only, never validation or test
+    log({"event": "phase", "phase": "encode train and validation"})
+    train, val = _data(encoder, train_rows, classes), _data(encoder, val_rows, classes)
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):  # seeds stay inside the run; the caller's RNG is untouched
+        torch.manual_seed(s.seed)
+        if model is None:
+            model = GraphModel(config.model, encoder.input_spec, len(classes)).to(device)
+        optimizer = make_optimizer(model, s)
+        info = load_state(folder / "state", optimizer) if resume else {"epoch": 0, "history": []}
+        history = info["history"]
+        _sync_metrics(catalog, name, folder, history, s.checkpoint_metric)
+        save = _checkpointer(catalog, name, folder, config, version, model, encoder, classes, optimizer, history)
+        fit(model, train, val, s, classes=classes, optimizer=optimizer, start_epoch=info["epoch"],
+            best=_best_metric(history, s.checkpoint_metric), checkpoint=save, log=log,
+            padding=getattr(encoder.settings, "padding", "post"))
+
+
+def _data(encoder: Encoder, rows: pd.DataFrame, classes: list[str]) -> Data:
+    encoded = encoder.encode(rows["text"].tolist())
+    labels = rows["label"].map({c: i for i, c in enumerate(classes)}).to_numpy(dtype=np.int64)
+    lengths = (encoded != PAD).sum(1) if isinstance(encoded, np.ndarray) else None
+    return Data(encoded, labels, encoder, lengths)
+
+
+def _metric_value(row: dict, metric: str) -> float:
+    return row["val_loss"] if metric == "val_loss" else -row["val_accuracy"]
+
+
+def _best_metric(history: list[dict], metric: str) -> float | None:
+    return min((_metric_value(r, metric) for r in history), default=None)
+
+
+def _best_epoch(history: list[dict], metric: str) -> int | None:
+    return min(history, key=lambda r: (_metric_value(r, metric), r["epoch"]))["epoch"] if history else None
+
+
+def _checkpointer(catalog, name, folder, config, version, model, encoder, classes, optimizer, history):
+    def save(result: EpochResult, is_best: bool) -> None:
+        history.append(result.as_dict())
+        manifest = {"experiment": name, "epoch": result.epoch, "metrics": result.as_dict(), "config": config.as_dict(),
+                    "dataset": version.ref, "dataset_fingerprint": version.record.fingerprint,
+                    "critic_version": critic.__version__, "saved": _now()}
+        save_checkpoint(folder / "checkpoints" / "last", model, encoder, classes, manifest)
+        if is_best:
+            save_checkpoint(folder / "checkpoints" / "best", model, encoder, classes, manifest)
+        save_state(folder / "state", optimizer, {"epoch": result.epoch, "history": history})
+        _sync_metrics(catalog, name, folder, history, config.train.checkpoint_metric)
+
+    return save
+
+
+def _sync_metrics(catalog: Catalog, name: str, folder: Path, history: list[dict], metric: str) -> None:
+    """metrics.jsonl and the catalog's epoch rows, rewritten from the saved history (idempotent, so
+    a run killed between saving its state and recording its metrics heals on resume)."""
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
+    for row in history:
+        catalog.record_epoch(name, row["epoch"], row, _best_epoch(history, metric),
+                             sum(r["seconds"] for r in history if r["epoch"] <= row["epoch"]), _now())
+
+
+def _free_name(catalog: Catalog, config: ExperimentConfig) -> str:
+    base = (config.preset or "custom").rsplit(".v", 1)[0]
+    taken = {r.name for r in catalog.experiments()}
+    n = 1
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def get_experiment(name: str, workspace: Workspace | None = None) -> Experiment:
+    workspace = workspace or Workspace.from_env()
+    validate_name(name, "experiment name")
+    records = Catalog(workspace.catalog_path).experiments(name)
+    if not records:
+        raise ExperimentNotFound(f"no experiment {name!r}; see `critic experiments list`")
+    return Experiment(records[0], workspace.root / records[0].path)
+
+
+def list_experiments(workspace: Workspace | None = None) -> list[Experiment]:
+    workspace = workspace or Workspace.from_env()
+    return [Experiment(r, workspace.root / r.path) for r in Catalog(workspace.catalog_path).experiments()]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    experiments: list[Experiment]
+    settings: list[tuple[str, list[str]]]  # (setting, value per experiment)
+    curves: Path
+
+
+def compare_experiments(names: list[str], workspace: Workspace | None = None) -> Comparison:
+    """Settings side by side and one PNG with every run's per-epoch curves overlaid."""
+    workspace = workspace or Workspace.from_env()
+    if len(names) < 1:
+        raise SettingsError("name at least one experiment to compare")
+    runs = [get_experiment(n, workspace) for n in names]
+    flat = [_flatten(r.record.config) for r in runs]
+    keys = sorted({k for f in flat for k in f} - {"model.blocks"})
+    settings = [(k, [str(f.get(k, "")) for f in flat]) for k in keys]
+    settings.append(("model.blocks", [str(len(r.record.config["model"]["blocks"])) + " blocks" for r in runs]))
+    path = workspace.root / "reports" / ("compare-" + "-".join(names)[:150] + ".png")
+    curves_png({r.name: list(r.record.epochs) for r in runs}, path, "per-epoch curves: " + ", ".join(names))
+    return Comparison(runs, settings, path)
+
+
+def _flatten(config: dict, prefix: str = "") -> dict[str, object]:
+    out = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and key != "class_weight":
+            out.update(_flatten(value, f"{prefix}{key}."))
+        elif not (prefix == "model." and key == "blocks"):
+            out[f"{prefix}{key}"] = value
+    return out

@@ -1,0 +1,304 @@
+"""The blocks a model graph is made of (the platform's canvas as a config).
+
+Tensors between blocks, with their shapes:
+    ids  (B, T)     int64 word ids from the word encoder; PAD = 0
+    seq  (B, C, T)  float, channels first (Conv1d's layout), with a (B, T) bool mask of real tokens
+    vec  (B, F)     float
+
+Each block's parameters are a frozen dataclass; `build` checks the input shapes and returns the
+torch module and the output shape, or raises GraphError naming the block."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import torch
+from torch import nn
+
+from critic.errors import SettingsError
+from critic.text.encoders import PAD
+
+__all__ = ["GraphError", "Shape", "BLOCK_TYPES", "ACTIVATIONS"]
+
+
+class GraphError(SettingsError):
+    pass
+
+
+@dataclass(frozen=True)
+class Shape:
+    kind: str  # "ids", "seq", "vec"
+    size: int  # vocabulary (ids), channels (seq), features (vec)
+    length: int | None = None  # T for ids/seq
+    context: int = 0  # input positions beyond a window's start that it reads (for trimming padded batches)
+    stride: int = 1  # input positions per output position
+    length_invariant: bool = True  # False after Flatten or LSTM: padding changes the result
+
+    def __str__(self) -> str:
+        return {"ids": f"ids (B, {self.length})", "seq": f"seq (B, {self.size}, {self.length})",
+                "vec": f"vec (B, {self.size})"}[self.kind]
+
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "linear": nn.Identity}
+
+
+def _activation(block_id: str, name: str) -> nn.Module:
+    if name not in ACTIVATIONS:
+        raise GraphError(f"block {block_id!r}: unknown activation {name!r}; use one of {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()
+
+
+def _one(block_id: str, kind: str, shapes: list[Shape], *allowed: str) -> Shape:
+    if len(shapes) != 1:
+        raise GraphError(f"block {block_id!r} ({kind}) takes one input, got {len(shapes)}")
+    if shapes[0].kind not in allowed:
+        hint = {"vec": "add Flatten or GlobalMaxPool1D before it", "seq": "it needs a sequence (after Embedding)",
+                "ids": "it needs word ids from the word encoder"}[allowed[0]]
+        raise GraphError(f"block {block_id!r} ({kind}) cannot take {shapes[0]}; {hint}")
+    return shapes[0]
+
+
+def _positive(block_id: str, **values) -> None:
+    for name, value in values.items():
+        if not isinstance(value, int) or value < 1:
+            raise GraphError(f"block {block_id!r}: {name} must be a positive whole number, got {value!r}")
+
+
+# -- modules: forward(xs, masks) -> (tensor, mask) -------------------------------------------------
+
+class _Module(nn.Module):
+    constraint: float | None = None
+
+
+class EmbeddingModule(_Module):
+    def __init__(self, vocab: int, dim: int):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim)
+
+    def forward(self, xs, masks):
+        (ids,) = xs
+        return self.embedding(ids).transpose(1, 2), ids != PAD  # (B, T, E) → (B, E, T)
+
+
+class Elementwise(_Module):
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.inner = module
+
+    def forward(self, xs, masks):
+        return self.inner(xs[0]), masks[0]
+
+
+class ConvModule(_Module):
+    def __init__(self, channels: int, filters: int, kernel: int, padding: str, activation: nn.Module):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, filters, kernel, padding=padding)
+        self.activation, self.valid = activation, padding == "valid"
+
+    def forward(self, xs, masks):
+        y = self.activation(self.conv(xs[0]))  # (B, F, T') with T' = T - k + 1 ("valid") or T ("same")
+        mask = masks[0]
+        return y, (mask[:, : y.shape[-1]] if mask is not None else None)
+
+
+class MaxPoolModule(_Module):
+    def __init__(self, pool: int):
+        super().__init__()
+        self.pool = nn.MaxPool1d(pool)
+        self.size = pool
+
+    def forward(self, xs, masks):
+        y = self.pool(xs[0])
+        mask = masks[0]
+        return y, (mask[:, : y.shape[-1] * self.size: self.size] if mask is not None else None)
+
+
+class GlobalMaxPoolModule(_Module):
+    def forward(self, xs, masks):
+        x, mask = xs[0], masks[0]  # (B, C, T), (B, T)
+        if mask is None:
+            return x.amax(-1), None
+        pooled = x.masked_fill(~mask[:, None, :], float("-inf")).amax(-1)  # padding never wins the max
+        return torch.where(mask.any(-1, keepdim=True), pooled, torch.zeros_like(pooled)), None  # empty text → 0
+
+
+class FlattenModule(_Module):
+    def forward(self, xs, masks):
+        return xs[0].flatten(1), None
+
+
+class DenseModule(_Module):
+    def __init__(self, features: int, units: int, activation: nn.Module, max_norm: float | None):
+        super().__init__()
+        self.linear, self.activation, self.constraint = nn.Linear(features, units), activation, max_norm
+
+    def forward(self, xs, masks):
+        return self.activation(self.linear(xs[0])), None
+
+
+class LSTMModule(_Module):
+    def __init__(self, channels: int, units: int, return_sequences: bool, bidirectional: bool):
+        super().__init__()
+        self.lstm = nn.LSTM(channels, units, batch_first=True, bidirectional=bidirectional)
+        self.return_sequences = return_sequences
+
+    def forward(self, xs, masks):
+        out, (h, _) = self.lstm(xs[0].transpose(1, 2))  # (B, T, C) in; out (B, T, D·H), h (D, B, H)
+        if self.return_sequences:
+            return out.transpose(1, 2), masks[0]
+        return torch.cat(list(h), dim=-1), None  # last step of each direction, as Keras returns
+
+
+class ConcatModule(_Module):
+    def forward(self, xs, masks):
+        return torch.cat(xs, dim=1), masks[0]
+
+
+# -- block types: parameters + build --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Input:
+    def build(self, block_id, shapes, n_classes):
+        raise GraphError(f"block {block_id!r}: Input takes no inputs and must come first")
+
+
+@dataclass(frozen=True)
+class Embedding:
+    dim: int
+
+    def build(self, block_id, shapes, n_classes):
+        s = _one(block_id, "Embedding", shapes, "ids")
+        _positive(block_id, dim=self.dim)
+        return EmbeddingModule(s.size, self.dim), Shape("seq", self.dim, s.length, 0, 1)
+
+
+@dataclass(frozen=True)
+class Dropout:
+    rate: float
+
+    def build(self, block_id, shapes, n_classes):
+        s = _one(block_id, "Dropout", shapes, "seq", "vec")
+        if not 0 <= self.rate < 1:
+            raise GraphError(f"block {block_id!r}: Dropout rate must be in [0, 1), got {self.rate}")
+        return Elementwise(nn.Dropout(self.rate)), s
+
+
+@dataclass(frozen=True)
+class Conv1D:
+    filters: int
+    kernel: int
+    activation: str = "relu"
+    padding: str = "valid"  # Keras's default; "same" keeps the length
+
+    def build(self, block_id, shapes, n_classes):
+        s = _one(block_id, "Conv1D", shapes, "seq")
+        _positive(block_id, filters=self.filters, kernel=self.kernel)
+        if self.padding not in ("valid", "same"):
+            raise GraphError(f"block {block_id!r}: padding must be 'valid' or 'same', got {self.padding!r}")
+        length = s.length - self.kernel + 1 if self.padding == "valid" else s.length
+        if length < 1:
+            raise GraphError(f"block {block_id!r}: kernel {self.kernel} is longer than its input ({s.length} positions)")
+        module = ConvModule(s.size, self.filters, self.kernel, self.padding, _activation(block_id, self.activation))
+        return module, replace(s, size=self.filters, length=length, context=s.context + (self.kernel - 1) * s.stride)
+
+
+@dataclass(frozen=True)
+class MaxPool1D:
+    pool: int = 2
+
+    def build(self, block_id, shapes, n_classes):
+        s = _one(block_id, "MaxPool1D", shapes, "seq")
+        _positive(block_id, pool=self.pool)
+        if s.length // self.pool < 1:
+            raise GraphError(f"block {block_id!r}: pool {self.pool} is longer than its input ({s.length} positions)")
+        return MaxPoolModule(self.pool), replace(s, length=s.length // self.pool,
+                                                 context=s.context + (self.pool - 1) * s.stride, stride=s.stride * self.pool)
+
+
+@dataclass(frozen=True)
+class GlobalMaxPool1D:
+    def build(self, block_id, shapes, n_classes):
+        s = _one(block_id, "GlobalMaxPool1D", shapes, "seq")
+        return GlobalMaxPoolModule(), Shape("vec", s.size, None, s.context, 1, s.length_invariant)
+
+
+@dataclass(frozen=True)
+class Flatten:
+    def build(self, block_id, shapes, n_classes):
+        s = _one(block_id, "Flatten", shapes, "seq")
+        return FlattenModule(), Shape("vec", s.size * s.length, None, s.context, 1, False)
+
+
+@dataclass(frozen=True)
+class Dense:
+    units: int
+    activation: str = "relu"
+    max_norm: float | None = None  # cap on each unit's incoming weight norm (Kim 2014: 3)
+
+    def build(self, block_id, shapes, n_classes):
+        s = _one(block_id, "Dense", shapes, "vec")
+        _positive(block_id, units=self.units)
+        module = DenseModule(s.size, self.units, _activation(block_id, self.activation), self.max_norm)
+        return module, replace(s, size=self.units)
+
+
+@dataclass(frozen=True)
+class LSTM:
+    units: int
+    return_sequences: bool = False
+    bidirectional: bool = False
+
+    def build(self, block_id, shapes, n_classes):
+        s = _one(block_id, "LSTM", shapes, "seq")
+        _positive(block_id, units=self.units)
+        size = self.units * (2 if self.bidirectional else 1)
+        module = LSTMModule(s.size, self.units, self.return_sequences, self.bidirectional)
+        if self.return_sequences:
+            return module, replace(s, size=size, length_invariant=False)
+        return module, Shape("vec", size, None, s.context, 1, False)
+
+
+@dataclass(frozen=True)
+class Concatenate:
+    def build(self, block_id, shapes, n_classes):
+        if len(shapes) < 2:
+            raise GraphError(f"block {block_id!r}: Concatenate joins two or more inputs, got {len(shapes)}")
+        kinds = {s.kind for s in shapes}
+        if kinds == {"vec"}:
+            size = sum(s.size for s in shapes)
+            return ConcatModule(), Shape("vec", size, None, max(s.context for s in shapes), 1,
+                                         all(s.length_invariant for s in shapes))
+        if kinds == {"seq"} and len({s.length for s in shapes}) == 1:
+            return ConcatModule(), replace(shapes[0], size=sum(s.size for s in shapes),
+                                           context=max(s.context for s in shapes))
+        raise GraphError(f"block {block_id!r}: Concatenate needs all vectors or sequences of one length, "
+                         f"got {', '.join(map(str, shapes))}")
+
+
+@dataclass(frozen=True)
+class Output:
+    max_norm: float | None = None
+
+    def build(self, block_id, shapes, n_classes):
+        s = _one(block_id, "Output", shapes, "vec")
+        # logits (B, n_classes); softmax is applied by the loss and by prediction
+        return DenseModule(s.size, n_classes, nn.Identity(), self.max_norm), replace(s, size=n_classes)
+
+
+BLOCK_TYPES = {cls.__name__: cls for cls in (Input, Embedding, Dropout, Conv1D, MaxPool1D, GlobalMaxPool1D,
+                                              Flatten, Dense, LSTM, Concatenate, Output)}
+
+
+def block_params(block_type: str, block_id: str, params: dict):
+    """The parameter dataclass for one block, with unknown or missing keys named."""
+    if block_type not in BLOCK_TYPES:
+        raise GraphError(f"block {block_id!r}: unknown type {block_type!r}; use one of {', '.join(BLOCK_TYPES)}")
+    cls = BLOCK_TYPES[block_type]
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise GraphError(f"block {block_id!r} ({block_type}): unknown setting(s) {unknown}; known: {sorted(known) or 'none'}")
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise GraphError(f"block {block_id!r} ({block_type}): {exc}") from None

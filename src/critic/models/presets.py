@@ -1,0 +1,131 @@
+"""Named presets: the classic IMDB tutorial models with their published settings, each written in
+the block language. A small explicit registry maps versioned names to builders; a change of
+behaviour gets a new version so old experiments stay reproducible."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from critic.config import TrainSettings
+from critic.errors import SettingsError
+from critic.models.graph import GraphSpec
+from critic.text.encoders import MultiHotSettings, WordSequenceSettings
+
+__all__ = ["Preset", "PRESETS", "get_preset", "preset_names"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str  # versioned, e.g. "kim-cnn.v1"
+    source: str
+    published: str
+    encoder: WordSequenceSettings | MultiHotSettings
+    model: GraphSpec
+    train: TrainSettings
+
+
+def _graph(*blocks: dict) -> GraphSpec:
+    return GraphSpec.from_dict({"blocks": list(blocks), "init": "keras"})
+
+
+def multi_hot_mlp() -> Preset:
+    return Preset(
+        "multi-hot-mlp.v1", "seed 003 (DigitalOcean Keras tutorial)", "86.59 % test accuracy",
+        MultiHotSettings(max_words=10000),
+        _graph({"type": "Dense", "units": 50}, {"type": "Dropout", "rate": 0.3},
+               {"type": "Dense", "units": 50}, {"type": "Dropout", "rate": 0.2},
+               {"type": "Dense", "units": 50}, {"type": "Output"}),
+        TrainSettings(epochs=2, batch_size=32, optimizer="adam", learning_rate=1e-3),
+    )
+
+
+def _keras_words(max_words: int) -> WordSequenceSettings:
+    # Keras's imdb.load_data + pad_sequences(maxlen=500): pre-padding, pre-truncation
+    return WordSequenceSettings(max_words=max_words, sequence_length=500, padding="pre", truncation="pre")
+
+
+def embedding_mlp() -> Preset:
+    return Preset(
+        "embedding-mlp.v1", "seed 002 (Brownlee, Keras)", "86.94 % test accuracy", _keras_words(5000),
+        _graph({"type": "Embedding", "dim": 32}, {"type": "Flatten"}, {"type": "Dense", "units": 250},
+               {"type": "Output"}),
+        TrainSettings(epochs=2, batch_size=128, optimizer="adam", learning_rate=1e-3),
+    )
+
+
+def cnn_1d() -> Preset:
+    return Preset(
+        "cnn-1d.v1", "seed 002 (Brownlee, Keras)", "87.79 % test accuracy", _keras_words(5000),
+        _graph({"type": "Embedding", "dim": 32},
+               {"type": "Conv1D", "filters": 32, "kernel": 3, "activation": "relu", "padding": "same"},
+               {"type": "MaxPool1D", "pool": 2}, {"type": "Flatten"}, {"type": "Dense", "units": 250},
+               {"type": "Output"}),
+        TrainSettings(epochs=2, batch_size=128, optimizer="adam", learning_rate=1e-3),
+    )
+
+
+def _arms(kernels, filters, activation, source="dropout"):
+    blocks = []
+    for k in kernels:
+        blocks += [{"id": f"conv{k}", "type": "Conv1D", "filters": filters, "kernel": k, "activation": activation,
+                    "inputs": [source]},
+                   {"id": f"pool{k}", "type": "GlobalMaxPool1D"}]
+    return blocks, [f"pool{k}" for k in kernels]
+
+
+def kim_cnn() -> Preset:
+    arms, pools = _arms((1, 2, 3, 5), 256, "tanh")
+    return Preset(
+        "kim-cnn.v1", "seed 000 (the platform's multi-channel CNN)", "85-90 % validation accuracy",
+        # the platform: sequence length 650, a long review is cut from the end (its beginning is kept)
+        WordSequenceSettings(max_words=20000, sequence_length=650, padding="post", truncation="post"),
+        _graph({"type": "Embedding", "dim": 64}, {"id": "dropout", "type": "Dropout", "rate": 0.2}, *arms,
+               {"type": "Concatenate", "inputs": pools}, {"type": "Dense", "units": 128, "activation": "relu"},
+               {"type": "Dropout", "rate": 0.2}, {"type": "Output"}),
+        TrainSettings(epochs=5, batch_size=1024, optimizer="adam", learning_rate=1e-3),
+    )
+
+
+def kim_cnn_2014() -> Preset:
+    arms, pools = _arms((3, 4, 5), 100, "relu", source="embedding")
+    return Preset(
+        "kim-cnn-2014.v1", "Kim 2014, Convolutional Neural Networks for Sentence Classification (CNN-rand)",
+        "Table 2 (sentence tasks; no IMDB figure)",
+        WordSequenceSettings(max_words=30000, sequence_length=650, padding="post", truncation="post"),
+        _graph({"type": "Embedding", "dim": 300}, *arms, {"type": "Concatenate", "inputs": pools},
+               {"type": "Dropout", "rate": 0.5}, {"type": "Output", "max_norm": 3.0}),
+        TrainSettings(epochs=5, batch_size=50, optimizer="adadelta", learning_rate=1.0),
+    )
+
+
+def stacked_lstm() -> Preset:
+    return Preset(
+        "stacked-lstm.v1", "seed 004 (TensorFlow LSTM tutorial)", "85.09 % test accuracy", _keras_words(10000),
+        _graph({"type": "Embedding", "dim": 128}, {"type": "LSTM", "units": 128, "return_sequences": True},
+               {"type": "LSTM", "units": 64}, {"type": "Output"}),
+        TrainSettings(epochs=5, batch_size=64, optimizer="adam", learning_rate=1e-3),
+    )
+
+
+PRESETS = {
+    "multi-hot-mlp.v1": multi_hot_mlp,
+    "embedding-mlp.v1": embedding_mlp,
+    "cnn-1d.v1": cnn_1d,
+    "kim-cnn.v1": kim_cnn,
+    "kim-cnn-2014.v1": kim_cnn_2014,
+    "stacked-lstm.v1": stacked_lstm,
+}
+
+
+def preset_names() -> list[str]:
+    return sorted({name.rsplit(".v", 1)[0] for name in PRESETS})
+
+
+def get_preset(name: str) -> Preset:
+    """`kim-cnn` (the newest version) or `kim-cnn.v1`."""
+    if name in PRESETS:
+        return PRESETS[name]()
+    versions = sorted((n for n in PRESETS if n.rsplit(".v", 1)[0] == name), key=lambda n: int(n.rsplit(".v", 1)[1]))
+    if not versions:
+        raise SettingsError(f"unknown preset {name!r}; presets: {', '.join(preset_names())}")
+    return PRESETS[versions[-1]]()

@@ -1,0 +1,180 @@
+"""The one training loop, for every neural model.
+
+Per-model differences live in the graph (models/), the encoder (text/encoders.py) and the
+optimizer factory below. The loop takes a `log` callable for progress and a `checkpoint`
+callable for what to keep; it imports no tracker and writes no files itself. Device-agnostic:
+tensors go to `settings.device`; the same loop can be driven per rank by torchrun."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from critic.config import TrainSettings
+from critic.models.graph import trim
+
+__all__ = ["Data", "EpochResult", "fit", "batch_order", "make_optimizer", "resolve_device", "class_weights",
+           "evaluate_loss"]
+
+
+class _Batcher(Protocol):
+    def batch(self, encoded, rows: np.ndarray) -> torch.Tensor: ...
+
+
+@dataclass
+class Data:
+    """Encoded inputs with their labels (class indices) and, for bucketing, token counts."""
+
+    encoded: object  # what the encoder's encode() returned
+    labels: np.ndarray  # (N,) int64
+    encoder: _Batcher
+    lengths: np.ndarray | None = None  # (N,) real tokens per row; None = no bucketing
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    epoch: int  # 1-based
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+    samples_per_s: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+Log = Callable[[dict], None]
+Checkpoint = Callable[[EpochResult, bool], None]  # (result, is_best) after each epoch
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def make_optimizer(model: nn.Module, s: TrainSettings) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if s.optimizer == "adam":  # eps as Keras's (1e-7): the published numbers come from Keras
+        return torch.optim.Adam(params, lr=s.learning_rate, eps=1e-7, weight_decay=s.weight_decay)
+    if s.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=s.learning_rate, eps=1e-7, weight_decay=s.weight_decay)
+    if s.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=s.learning_rate, momentum=0.9, weight_decay=s.weight_decay)
+    if s.optimizer == "rmsprop":  # Keras's defaults: rho 0.9, eps 1e-7
+        return torch.optim.RMSprop(params, lr=s.learning_rate, alpha=0.9, eps=1e-7, weight_decay=s.weight_decay)
+    return torch.optim.Adadelta(params, lr=s.learning_rate, rho=0.95, eps=1e-6, weight_decay=s.weight_decay)  # Kim 2014
+
+
+def class_weights(setting, classes: list[str], labels: np.ndarray) -> torch.Tensor | None:
+    """None, or (n_classes,) weights: 'balanced' = n / (k · n_c) as in scikit-learn."""
+    if setting == "none":
+        return None
+    if setting == "balanced":
+        counts = np.bincount(labels, minlength=len(classes)).astype(np.float64)
+        return torch.tensor(len(labels) / (len(classes) * np.maximum(counts, 1)), dtype=torch.float32)
+    unknown = sorted(set(setting) - set(classes))
+    if unknown:
+        from critic.errors import SettingsError
+
+        raise SettingsError(f"class_weight names {unknown}, which are not classes; classes: {classes}")
+    return torch.tensor([float(setting.get(c, 1.0)) for c in classes], dtype=torch.float32)
+
+
+def batch_order(n: int, batch_size: int, seed: int, epoch: int, lengths: np.ndarray | None = None) -> list[np.ndarray]:
+    """The rows of each batch for one epoch; a function of (seed, epoch) only, so a resumed run
+    sees exactly the batches an uninterrupted one would. With lengths: rows of similar length are
+    batched together (sorted within shuffled pools of 50 batches), and the batches shuffled."""
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(n)
+    if lengths is not None:
+        pool = batch_size * 50
+        order = np.concatenate([chunk[np.argsort(lengths[chunk], kind="stable")] for chunk in np.array_split(order, max(1, math.ceil(n / pool)))])
+    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    if lengths is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def fit(model: nn.Module, train: Data, val: Data, s: TrainSettings, *, classes: list[str],
+        optimizer: torch.optim.Optimizer, start_epoch: int = 0, best: float | None = None,
+        checkpoint: Checkpoint, log: Log = lambda event: None, padding: str = "post") -> list[EpochResult]:
+    """Train from `start_epoch` (0 = fresh) to `s.epochs`; returns this call's epoch results."""
+    device = next(model.parameters()).device
+    weights = class_weights(s.class_weight, classes, train.labels)
+    loss_fn = nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
+    margin = getattr(model, "trim_margin", None) if s.bucket else None
+    lengths = train.lengths if margin is not None else None
+    results, stale = [], 0
+    for epoch in range(start_epoch + 1, s.epochs + 1):
+        batches = batch_order(len(train), s.batch_size, s.seed, epoch, lengths)
+        log({"event": "epoch_start", "epoch": epoch, "epochs": s.epochs, "batches": len(batches)})
+        start = time.perf_counter()
+        train_loss, train_acc = _train_epoch(model, train, batches, optimizer, loss_fn, margin, padding, device, log)
+        val_loss, val_acc = evaluate_loss(model, val, device, margin=margin, padding=padding)
+        seconds = time.perf_counter() - start
+        result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc, seconds, len(train) / seconds)
+        metric = val_loss if s.checkpoint_metric == "val_loss" else -val_acc
+        is_best = best is None or metric < best
+        best = metric if is_best else best
+        stale = 0 if is_best else stale + 1
+        checkpoint(result, is_best)
+        log({"event": "epoch_end", "best": is_best, **result.as_dict()})
+        results.append(result)
+        if s.early_stopping and stale >= s.early_stopping:
+            log({"event": "early_stop", "epoch": epoch, "patience": s.early_stopping})
+            break
+    return results
+
+
+def _train_epoch(model, data: Data, batches, optimizer, loss_fn, margin, padding, device, log) -> tuple[float, float]:
+    model.train()
+    total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
+    constrain = getattr(model, "constrain", None)
+    for i, rows in enumerate(batches, start=1):
+        x = trim(data.encoder.batch(data.encoded, rows), margin, padding).to(device)
+        y = torch.from_numpy(data.labels[rows]).to(device)
+        logits = model(x)  # (B, n_classes)
+        loss = loss_fn(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if constrain is not None:
+            constrain()
+        total_loss += loss.item() * len(rows)
+        correct += (logits.argmax(1) == y).sum().item()
+        seen += len(rows)
+        log({"event": "batch", "batch": i, "batches": len(batches), "loss": total_loss / seen,
+             "accuracy": correct / seen, "samples_per_s": seen / (time.perf_counter() - start)})
+    return total_loss / seen, correct / seen
+
+
+@torch.inference_mode()
+def evaluate_loss(model: nn.Module, data: Data, device: torch.device, *, batch_size: int = 512,
+                  margin: int | None = None, padding: str = "post") -> tuple[float, float]:
+    """Mean cross-entropy and accuracy (no class weights, dropout off)."""
+    was_training = model.training
+    model.eval()
+    total, correct = 0.0, 0
+    lengths = data.lengths if margin is not None else None
+    order = np.argsort(lengths, kind="stable") if lengths is not None else np.arange(len(data))
+    for i in range(0, len(data), batch_size):
+        rows = order[i:i + batch_size]
+        x = trim(data.encoder.batch(data.encoded, rows), margin, padding).to(device)
+        y = torch.from_numpy(data.labels[rows]).to(device)
+        logits = model(x)
+        total += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+        correct += (logits.argmax(1) == y).sum().item()
+    model.train(was_training)
+    return total / max(1, len(data)), correct / max(1, len(data))
