@@ -1,4 +1,5 @@
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -7,6 +8,7 @@ from critic import cli
 
 def run(monkeypatch, capsys, *args):
     monkeypatch.setattr(sys, "argv", ["critic", *args])
+    monkeypatch.setattr(cli.console, "width", 250)  # a wide terminal: no cell is cut short
     code = 0
     try:
         cli.main()
@@ -61,3 +63,42 @@ def test_quickstart_with_a_local_tarball(workspace, monkeypatch, capsys, aclimdb
     monkeypatch.setenv("CRITIC_IMDB_SOURCE", str(aclimdb_tar))
     code, out, _ = run(monkeypatch, capsys, "quickstart")
     assert code == 0 and "imdb@1" in out and "share of texts that fit" in out and "label_balance.png" in out
+
+
+def test_train_list_show_compare_resume(tiny_dataset, monkeypatch, capsys):
+    args = ["train", "--dataset", "tiny", "--preset", "kim-cnn", "--sequence-length", "40", "--max-words", "300",
+            "--batch-size", "8"]
+    code, out, err = run(monkeypatch, capsys, *args, "--epochs", "1", "--name", "first")
+    assert code == 0 and "first" in out and "checkpoint best" in out and "epoch 1:" in err
+    code, out, _ = run(monkeypatch, capsys, *args, "--epochs", "2", "--name", "second", "--learning-rate", "0.01")
+    assert code == 0
+    code, out, _ = run(monkeypatch, capsys, "experiments", "list")
+    assert code == 0 and "first" in out and "second" in out and "done" in out
+    code, out, _ = run(monkeypatch, capsys, "experiments", "show", "second")
+    assert code == 0 and "learning_rate=0.01" in out and "★" in out
+    code, out, _ = run(monkeypatch, capsys, "experiments", "compare", "first", "second")
+    assert code == 0 and "train.learning_rate" in out and "compare-first-second.png" in out
+    png = Path(out.split("curves: ")[1].strip())
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, out, _ = run(monkeypatch, capsys, "train", "--resume", "first", "--epochs", "2")
+    assert code == 0 and "2/2" not in out and "first" in out
+    code, out, err = run(monkeypatch, capsys, "train", "--resume", "first", "--batch-size", "3")
+    assert code == 2 and "only --epochs" in err
+
+
+def test_train_errors(tiny_dataset, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "nope")
+    assert code == 2 and "unknown preset" in err and "kim-cnn" in err
+    code, _, err = run(monkeypatch, capsys, "train", "--preset", "kim-cnn")
+    assert code == 2 and "--dataset" in err
+    code, _, err = run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "kim-cnn", "--class-weight", "pos:2")
+    assert code == 2 and "LABEL=WEIGHT" in err
+    code, _, err = run(monkeypatch, capsys, "experiments", "show", "ghost")
+    assert code == 2 and "no experiment 'ghost'" in err
+
+
+def test_models_list_and_show(monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "models", "list")
+    assert code == 0 and "kim-cnn" in out and "stacked-lstm" in out
+    code, out, _ = run(monkeypatch, capsys, "models", "show", "multi-hot-mlp")
+    assert code == 0 and "505,252" in out  # seed 003's 505,201 + one more output unit (softmax over 2)

@@ -27,7 +27,7 @@ from critic.catalog import Catalog, ExperimentRecord
 from critic.config import ExperimentConfig, TrainSettings, load_config_file, train_settings
 from critic.data.store import DatasetVersion, load_version
 from critic.errors import CriticError, SettingsError
-from critic.models.graph import GraphModel
+from critic.models.graph import GraphModel, check_graph
 from critic.names import validate_name
 from critic.models.graph import GraphSpec
 from critic.models.presets import get_preset, preset_names
@@ -78,6 +78,7 @@ def build_config(dataset: str, *, preset: str | None = None, config_file: Path |
     if "model" in data and preset_name:
         name, source = None, f"{name} with the model of {config_file}"
     settings = train_settings({**data.get("train", {}), **(train or {})}, base=train_base)
+    check_graph(model, encoder_for(enc).input_spec)
     return ExperimentConfig(dataset, enc, model, settings, name, source)
 
 

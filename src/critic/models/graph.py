@@ -24,7 +24,7 @@ from critic.models.blocks import Flatten, GraphError, Input, Output, Shape, bloc
 from critic.models.init import INITS, initialize
 from critic.text.encoders import PAD, InputSpec
 
-__all__ = ["Block", "GraphSpec", "GraphModel", "GraphError", "trim"]
+__all__ = ["Block", "GraphSpec", "GraphModel", "GraphError", "check_graph", "trim"]
 
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
@@ -169,3 +169,9 @@ def trim(x: torch.Tensor, margin: int | None, padding: str) -> torch.Tensor:
     real = int((x != PAD).sum(1).max())
     keep = min(x.shape[1], max(1, real) + margin)
     return x[:, :keep] if padding == "post" else x[:, x.shape[1] - keep:]
+
+
+def check_graph(spec: GraphSpec, input_spec: InputSpec) -> None:
+    """Build once on the meta device (no memory, no compute) so shape errors surface before a run."""
+    with torch.device("meta"):
+        GraphModel(spec, input_spec, 2)

@@ -1,0 +1,156 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+
+from critic.data import import_dataset
+from critic.errors import SettingsError
+from critic.experiment import build_config, get_experiment, resume_experiment, train_experiment
+from critic.models.graph import GraphError
+from critic.predictor import Predictor
+from tests.conftest import sentiment_rows, write_csv
+
+SMALL = {"sequence_length": 40, "max_words": 300}
+
+
+def _config(dataset, preset="kim-cnn", **train):
+    return build_config(dataset, preset=preset, encoder=SMALL, train={"epochs": 2, "batch_size": 8, **train})
+
+
+def test_same_settings_same_metrics(tiny_dataset):
+    a = train_experiment(_config(tiny_dataset, threads=1))
+    b = train_experiment(_config(tiny_dataset, threads=1))
+    assert a.name != b.name
+    assert [r["val_loss"] for r in a.record.epochs] == [r["val_loss"] for r in b.record.epochs]
+
+
+def test_encoder_is_fitted_on_the_train_subset_only(workspace, tmp_path):
+    rows = sentiment_rows(40)
+    rows += [("validationonlyword appears here", "positive"), ("testonlyword appears here", "negative")]
+    path = tmp_path / "d.csv"
+    path.write_text("text,label,part\n" + "".join(f'"{t}",{label},{"train" if i < 40 else ("validation" if i == 40 else "test")}\n'
+                                                  for i, (t, label) in enumerate(rows)))
+    import_dataset("d", path, subset_column="part", progress=False)
+    experiment = train_experiment(_config("d", epochs=1))
+    vocab = Predictor.from_checkpoint(experiment.checkpoint("last")).encoder.fitted.get_vocab()
+    assert "appears" not in vocab and "validationonlyword" not in vocab and "testonlyword" not in vocab
+    assert "great" in vocab or "loved" in vocab
+
+
+def test_checkpoints_and_metrics_files(tiny_dataset):
+    experiment = train_experiment(_config(tiny_dataset, epochs=3))
+    lines = (experiment.path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
+    best = json.loads((experiment.checkpoint("best") / "manifest.json").read_text())
+    last = json.loads((experiment.checkpoint("last") / "manifest.json").read_text())
+    assert last["epoch"] == 3 and best["epoch"] == experiment.record.best_epoch
+    assert best["dataset"] == tiny_dataset and len(best["dataset_fingerprint"]) == 64
+    assert best["format"] == "critic.checkpoint/1" and best["config"]["train"]["epochs"] == 3
+    val_losses = [json.loads(line)["val_loss"] for line in lines]
+    assert best["epoch"] == 1 + val_losses.index(min(val_losses))  # chosen on validation loss
+
+
+def test_early_stopping_and_checkpoint_metric(tiny_dataset):
+    experiment = train_experiment(_config(tiny_dataset, epochs=30, early_stopping=1, checkpoint_metric="val_accuracy",
+                                          learning_rate=0.01))
+    assert experiment.record.epochs_done < 30
+
+
+def test_class_weights(tiny_dataset):
+    assert train_experiment(_config(tiny_dataset, class_weight="balanced", epochs=1)).record.status == "done"
+    assert train_experiment(_config(tiny_dataset, class_weight={"positive": 2.0}, epochs=1)).record.status == "done"
+    with pytest.raises(SettingsError, match="not classes"):
+        train_experiment(_config(tiny_dataset, class_weight={"nope": 2.0}, epochs=1))
+
+
+def test_a_failed_run_is_marked_failed_not_running(tiny_dataset):
+    with pytest.raises(SettingsError):
+        train_experiment(_config(tiny_dataset, class_weight={"nope": 2.0}), name="broken")
+    record = get_experiment("broken").record
+    assert record.status == "failed" and "nope" in record.error
+
+
+@pytest.mark.parametrize("kwargs,error,message", [
+    ({"train": {"epochs": -1}}, SettingsError, "epochs"),
+    ({"train": {"epochz": 3}}, SettingsError, "unknown train setting"),
+    ({"train": {"optimizer": "lion"}}, SettingsError, "optimizer"),
+    ({"preset": "nope"}, SettingsError, "unknown preset"),
+    ({"encoder": {"sequence_length": 2}}, GraphError, "kernel 3 is longer"),
+])
+def test_bad_settings_are_clear_errors(tiny_dataset, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        config = build_config(tiny_dataset, **{"preset": "kim-cnn", **kwargs})
+        train_experiment(config)
+
+
+def test_config_file_errors(tiny_dataset, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[train]\nepochs = 1\n[tranin]\nx = 1\n')
+    with pytest.raises(SettingsError, match="tranin"):
+        build_config(tiny_dataset, config_file=bad)
+    mismatched = tmp_path / "shape.toml"
+    mismatched.write_text('[[model.blocks]]\ntype = "Embedding"\ndim = 8\n[[model.blocks]]\ntype = "Dense"\nunits = 3\n'
+                          '[[model.blocks]]\ntype = "Output"\n')
+    with pytest.raises(GraphError, match="'dense'"):
+        build_config(tiny_dataset, config_file=mismatched)
+
+
+def test_validation_subset_is_required(workspace, tmp_path):
+    from critic.data import SplitSettings
+
+    import_dataset("noval", write_csv(tmp_path / "n.csv", sentiment_rows(20)), split=SplitSettings(0.0), progress=False)
+    with pytest.raises(SettingsError, match="critic data split noval"):
+        train_experiment(_config("noval"))
+
+
+RUNNER = """
+import sys
+from critic.experiment import build_config, train_experiment
+config = build_config("big", preset="kim-cnn", encoder={"sequence_length": 60, "max_words": 500},
+                      train={"epochs": 4, "batch_size": 4, "threads": 1})
+train_experiment(config, name=sys.argv[1])
+"""
+
+
+def test_resume_after_sigkill_equals_an_uninterrupted_run(workspace, tmp_path):
+    import_dataset("big", write_csv(tmp_path / "big.csv", sentiment_rows(600)), progress=False)
+    env = {**os.environ, "CRITIC_HOME": str(workspace.root)}
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, "killed"], env=env)
+    metrics = workspace.root / "experiments" / "killed" / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if metrics.exists() and metrics.read_text().count("\n") >= 1:
+            time.sleep(0.2)  # into the next epoch
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be killed; make it longer"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = metrics.read_text().count("\n")
+    assert 1 <= done < 4
+    assert get_experiment("killed").record.status == "running"  # killed: nobody could mark it
+    resumed = resume_experiment("killed")
+    assert resumed.record.status == "done" and resumed.record.epochs_done == 4
+
+    subprocess.run([sys.executable, "-c", RUNNER, "whole"], env=env, check=True)
+    whole = get_experiment("whole")
+    # Same process layout (one thread, same torch build, same batches and RNG state): the numbers
+    # agree to float32 rounding; 1e-6 allows for nothing else.
+    for a, b in zip(resumed.record.epochs, whole.record.epochs):
+        for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+            assert a[key] == pytest.approx(b[key], abs=1e-6), (key, a["epoch"])
+    probs_a = Predictor.from_checkpoint(resumed.checkpoint("last")).predict_proba(["a great film", "dull"])
+    probs_b = Predictor.from_checkpoint(whole.checkpoint("last")).predict_proba(["a great film", "dull"])
+    assert abs(probs_a - probs_b).max() < 1e-6
+
+
+def test_resume_can_extend_epochs(tiny_dataset):
+    experiment = train_experiment(_config(tiny_dataset, epochs=1))
+    longer = resume_experiment(experiment.name, epochs=3)
+    assert [r["epoch"] for r in longer.record.epochs] == [1, 2, 3]
+    assert json.loads((longer.path / "config.json").read_text())["train"]["epochs"] == 3
