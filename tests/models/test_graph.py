@@ -88,3 +88,19 @@ def test_max_norm_constraint():
         model.layers["output"].linear.weight.mul_(100)
     model.constrain()
     assert model.layers["output"].linear.weight.norm(dim=1).max() <= 0.5 + 1e-6
+
+
+def test_activation_after_pooling_gives_the_same_numbers():
+    """The graph applies a conv's monotonic activation after global max pooling; check against
+    the literal order (activation, then pool) on the same weights."""
+    torch.manual_seed(1)
+    model = _model(KIM).eval()
+    assert model.layers["c2"].deferred and model.layers["c5"].deferred
+    x = torch.randint(1, 50, (4, 30))
+    x[1, 9:] = 0
+    fused = model(x)
+    for conv in ("c2", "c5"):
+        model.layers[conv].deferred = False
+    for pool in ("p2", "p5"):
+        model.layers[pool].activation = torch.nn.Identity()
+    torch.testing.assert_close(model(x), fused)

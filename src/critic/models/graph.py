@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from critic.models.blocks import Flatten, GraphError, Input, Output, Shape, block_params
+from critic.models.blocks import MONOTONIC, ConvModule, Flatten, GraphError, Input, Output, Shape, block_params
 from critic.models.init import INITS, initialize
 from critic.text.encoders import PAD, InputSpec
 
@@ -121,7 +121,23 @@ class GraphModel(nn.Module):
         # Trimming a padded batch to its longest text (+ the widest window) changes nothing only when
         # the input is word ids and every path ends in a masked global pooling.
         self.trim_margin = out.context if input_spec.kind == "ids" and out.length_invariant else None
+        self._defer_activations()
         initialize(self, spec.init)
+
+    def _defer_activations(self) -> None:
+        """Conv1D(monotonic f) → GlobalMaxPool1D, the conv feeding nothing else: pool, then apply f."""
+        consumers: dict[str, list[str]] = {}
+        for block in self.spec.blocks:
+            for name in block.inputs:
+                consumers.setdefault(name, []).append(block.id)
+        for block in self.spec.blocks:
+            if block.type != "GlobalMaxPool1D":
+                continue
+            (source,) = block.inputs
+            conv = self.layers[source] if source in self.layers else None
+            if isinstance(conv, ConvModule) and isinstance(conv.activation, MONOTONIC) and consumers[source] == [block.id]:
+                conv.deferred = True
+                self.layers[block.id].activation = conv.activation
 
     def _build(self, block: Block, input_spec: InputSpec, n_classes: int) -> Shape:
         if isinstance(block.params, Input):
