@@ -133,7 +133,8 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(workspace, tmp_path):
     proc.wait()
     done = metrics.read_text().count("\n")
     assert 1 <= done < 4
-    assert get_experiment("killed").record.status == "running"  # killed: nobody could mark it
+    killed = get_experiment("killed")
+    assert killed.record.status == "running" and killed.status == "killed"  # nobody could mark it; its process is gone
     resumed = resume_experiment("killed")
     assert resumed.record.status == "done" and resumed.record.epochs_done == 4
 

@@ -16,41 +16,47 @@ from typing import Iterator
 
 __all__ = ["Catalog", "DatasetRecord", "ExperimentRecord"]
 
-_SCHEMA_VERSION = 2
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS datasets (
-    name        TEXT    NOT NULL,
-    version     INTEGER NOT NULL,
-    created     TEXT    NOT NULL,
-    fingerprint TEXT    NOT NULL,
-    rows        INTEGER NOT NULL,
-    rejected    INTEGER NOT NULL,
-    path        TEXT    NOT NULL,   -- relative to the workspace root, so a workspace can move
-    manifest    TEXT    NOT NULL,   -- JSON, the same as manifest.json beside the data
-    PRIMARY KEY (name, version)
-);
-CREATE INDEX IF NOT EXISTS datasets_fingerprint ON datasets (name, fingerprint);
-CREATE TABLE IF NOT EXISTS experiments (
-    name        TEXT PRIMARY KEY,
-    dataset     TEXT NOT NULL,      -- name@version
-    model       TEXT NOT NULL,      -- preset name (versioned) or "custom"
-    status      TEXT NOT NULL,      -- running, done, failed, stopped
-    created     TEXT NOT NULL,
-    updated     TEXT NOT NULL,
-    epochs_done INTEGER NOT NULL DEFAULT 0,
-    best_epoch  INTEGER,
-    seconds     REAL NOT NULL DEFAULT 0,
-    error       TEXT,
-    path        TEXT NOT NULL,
-    config      TEXT NOT NULL       -- JSON, the same as config.json
-);
-CREATE TABLE IF NOT EXISTS epochs (
-    experiment  TEXT NOT NULL REFERENCES experiments (name),
-    epoch       INTEGER NOT NULL,
-    metrics     TEXT NOT NULL,      -- JSON: train/val loss and accuracy, seconds, samples/s
-    PRIMARY KEY (experiment, epoch)
-);
-"""
+# Each step brings a catalog from version i to i + 1; a catalog is upgraded in place when opened.
+_MIGRATIONS = [
+    """
+    CREATE TABLE IF NOT EXISTS datasets (
+        name        TEXT    NOT NULL,
+        version     INTEGER NOT NULL,
+        created     TEXT    NOT NULL,
+        fingerprint TEXT    NOT NULL,
+        rows        INTEGER NOT NULL,
+        rejected    INTEGER NOT NULL,
+        path        TEXT    NOT NULL,   -- relative to the workspace root, so a workspace can move
+        manifest    TEXT    NOT NULL,   -- JSON, the same as manifest.json beside the data
+        PRIMARY KEY (name, version)
+    );
+    CREATE INDEX IF NOT EXISTS datasets_fingerprint ON datasets (name, fingerprint);
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS experiments (
+        name        TEXT PRIMARY KEY,
+        dataset     TEXT NOT NULL,      -- name@version
+        model       TEXT NOT NULL,      -- preset name (versioned) or "custom"
+        status      TEXT NOT NULL,      -- running, done, failed, stopped
+        created     TEXT NOT NULL,
+        updated     TEXT NOT NULL,
+        epochs_done INTEGER NOT NULL DEFAULT 0,
+        best_epoch  INTEGER,
+        seconds     REAL NOT NULL DEFAULT 0,
+        error       TEXT,
+        path        TEXT NOT NULL,
+        config      TEXT NOT NULL       -- JSON, the same as config.json
+    );
+    CREATE TABLE IF NOT EXISTS epochs (
+        experiment  TEXT NOT NULL REFERENCES experiments (name),
+        epoch       INTEGER NOT NULL,
+        metrics     TEXT NOT NULL,      -- JSON: train/val loss and accuracy, seconds, samples/s
+        PRIMARY KEY (experiment, epoch)
+    );
+    """,
+    # "host:pid" of the process running an experiment, to tell a killed run from a running one
+    "ALTER TABLE experiments ADD COLUMN owner TEXT;",
+]
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class ExperimentRecord:
     error: str | None
     path: str
     config: dict
+    owner: str | None = None
     epochs: tuple[dict, ...] = ()
 
 
@@ -90,11 +97,27 @@ class Catalog:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
+        conn = self._connect()
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
-            if conn.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
-                conn.executescript(_SCHEMA)
-                conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            if conn.execute("PRAGMA user_version").fetchone()[0] < len(_MIGRATIONS):
+                self._migrate(conn)
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then find it done
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            for step in _MIGRATIONS[current:]:
+                for statement in filter(str.strip, step.split(";")):
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={len(_MIGRATIONS)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE below), so two writers
@@ -172,10 +195,10 @@ class Catalog:
                 raise SettingsError(f"an experiment named {record.name!r} exists; pick another --name or "
                                     f"continue it with `critic train --resume {record.name}`")
             conn.execute(
-                "INSERT INTO experiments (name, dataset, model, status, created, updated, path, config)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO experiments (name, dataset, model, status, created, updated, path, config, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.name, record.dataset, record.model, record.status, record.created, record.updated,
-                 record.path, json.dumps(record.config, sort_keys=True)),
+                 record.path, json.dumps(record.config, sort_keys=True), record.owner),
             )
 
     def record_epoch(self, name: str, epoch: int, metrics: dict, best_epoch: int | None, seconds: float, now: str) -> None:
@@ -185,10 +208,11 @@ class Catalog:
             conn.execute("UPDATE experiments SET epochs_done = ?, best_epoch = ?, seconds = ?, updated = ? WHERE name = ?",
                          (epoch, best_epoch, seconds, now, name))
 
-    def set_experiment_status(self, name: str, status: str, now: str, error: str | None = None) -> None:
+    def set_experiment_status(self, name: str, status: str, now: str, error: str | None = None,
+                              owner: str | None = None) -> None:
         with self.transaction() as conn:
-            conn.execute("UPDATE experiments SET status = ?, error = ?, updated = ? WHERE name = ?",
-                         (status, error, now, name))
+            conn.execute("UPDATE experiments SET status = ?, error = ?, updated = ?, owner = ? WHERE name = ?",
+                         (status, error, now, owner, name))
 
     def experiments(self, name: str | None = None) -> list[ExperimentRecord]:
         conn = self._connect()
@@ -198,7 +222,7 @@ class Catalog:
             out = []
             for row in rows:
                 epochs = conn.execute("SELECT metrics FROM epochs WHERE experiment = ? ORDER BY epoch", (row[0],)).fetchall()
-                out.append(ExperimentRecord(*row[:11], json.loads(row[11]), tuple(json.loads(e[0]) for e in epochs)))
+                out.append(ExperimentRecord(*row[:11], json.loads(row[11]), row[12], tuple(json.loads(e[0]) for e in epochs)))
             return out
         finally:
             conn.close()

@@ -185,11 +185,14 @@ def train_command(
 @experiments_app.command("list")
 def experiments_list() -> None:
     """Every experiment: dataset, model, status, best epoch and its validation numbers."""
-    table = Table("name", "dataset", "model", "status", "epochs", "best", "val acc", "val loss", "time", "created (UTC)")
+    table = Table("name", "dataset", "model", "settings", "status", "epochs", "best", "val acc", "val loss", "time",
+                  "created (UTC)")
     for e in list_experiments():
         r = e.record
         best = next((row for row in r.epochs if row["epoch"] == r.best_epoch), None)
-        table.add_row(r.name, r.dataset, r.model, _status(r.status), f"{r.epochs_done}/{r.config['train']['epochs']}",
+        t = r.config["train"]
+        key = f"{t['optimizer']} lr {t['learning_rate']:g}, batch {t['batch_size']}, seed {t['seed']}"
+        table.add_row(r.name, r.dataset, r.model, key, _status(e.status), f"{r.epochs_done}/{t['epochs']}",
                       str(r.best_epoch or "-"), f"{best['val_accuracy']:.4f}" if best else "-",
                       f"{best['val_loss']:.4f}" if best else "-", _duration(r.seconds), r.created[:16].replace("T", " "))
     console.print(table if table.rows else "no experiments yet: run `critic train --dataset NAME --preset kim-cnn`")
@@ -261,7 +264,8 @@ def _class_weight(text: str):
 
 
 def _status(status: str) -> str:
-    return {"done": "[green]done[/]", "running": "[cyan]running[/]", "failed": "[red]failed[/]"}.get(status, f"[yellow]{status}[/]")
+    return {"done": "[green]done[/]", "running": "[cyan]running[/]", "failed": "[red]failed[/]",
+            "killed": "[red]killed[/] (resume it)"}.get(status, f"[yellow]{status}[/]")
 
 
 def _duration(seconds: float) -> str:
@@ -270,7 +274,7 @@ def _duration(seconds: float) -> str:
 
 def _print_experiment(experiment, settings: bool = False) -> None:
     r = experiment.record
-    console.print(f"[bold]{r.name}[/]  {r.model} on {r.dataset}  {_status(r.status)}  {experiment.path}")
+    console.print(f"[bold]{r.name}[/]  {r.model} on {r.dataset}  {_status(experiment.status)}  {experiment.path}")
     if r.error:
         console.print(f"  [red]{r.error}[/]")
     if settings:

@@ -30,7 +30,7 @@ class TrainSettings:
     checkpoint_metric: str = "val_loss"  # which validation number picks the best epoch
     early_stopping: int = 0  # stop after this many epochs without a better checkpoint metric; 0 = never
     class_weight: str | dict = "none"  # "none", "balanced", or {label: weight}
-    bucket: bool = True  # length-bucketed batches when the model allows it (masked global pooling)
+    bucket: bool = True  # run each batch in length-sorted, trimmed parts when the model allows it (same update)
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:

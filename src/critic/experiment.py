@@ -12,7 +12,9 @@ checkpoints and per-epoch metrics, registered in the catalog.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +54,13 @@ class Experiment:
     def name(self) -> str:
         return self.record.name
 
+    @property
+    def status(self) -> str:
+        """The catalog's status, except that a "running" run whose process is gone is "killed"."""
+        if self.record.status == "running" and not _alive(self.record.owner):
+            return "killed"
+        return self.record.status
+
     def checkpoint(self, which: str = "best") -> Path:
         if which not in ("best", "last"):
             raise SettingsError(f"checkpoint must be 'best' or 'last', got {which!r}")
@@ -89,6 +98,26 @@ def _merge_encoder(base, overrides: dict):
     return settings_from_dict({**(asdict(base) if same_kind else {}), **overrides})
 
 
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(owner: str | None) -> bool:
+    """Whether the process that claimed a run still exists (known only on the same host)."""
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine's run: assume it is alive
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -104,7 +133,8 @@ def train_experiment(config: ExperimentConfig, *, name: str | None = None, works
     folder = workspace.experiments / name
     model_name = config.preset or "custom"
     catalog.add_experiment(ExperimentRecord(name, version.ref, model_name, "running", _now(), _now(), 0, None, 0.0,
-                                            None, folder.relative_to(workspace.root).as_posix(), config.as_dict()))
+                                            None, folder.relative_to(workspace.root).as_posix(), config.as_dict(),
+                                            _owner()))
     if folder.exists():  # left by a run whose catalog row was never written: not an experiment
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -123,7 +153,9 @@ def resume_experiment(name: str, *, workspace: Workspace | None = None, log: Log
         config = replace(config, train=replace(config.train, epochs=epochs))
         write_json(experiment.path / "config.json", config.as_dict())
     catalog = Catalog(workspace.catalog_path)
-    catalog.set_experiment_status(name, "running", _now())
+    if experiment.record.status == "running" and _alive(experiment.record.owner):
+        raise SettingsError(f"experiment {name!r} is running in process {experiment.record.owner}; wait for it or stop it first")
+    catalog.set_experiment_status(name, "running", _now(), owner=_owner())
     version = load_version(config.dataset, workspace)
     return _guarded(catalog, name, experiment.path, config, version, workspace, log, resume=True)
 

@@ -11,6 +11,7 @@ import torch
 
 from critic.artifacts import load_checkpoint
 from critic.models.graph import trim
+from critic.text.encoders import PAD
 
 __all__ = ["Predictor"]
 
@@ -26,18 +27,23 @@ class Predictor:
         return cls(model, encoder, classes, manifest, device)
 
     @torch.inference_mode()
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-        """(N, n_classes) probabilities, rows in the order of `texts`. Texts are encoded and run a
-        batch at a time (similar lengths together when the model allows trimming the padding)."""
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 256, chunk: int = 4096) -> np.ndarray:
+        """(N, n_classes) probabilities, rows in the order of `texts`. Texts are encoded `chunk`
+        at a time (memory stays flat for any N) and run in batches of similar length, each trimmed
+        to its longest text when the model allows it."""
         texts = list(texts)
         out = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
         margin = getattr(self.model, "trim_margin", None)
         padding = getattr(self.encoder.settings, "padding", "post")
-        for start in range(0, len(texts), batch_size):
-            rows = np.arange(start, min(start + batch_size, len(texts)))
-            encoded = self.encoder.encode([texts[i] for i in rows])
-            x = trim(self.encoder.batch(encoded, np.arange(len(rows))), margin, padding).to(self.device)
-            out[rows] = torch.softmax(self.model(x).float(), dim=-1).cpu().numpy()
+        for start in range(0, len(texts), chunk):
+            part = texts[start:start + chunk]
+            encoded = self.encoder.encode(part)
+            order = (np.argsort((encoded != PAD).sum(1), kind="stable") if margin is not None
+                     else np.arange(len(part)))
+            for i in range(0, len(part), batch_size):
+                rows = order[i:i + batch_size]
+                x = trim(self.encoder.batch(encoded, rows), margin, padding).to(self.device)
+                out[start + rows] = torch.softmax(self.model(x).float(), dim=-1).cpu().numpy()
         return out
 
     def predict(self, texts: Sequence[str]) -> list[dict]:

@@ -128,13 +128,16 @@ class GlobalMaxPoolModule(_Module):
     def __init__(self):
         super().__init__()
         self.activation: nn.Module = nn.Identity()
+        self.owns_input = False  # True when its input is a conv output nothing else reads or saved
 
     def forward(self, xs, masks):
         x, mask = xs[0], masks[0]  # (B, C, T), (B, T)
         if mask is None:
             return self.activation(x.max(-1).values), None
+        # in place when allowed: a (B, C, T) copy is the largest tensor of a Kim CNN step
+        fill = x.masked_fill_ if self.owns_input else x.masked_fill
         # max(-1) (not amax): its backward scatters through indices instead of comparing every element
-        pooled = self.activation(x.masked_fill(~mask[:, None, :], float("-inf")).max(-1).values)
+        pooled = self.activation(fill(~mask[:, None, :], float("-inf")).max(-1).values)
         return torch.where(mask.any(-1, keepdim=True), pooled, torch.zeros_like(pooled)), None  # empty text → 0
 
 

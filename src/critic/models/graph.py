@@ -137,7 +137,8 @@ class GraphModel(nn.Module):
             conv = self.layers[source] if source in self.layers else None
             if isinstance(conv, ConvModule) and isinstance(conv.activation, MONOTONIC) and consumers[source] == [block.id]:
                 conv.deferred = True
-                self.layers[block.id].activation = conv.activation
+                pool = self.layers[block.id]
+                pool.activation, pool.owns_input = conv.activation, True  # conv1d keeps no copy of its output
 
     def _build(self, block: Block, input_spec: InputSpec, n_classes: int) -> Shape:
         if isinstance(block.params, Input):
