@@ -100,12 +100,16 @@ def test_config_file_errors(tiny_dataset, tmp_path):
         build_config(tiny_dataset, config_file=mismatched)
 
 
-def test_validation_subset_is_required(workspace, tmp_path):
+def test_without_validation_the_last_epoch_is_the_best(workspace, tmp_path):
     from critic.data import SplitSettings
 
     import_dataset("noval", write_csv(tmp_path / "n.csv", sentiment_rows(20)), split=SplitSettings(0.0), progress=False)
-    with pytest.raises(SettingsError, match="critic data split noval"):
-        train_experiment(_config("noval"))
+    events = []
+    experiment = train_experiment(_config("noval", epochs=3), log=events.append)
+    assert experiment.record.best_epoch == 3 and experiment.record.epochs[0]["val_loss"] is None
+    assert any("no validation subset" in e.get("phase", "") for e in events)
+    best = json.loads((experiment.checkpoint("best") / "manifest.json").read_text())
+    assert best["epoch"] == 3
 
 
 RUNNER = """

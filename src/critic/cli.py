@@ -193,8 +193,8 @@ def experiments_list() -> None:
         t = r.config["train"]
         key = f"{t['optimizer']} lr {t['learning_rate']:g}, batch {t['batch_size']}, seed {t['seed']}"
         table.add_row(r.name, r.dataset, r.model, key, _status(e.status), f"{r.epochs_done}/{t['epochs']}",
-                      str(r.best_epoch or "-"), f"{best['val_accuracy']:.4f}" if best else "-",
-                      f"{best['val_loss']:.4f}" if best else "-", _duration(r.seconds), r.created[:16].replace("T", " "))
+                      str(r.best_epoch or "-"), _num(best and best["val_accuracy"]), _num(best and best["val_loss"]),
+                      _duration(r.seconds), r.created[:16].replace("T", " "))
     console.print(table if table.rows else "no experiments yet: run `critic train --dataset NAME --preset kim-cnn`")
 
 
@@ -219,7 +219,7 @@ def experiments_compare(names: list[str] = typer.Argument(..., help="Two or more
         cells = []
         for e in comparison.experiments:
             rows = e.record.epochs
-            cells.append(f"{rows[i]['val_accuracy']:.4f} / {rows[i]['val_loss']:.4f}"
+            cells.append(f"{_num(rows[i]['val_accuracy'])} / {_num(rows[i]['val_loss'])}"
                          + (" ★" if rows[i]["epoch"] == e.record.best_epoch else "") if i < len(rows) else "")
         metrics.add_row(str(i + 1), *cells)
     console.print(metrics)
@@ -263,6 +263,10 @@ def _class_weight(text: str):
         raise SettingsError(f"--class-weight takes none, balanced or LABEL=WEIGHT,...; got {text!r}") from None
 
 
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
 def _status(status: str) -> str:
     return {"done": "[green]done[/]", "running": "[cyan]running[/]", "failed": "[red]failed[/]",
             "killed": "[red]killed[/] (resume it)"}.get(status, f"[yellow]{status}[/]")
@@ -285,7 +289,7 @@ def _print_experiment(experiment, settings: bool = False) -> None:
     for row in r.epochs:
         mark = " ★" if row["epoch"] == r.best_epoch else ""
         table.add_row(f"{row['epoch']}{mark}", f"{row['train_loss']:.4f}", f"{row['train_accuracy']:.4f}",
-                      f"{row['val_loss']:.4f}", f"{row['val_accuracy']:.4f}", f"{row['seconds']:.1f}",
+                      _num(row["val_loss"]), _num(row["val_accuracy"]), f"{row['seconds']:.1f}",
                       f"{row['samples_per_s']:,.0f}")
     console.print(table)
     for which in ("best", "last"):

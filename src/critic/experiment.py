@@ -183,8 +183,8 @@ def _run(catalog: Catalog, name: str, folder: Path, config: ExperimentConfig, ve
     classes = version.classes
     train_rows, val_rows = version.subset("train", ["text", "label"]), version.subset("validation", ["text", "label"])
     if val_rows.empty:
-        raise SettingsError(f"{version.ref} has no validation rows to pick the best epoch; make a version with "
-                            f"`critic data split {version.record.name} --validation-fraction 0.2`")
+        log({"event": "phase", "phase": f"{version.ref} has no validation subset: no epoch can be chosen, so "
+                                        f"the best checkpoint is the last (`critic data split` makes one)"})
     last = folder / "checkpoints" / "last"
     if resume and (last / "model.json").exists():
         model, encoder, _, _ = load_checkpoint(last, device)
@@ -193,7 +193,8 @@ def _run(catalog: Catalog, name: str, folder: Path, config: ExperimentConfig, ve
         log({"event": "phase", "phase": f"fit the {config.encoder.kind} encoder on {len(train_rows):,} train texts"})
         encoder = encoder_for(config.encoder).fit(train_rows["text"])  # train subset only, never validation or test
     log({"event": "phase", "phase": "encode train and validation"})
-    train, val = _data(encoder, train_rows, classes), _data(encoder, val_rows, classes)
+    train = _data(encoder, train_rows, classes)
+    val = _data(encoder, val_rows, classes) if len(val_rows) else None
     cuda = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda):  # seeds stay inside the run; the caller's RNG is untouched
         torch.manual_seed(s.seed)
@@ -217,6 +218,8 @@ def _data(encoder: Encoder, rows: pd.DataFrame, classes: list[str]) -> Data:
 
 
 def _metric_value(row: dict, metric: str) -> float:
+    if row["val_loss"] is None:
+        return -row["epoch"]  # no validation: the last epoch is the best
     return row["val_loss"] if metric == "val_loss" else -row["val_accuracy"]
 
 

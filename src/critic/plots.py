@@ -21,7 +21,8 @@ def curves_png(runs: dict[str, list[dict]], path: Path, title: str) -> Path:
         epochs = [r["epoch"] for r in rows]
         for ax, key in ((ax_loss, "loss"), (ax_acc, "accuracy")):
             ax.plot(epochs, [r[f"train_{key}"] for r in rows], "--", color=colour, alpha=0.6, label=f"{name} train")
-            ax.plot(epochs, [r[f"val_{key}"] for r in rows], "-o", color=colour, label=f"{name} validation")
+            if all(r[f"val_{key}"] is not None for r in rows):
+                ax.plot(epochs, [r[f"val_{key}"] for r in rows], "-o", color=colour, label=f"{name} validation")
     ax_loss.set(title="loss (cross-entropy)", xlabel="epoch", ylabel="loss")
     ax_acc.set(title="accuracy", xlabel="epoch", ylabel="accuracy")
     for ax in (ax_loss, ax_acc):

@@ -77,10 +77,11 @@ class TrainingView:
             if self.task is not None:
                 self.progress.remove_task(self.task)
             star = "  [green]★ best[/]" if event["best"] else ""
+            val = ("no validation subset" if event["val_loss"] is None else
+                   f"validation loss {event['val_loss']:.4f} acc {event['val_accuracy']:.4f}")
             self.console.print(
                 f"epoch {event['epoch']}: train loss {event['train_loss']:.4f} acc {event['train_accuracy']:.4f} | "
-                f"validation loss {event['val_loss']:.4f} acc {event['val_accuracy']:.4f}  "
-                f"({event['seconds']:.1f} s, {event['samples_per_s']:,.0f} samples/s){star}")
+                f"{val}  ({event['seconds']:.1f} s, {event['samples_per_s']:,.0f} samples/s){star}")
         elif kind == "early_stop":
             self.console.print(f"[yellow]early stop[/] after epoch {event['epoch']}: no better validation for "
                                f"{event['patience']} epochs")

@@ -45,8 +45,8 @@ class EpochResult:
     epoch: int  # 1-based
     train_loss: float
     train_accuracy: float
-    val_loss: float
-    val_accuracy: float
+    val_loss: float | None  # None when the dataset has no validation subset
+    val_accuracy: float | None
     seconds: float
     samples_per_s: float
 
@@ -111,10 +111,12 @@ def micro_batches(rows: np.ndarray, lengths: np.ndarray | None, parts: int = 4, 
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
-def fit(model: nn.Module, train: Data, val: Data, s: TrainSettings, *, classes: list[str],
+def fit(model: nn.Module, train: Data, val: Data | None, s: TrainSettings, *, classes: list[str],
         optimizer: torch.optim.Optimizer, start_epoch: int = 0, best: float | None = None,
         checkpoint: Checkpoint, log: Log = lambda event: None, padding: str = "post") -> list[EpochResult]:
-    """Train from `start_epoch` (0 = fresh) to `s.epochs`; returns this call's epoch results."""
+    """Train from `start_epoch` (0 = fresh) to `s.epochs`; returns this call's epoch results.
+    Without validation data every epoch counts as the best so far (best = last), as in the Keras
+    tutorials that train on all of the train set for a fixed number of epochs."""
     device = next(model.parameters()).device
     weights = class_weights(s.class_weight, classes, train.labels)
     weights = weights.to(device) if weights is not None else None
@@ -125,11 +127,11 @@ def fit(model: nn.Module, train: Data, val: Data, s: TrainSettings, *, classes: 
         log({"event": "epoch_start", "epoch": epoch, "epochs": s.epochs, "batches": len(batches)})
         start = time.perf_counter()
         train_loss, train_acc = _train_epoch(model, train, batches, optimizer, weights, margin, padding, device, log)
-        val_loss, val_acc = evaluate_loss(model, val, device, margin=margin, padding=padding)
+        val_loss, val_acc = evaluate_loss(model, val, device, margin=margin, padding=padding) if val else (None, None)
         seconds = time.perf_counter() - start
         result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc, seconds, len(train) / seconds)
-        metric = val_loss if s.checkpoint_metric == "val_loss" else -val_acc
-        is_best = best is None or metric < best
+        metric = float("-inf") if val is None else val_loss if s.checkpoint_metric == "val_loss" else -val_acc
+        is_best = best is None or metric <= best if val is None else best is None or metric < best
         best = metric if is_best else best
         stale = 0 if is_best else stale + 1
         checkpoint(result, is_best)

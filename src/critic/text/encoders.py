@@ -129,6 +129,13 @@ class _Vocabulary:
         (folder / "encoder.json").write_text(json.dumps({"format": FORMAT, "settings": asdict(self.settings)}, indent=2) + "\n")
 
 
+def _in_chunks(tokenizer: Tokenizer, texts: list[str], size: int = 2048):
+    """(start, encodings) a chunk at a time: a tokenizers Encoding holds ids, offsets, masks and
+    token strings, so 20,000 reviews at once would take about 1.5 GB that a chunk does not."""
+    for start in range(0, len(texts), size):
+        yield start, tokenizer.encode_batch(texts[start:start + size])
+
+
 def _tokenizer(vocab: dict[str, int]) -> Tokenizer:
     tok = Tokenizer(models.WordLevel(vocab, unk_token=_SPECIAL[OOV]))
     tok.normalizer, tok.pre_tokenizer = hf_normalizer(), hf_pre_tokenizer()
@@ -148,10 +155,11 @@ class WordSequenceEncoder(_Vocabulary):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(N, sequence_length) int64 ids."""
-        encodings = self.fitted.encode_batch(list(texts))
-        out = np.zeros((len(encodings), self.settings.sequence_length), dtype=np.int64)
-        for i, e in enumerate(encodings):
-            out[i] = e.ids
+        texts = list(texts)
+        out = np.zeros((len(texts), self.settings.sequence_length), dtype=np.int64)
+        for start, encodings in _in_chunks(self.fitted, texts):
+            for i, e in enumerate(encodings):
+                out[start + i] = e.ids
         return out
 
     def batch(self, encoded: np.ndarray, rows: np.ndarray) -> torch.Tensor:
@@ -168,15 +176,16 @@ class MultiHotEncoder(_Vocabulary):
 
     def encode(self, texts: Sequence[str]) -> sp.csr_matrix:
         """(N, max_words) sparse 0/1 rows; PAD's column stays 0, OOV's is 1 when a word is unknown."""
-        encodings = self.fitted.encode_batch(list(texts))
+        texts = list(texts)
         indptr, indices = [0], []
-        for e in encodings:
-            ids = np.unique(np.asarray(e.ids, dtype=np.int64))
-            indices.append(ids)
-            indptr.append(indptr[-1] + ids.size)
+        for _, encodings in _in_chunks(self.fitted, texts):
+            for e in encodings:
+                ids = np.unique(np.asarray(e.ids, dtype=np.int64))
+                indices.append(ids)
+                indptr.append(indptr[-1] + ids.size)
         indices = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
         data = np.ones(indices.size, dtype=np.float32)
-        return sp.csr_matrix((data, indices, np.asarray(indptr)), shape=(len(encodings), self.settings.max_words))
+        return sp.csr_matrix((data, indices, np.asarray(indptr)), shape=(len(texts), self.settings.max_words))
 
     def batch(self, encoded: sp.csr_matrix, rows: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(encoded[rows].toarray())  # (B, max_words) float32, dense per batch only
