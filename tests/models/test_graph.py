@@ -104,3 +104,27 @@ def test_activation_after_pooling_gives_the_same_numbers():
     for pool in ("p2", "p5"):
         model.layers[pool].activation = torch.nn.Identity()
     torch.testing.assert_close(model(x), fused)
+
+
+def test_unmasked_pooling_sees_padding_and_still_trims_exactly_in_evaluation():
+    torch.manual_seed(2)
+    blocks = [dict(b) for b in KIM]
+    blocks[4] = {"id": "c5", "type": "Conv1D", "filters": 4, "kernel": 5, "inputs": ["drop"]}  # valid, not same
+    for b in blocks:
+        if b["type"] == "GlobalMaxPool1D":
+            b["mask_padding"] = False
+    model = _model(blocks).eval()
+    masked = _model(KIM).eval()
+    assert model.trim_margin == masked.trim_margin + 1
+    x = torch.randint(1, 50, (3, 30))
+    x[0, 7:] = 0
+    x[1, 12:] = 0
+    full = model(x)
+    torch.testing.assert_close(model(trim(x, model.trim_margin, "post")), full)
+    # padding does take part: with the PAD embedding pushed up, the output moves
+    with torch.no_grad():
+        model.layers["embedding"].embedding.weight[0] += 5.0
+    assert not torch.allclose(model(x), full)
+    same = [dict(b) for b in blocks]
+    same[4]["padding"] = "same"
+    assert _model(same).trim_margin is None  # "same" edges would see zeros: no trimming

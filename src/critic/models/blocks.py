@@ -33,6 +33,7 @@ class Shape:
     context: int = 0  # input positions beyond a window's start that it reads (for trimming padded batches)
     stride: int = 1  # input positions per output position
     length_invariant: bool = True  # False after Flatten or LSTM: padding changes the result
+    same_padded: bool = False  # a "same" convolution upstream (its edge windows see zeros, not PAD)
 
     def __str__(self) -> str:
         return {"ids": f"ids (B, {self.length})", "seq": f"seq (B, {self.size}, {self.length})",
@@ -129,10 +130,11 @@ class GlobalMaxPoolModule(_Module):
         super().__init__()
         self.activation: nn.Module = nn.Identity()
         self.owns_input = False  # True when its input is a conv output nothing else reads or saved
+        self.masked = True
 
     def forward(self, xs, masks):
         x, mask = xs[0], masks[0]  # (B, C, T), (B, T)
-        if mask is None:
+        if mask is None or not self.masked:
             return self.activation(x.max(-1).values), None
         # in place when allowed: a (B, C, T) copy is the largest tensor of a Kim CNN step
         fill = x.masked_fill_ if self.owns_input else x.masked_fill
@@ -218,7 +220,8 @@ class Conv1D:
         if length < 1:
             raise GraphError(f"block {block_id!r}: kernel {self.kernel} is longer than its input ({s.length} positions)")
         module = ConvModule(s.size, self.filters, self.kernel, self.padding, _activation(block_id, self.activation))
-        return module, replace(s, size=self.filters, length=length, context=s.context + (self.kernel - 1) * s.stride)
+        return module, replace(s, size=self.filters, length=length, context=s.context + (self.kernel - 1) * s.stride,
+                               same_padded=s.same_padded or self.padding == "same")
 
 
 @dataclass(frozen=True)
@@ -236,9 +239,19 @@ class MaxPool1D:
 
 @dataclass(frozen=True)
 class GlobalMaxPool1D:
+    # True: the max is over the text's own positions. False: padding positions take part too, as in
+    # Keras without mask_zero (the PAD embedding then acts as a learned floor under each feature).
+    mask_padding: bool = True
+
     def build(self, block_id, shapes, n_classes):
         s = _one(block_id, "GlobalMaxPool1D", shapes, "seq")
-        return GlobalMaxPoolModule(), Shape("vec", s.size, None, s.context, 1, s.length_invariant)
+        module = GlobalMaxPoolModule()
+        module.masked = self.mask_padding
+        if self.mask_padding:
+            return module, Shape("vec", s.size, None, s.context, 1, s.length_invariant)
+        # A trimmed batch must still hold one all-PAD window (in evaluation they all give the same
+        # value), so keep one more input position per output step; "same" edges would see zeros.
+        return module, Shape("vec", s.size, None, s.context + s.stride, 1, s.length_invariant and not s.same_padded)
 
 
 @dataclass(frozen=True)
