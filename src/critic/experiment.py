@@ -205,8 +205,10 @@ def _run(catalog: Catalog, name: str, folder: Path, config: ExperimentConfig, ve
         history = info["history"]
         _sync_metrics(catalog, name, folder, history, s.checkpoint_metric)
         save = _checkpointer(catalog, name, folder, config, version, model, encoder, classes, optimizer, history)
+        best_epoch = _best_epoch(history, s.checkpoint_metric)
         fit(model, train, val, s, classes=classes, optimizer=optimizer, start_epoch=info["epoch"],
-            best=_best_metric(history, s.checkpoint_metric), checkpoint=save, log=log,
+            best=_best_metric(history, s.checkpoint_metric), stale=info["epoch"] - (best_epoch or 0),
+            checkpoint=save, log=log,
             padding=getattr(encoder.settings, "padding", "post"))
 
 

@@ -61,7 +61,12 @@ Checkpoint = Callable[[EpochResult, bool], None]  # (result, is_best) after each
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        from critic.errors import SettingsError
+
+        raise SettingsError(f"device {name!r} asked for, but this torch sees no CUDA GPU; use --device cpu or auto")
+    return device
 
 
 def make_optimizer(model: nn.Module, s: TrainSettings) -> torch.optim.Optimizer:
@@ -112,16 +117,17 @@ def micro_batches(rows: np.ndarray, lengths: np.ndarray | None, parts: int = 4, 
 
 
 def fit(model: nn.Module, train: Data, val: Data | None, s: TrainSettings, *, classes: list[str],
-        optimizer: torch.optim.Optimizer, start_epoch: int = 0, best: float | None = None,
+        optimizer: torch.optim.Optimizer, start_epoch: int = 0, best: float | None = None, stale: int = 0,
         checkpoint: Checkpoint, log: Log = lambda event: None, padding: str = "post") -> list[EpochResult]:
     """Train from `start_epoch` (0 = fresh) to `s.epochs`; returns this call's epoch results.
+    `best` and `stale` (epochs since the best) carry a resumed run's early-stopping state.
     Without validation data every epoch counts as the best so far (best = last), as in the Keras
     tutorials that train on all of the train set for a fixed number of epochs."""
     device = next(model.parameters()).device
     weights = class_weights(s.class_weight, classes, train.labels)
     weights = weights.to(device) if weights is not None else None
     margin = getattr(model, "trim_margin", None) if s.bucket else None
-    results, stale = [], 0
+    results = []
     for epoch in range(start_epoch + 1, s.epochs + 1):
         batches = batch_order(len(train), s.batch_size, s.seed, epoch)
         log({"event": "epoch_start", "epoch": epoch, "epochs": s.epochs, "batches": len(batches)})
