@@ -25,9 +25,11 @@ from safetensors.torch import load_file, save_file
 
 from critic.errors import SettingsError
 from critic.models.graph import GraphModel, GraphSpec
+from critic.models.linear import NBLinear
 from critic.text.encoders import Encoder, InputSpec, load_encoder
 
-__all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "load_checkpoint", "save_state", "load_state", "write_json"]
+__all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "save_linear_checkpoint", "load_checkpoint", "save_state", "load_state",
+           "write_json"]
 
 CHECKPOINT_FORMAT = "critic.checkpoint/1"
 STATE_FORMAT = "critic.train-state/1"
@@ -65,12 +67,26 @@ def save_checkpoint(folder: Path, model: GraphModel, encoder: Encoder, classes: 
     _replace_dir(folder, fill)
 
 
-def load_checkpoint(folder: Path, device: str | torch.device = "cpu") -> tuple[GraphModel, Encoder, list[str], dict]:
+def save_linear_checkpoint(folder: Path, model: NBLinear, classes: list[str], manifest: dict) -> None:
+    """model.safetensors (ratios, weights, biases) + model.json + vocabulary.json, classes, manifest."""
+    def fill(tmp: Path) -> None:
+        model.save(tmp)
+        write_json(tmp / "classes.json", classes)
+        write_json(tmp / "manifest.json", {"format": CHECKPOINT_FORMAT, **manifest})
+
+    _replace_dir(folder, fill)
+
+
+def load_checkpoint(folder: Path, device: str | torch.device = "cpu") -> tuple[GraphModel | NBLinear, Encoder | None, list[str], dict]:
+    """(model, encoder or None for the linear model, classes, manifest)."""
     folder = Path(folder)
     try:
         meta = json.loads((folder / "model.json").read_text())
     except FileNotFoundError:
         raise SettingsError(f"{folder} is not a critic checkpoint (no model.json)") from None
+    if meta.get("kind") == "linear":
+        classes = json.loads((folder / "classes.json").read_text())
+        return NBLinear.load(folder), None, classes, json.loads((folder / "manifest.json").read_text())
     if meta.get("format") != CHECKPOINT_FORMAT:
         raise SettingsError(f"{folder}: checkpoint format {meta.get('format')!r}; this critic reads {CHECKPOINT_FORMAT}")
     model = GraphModel(GraphSpec.from_dict(meta["graph"]), InputSpec(**meta["input"]), meta["n_classes"])

@@ -4,6 +4,7 @@ calls one function, and renders the result with rich."""
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
@@ -233,11 +234,15 @@ def models_list() -> None:
     for short in preset_names():
         p = get_preset(short)
         enc = p.encoder
-        enc_text = f"{enc.kind}, {enc.max_words:,} words" + (f", len {enc.sequence_length} {enc.padding}-pad"
-                                                              if enc.kind == "words" else "")
+        if enc is None:
+            enc_text = f"word {p.model.ngram_min}-{p.model.ngram_max}-grams, {p.model.counts}"
+        else:
+            enc_text = f"{enc.kind}, {enc.max_words:,} words" + (f", len {enc.sequence_length} {enc.padding}-pad"
+                                                                  if enc.kind == "words" else "")
         t = p.train
-        table.add_row(short, p.name, p.source, p.published, enc_text,
-                      f"{t.optimizer} lr {t.learning_rate:g}, batch {t.batch_size}, {t.epochs} epochs")
+        train = (f"liblinear; validation picks C from {', '.join(f'{c:g}' for c in p.model.C)}" if p.encoder is None
+                 else f"{t.optimizer} lr {t.learning_rate:g}, batch {t.batch_size}, {t.epochs} epochs")
+        table.add_row(short, p.name, p.source, p.published, enc_text, train)
     console.print(table)
 
 
@@ -245,6 +250,10 @@ def models_list() -> None:
 def models_show(preset: str = typer.Argument(..., help="A preset name, e.g. kim-cnn")) -> None:
     """A preset's block graph with output shapes and parameter counts (for two classes)."""
     p = get_preset(preset)
+    if p.encoder is None:
+        console.print(f"[bold]{p.name}[/] — {p.source}")
+        console.print("  " + ", ".join(f"{k}={v}" for k, v in asdict(p.model).items()))
+        return
     model = GraphModel(p.model, encoder_for(p.encoder).input_spec, 2)
     table = Table("block", "type", "inputs", "settings", "output", "parameters", title=f"{p.name} — {p.source}")
     for block, (_, kind, shape, n) in zip(p.model.blocks, model.summary()):
@@ -283,8 +292,11 @@ def _print_experiment(experiment, settings: bool = False) -> None:
         console.print(f"  [red]{r.error}[/]")
     if settings:
         for section in ("encoder", "train"):
-            console.print(f"  [cyan]{section}[/] " + ", ".join(f"{k}={v}" for k, v in r.config[section].items()))
-        console.print(f"  [cyan]model[/] " + " → ".join(b["type"] for b in r.config["model"]["blocks"]))
+            if r.config[section]:
+                console.print(f"  [cyan]{section}[/] " + ", ".join(f"{k}={v}" for k, v in r.config[section].items()))
+        model = r.config["model"]
+        console.print("  [cyan]model[/] " + (" → ".join(b["type"] for b in model["blocks"]) if "blocks" in model
+                                             else ", ".join(f"{k}={v}" for k, v in model.items())))
     table = Table("epoch", "train loss", "train acc", "val loss", "val acc", "seconds", "samples/s")
     for row in r.epochs:
         mark = " ★" if row["epoch"] == r.best_epoch else ""

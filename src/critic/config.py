@@ -9,6 +9,7 @@ from pathlib import Path
 
 from critic.errors import SettingsError
 from critic.models.graph import GraphSpec
+from critic.models.linear import LinearSettings
 from critic.text.encoders import MultiHotSettings, WordSequenceSettings, settings_from_dict
 
 __all__ = ["OPTIMIZERS", "TrainSettings", "ExperimentConfig", "load_config_file", "strict"]
@@ -55,21 +56,24 @@ class ExperimentConfig:
     """Everything that decides a run's result, saved as config.json."""
 
     dataset: str  # resolved to name@version
-    encoder: WordSequenceSettings | MultiHotSettings
-    model: GraphSpec
+    encoder: WordSequenceSettings | MultiHotSettings | None  # None: the model tokenizes itself (linear)
+    model: GraphSpec | LinearSettings
     train: TrainSettings
     preset: str | None = None  # the versioned preset it came from, if any
     source: str | None = None  # where the preset's numbers come from
 
     def as_dict(self) -> dict:
+        model = asdict(self.model) if isinstance(self.model, LinearSettings) else self.model.as_dict()
         return {"dataset": self.dataset, "preset": self.preset, "source": self.source,
-                "encoder": asdict(self.encoder), "model": self.model.as_dict(), "train": asdict(self.train)}
+                "encoder": asdict(self.encoder) if self.encoder else None, "model": model, "train": asdict(self.train)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "ExperimentConfig":
         strict(data, {"dataset", "preset", "source", "encoder", "model", "train"}, "experiment config")
-        return cls(data["dataset"], settings_from_dict(data["encoder"]), GraphSpec.from_dict(data["model"]),
-                   train_settings(data.get("train", {})), data.get("preset"), data.get("source"))
+        linear = data["model"].get("kind") == "linear"
+        model = LinearSettings.from_dict(data["model"]) if linear else GraphSpec.from_dict(data["model"])
+        encoder = settings_from_dict(data["encoder"]) if data.get("encoder") else None
+        return cls(data["dataset"], encoder, model, train_settings(data.get("train", {})), data.get("preset"), data.get("source"))
 
 
 def strict(data: dict, known: set[str], what: str) -> None:

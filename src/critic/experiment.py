@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import socket
+import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,12 +25,14 @@ import pandas as pd
 import torch
 
 import critic
-from critic.artifacts import load_checkpoint, load_state, save_checkpoint, save_state, write_json
+from critic.artifacts import (load_checkpoint, load_state, save_checkpoint, save_linear_checkpoint, save_state,
+                              write_json)
 from critic.catalog import Catalog, ExperimentRecord
 from critic.config import ExperimentConfig, TrainSettings, load_config_file, train_settings
 from critic.data.store import DatasetVersion, load_version
 from critic.errors import CriticError, SettingsError
 from critic.models.graph import GraphModel, check_graph
+from critic.models.linear import LinearSettings, NBLinear
 from critic.names import validate_name
 from critic.models.graph import GraphSpec
 from critic.models.presets import get_preset, preset_names
@@ -82,11 +85,20 @@ def build_config(dataset: str, *, preset: str | None = None, config_file: Path |
         enc, model, train_base, name, source = WordSequenceSettings(), None, TrainSettings(), None, str(config_file)
     else:
         raise SettingsError(f"give --preset NAME (one of {', '.join(preset_names())}) or --config FILE with a [model] table")
-    enc = _merge_encoder(_merge_encoder(enc, data.get("encoder", {})), encoder or {})
-    model = GraphSpec.from_dict(data["model"]) if "model" in data else model
+    if "model" in data and data["model"].get("kind") == "linear":
+        model, enc = LinearSettings.from_dict({**(asdict(model) if isinstance(model, LinearSettings) else {}),
+                                               **data["model"]}), None
+    elif "model" in data:
+        model = GraphSpec.from_dict(data["model"])
+        enc = enc or WordSequenceSettings()
     if "model" in data and preset_name:
         name, source = None, f"{name} with the model of {config_file}"
     settings = train_settings({**data.get("train", {}), **(train or {})}, base=train_base)
+    if isinstance(model, LinearSettings):
+        if encoder or data.get("encoder"):
+            raise SettingsError("the linear model tokenizes text itself; it takes no encoder settings (see [model] n-gram settings)")
+        return ExperimentConfig(dataset, None, model, settings, name, source)
+    enc = _merge_encoder(_merge_encoder(enc, data.get("encoder", {})), encoder or {})
     check_graph(model, encoder_for(enc).input_spec)
     return ExperimentConfig(dataset, enc, model, settings, name, source)
 
@@ -176,6 +188,8 @@ def _guarded(catalog, name, folder, config, version, workspace, log, resume) -> 
 
 def _run(catalog: Catalog, name: str, folder: Path, config: ExperimentConfig, version: DatasetVersion,
          log: Log, resume: bool) -> None:
+    if isinstance(config.model, LinearSettings):
+        return _run_linear(catalog, name, folder, config, version, log, resume)
     s = config.train
     if s.threads:
         torch.set_num_threads(s.threads)
@@ -212,6 +226,41 @@ def _run(catalog: Catalog, name: str, folder: Path, config: ExperimentConfig, ve
             padding=getattr(encoder.settings, "padding", "post"))
 
 
+def _run_linear(catalog, name, folder, config, version, log, resume) -> None:
+    """The linear model is fitted in one pass: it is recorded as one epoch, like any other run."""
+    if resume and (folder / "checkpoints" / "last" / "model.json").exists():
+        return  # nothing left to do: its one epoch is done
+    classes = version.classes
+    index = {c: i for i, c in enumerate(classes)}
+    train_rows, val_rows = version.subset("train", ["text", "label"]), version.subset("validation", ["text", "label"])
+    y_train, y_val = (rows["label"].map(index).to_numpy(np.int64) for rows in (train_rows, val_rows))
+    start = time.perf_counter()
+    model = NBLinear(config.model).fit(train_rows["text"].tolist(), y_train, len(classes), val_texts=val_rows["text"].tolist(),
+                                       val_labels=y_val if len(val_rows) else None, log=log)
+    seconds = time.perf_counter() - start
+    train_loss, train_acc = _loss_accuracy(model.predict_proba(train_rows["text"].tolist()), y_train)
+    val_loss, val_acc = (_loss_accuracy(model.predict_proba(val_rows["text"].tolist()), y_val) if len(val_rows)
+                         else (None, None))
+    result = EpochResult(1, train_loss, train_acc, val_loss, val_acc, seconds, len(train_rows) / seconds)
+    history = [result.as_dict()]
+    manifest = _manifest(name, result, config, version) | {"C": model.C_}
+    for which in ("last", "best"):
+        save_linear_checkpoint(folder / "checkpoints" / which, model, classes, manifest)
+    _sync_metrics(catalog, name, folder, history, config.train.checkpoint_metric)
+    log({"event": "epoch_end", "best": True, **result.as_dict()})
+
+
+def _loss_accuracy(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    picked = probs[np.arange(len(labels)), labels]
+    return float(-np.log(np.clip(picked, 1e-12, None)).mean()), float((probs.argmax(1) == labels).mean())
+
+
+def _manifest(name, result, config, version) -> dict:
+    return {"experiment": name, "epoch": result.epoch, "metrics": result.as_dict(), "config": config.as_dict(),
+            "dataset": version.ref, "dataset_fingerprint": version.record.fingerprint,
+            "critic_version": critic.__version__, "saved": _now()}
+
+
 def _data(encoder: Encoder, rows: pd.DataFrame, classes: list[str]) -> Data:
     encoded = encoder.encode(rows["text"].tolist())
     labels = rows["label"].map({c: i for i, c in enumerate(classes)}).to_numpy(dtype=np.int64)
@@ -236,9 +285,7 @@ def _best_epoch(history: list[dict], metric: str) -> int | None:
 def _checkpointer(catalog, name, folder, config, version, model, encoder, classes, optimizer, history):
     def save(result: EpochResult, is_best: bool) -> None:
         history.append(result.as_dict())
-        manifest = {"experiment": name, "epoch": result.epoch, "metrics": result.as_dict(), "config": config.as_dict(),
-                    "dataset": version.ref, "dataset_fingerprint": version.record.fingerprint,
-                    "critic_version": critic.__version__, "saved": _now()}
+        manifest = _manifest(name, result, config, version)
         save_checkpoint(folder / "checkpoints" / "last", model, encoder, classes, manifest)
         if is_best:
             save_checkpoint(folder / "checkpoints" / "best", model, encoder, classes, manifest)
@@ -296,7 +343,8 @@ def compare_experiments(names: list[str], workspace: Workspace | None = None) ->
     flat = [_flatten(r.record.config) for r in runs]
     keys = sorted({k for f in flat for k in f} - {"model.blocks"})
     settings = [(k, [str(f.get(k, "")) for f in flat]) for k in keys]
-    settings.append(("model.blocks", [str(len(r.record.config["model"]["blocks"])) + " blocks" for r in runs]))
+    settings.append(("model.blocks", [f"{len(r.record.config['model']['blocks'])} blocks" if "blocks" in r.record.config["model"]
+                                      else "linear" for r in runs]))
     path = workspace.root / "reports" / ("compare-" + "-".join(names)[:150] + ".png")
     curves_png({r.name: list(r.record.epochs) for r in runs}, path, "per-epoch curves: " + ", ".join(names))
     return Comparison(runs, settings, path)

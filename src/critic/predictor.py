@@ -32,6 +32,8 @@ class Predictor:
         at a time (memory stays flat for any N) and run in batches of similar length, each trimmed
         to its longest text when the model allows it."""
         texts = list(texts)
+        if self.encoder is None:  # the linear model tokenizes and counts n-grams itself
+            return self.model.predict_proba(texts)
         out = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
         margin = getattr(self.model, "trim_margin", None)
         padding = getattr(self.encoder.settings, "padding", "post")

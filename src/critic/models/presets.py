@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from critic.config import TrainSettings
 from critic.errors import SettingsError
 from critic.models.graph import GraphSpec
+from critic.models.linear import LinearSettings
 from critic.text.encoders import MultiHotSettings, WordSequenceSettings
 
 __all__ = ["Preset", "PRESETS", "get_preset", "preset_names"]
@@ -19,8 +20,8 @@ class Preset:
     name: str  # versioned, e.g. "kim-cnn.v1"
     source: str
     published: str
-    encoder: WordSequenceSettings | MultiHotSettings
-    model: GraphSpec
+    encoder: WordSequenceSettings | MultiHotSettings | None
+    model: GraphSpec | LinearSettings
     train: TrainSettings
 
 
@@ -107,7 +108,15 @@ def stacked_lstm() -> Preset:
     )
 
 
+def linear() -> Preset:
+    return Preset(
+        "linear.v1", "Wang & Manning 2012 (NBSVM-bi) with a logistic output", "91.22 % test accuracy (NBSVM-bi)",
+        None, LinearSettings(), TrainSettings(epochs=1),
+    )
+
+
 PRESETS = {
+    "linear.v1": linear,
     "multi-hot-mlp.v1": multi_hot_mlp,
     "embedding-mlp.v1": embedding_mlp,
     "cnn-1d.v1": cnn_1d,
