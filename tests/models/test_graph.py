@@ -42,6 +42,8 @@ def test_shape_and_wiring_errors_name_the_block(blocks, message):
 def test_every_preset_builds_in_the_block_language():
     for name in preset_names():
         preset = get_preset(name)
+        if preset.encoder is None:  # the linear model is not a graph
+            continue
         assert preset.name.endswith(".v1") and preset.model.blocks[-1].type == "Output"
 
 
