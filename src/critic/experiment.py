@@ -160,13 +160,13 @@ def resume_experiment(name: str, *, workspace: Workspace | None = None, log: Log
     `epochs` may raise the total."""
     workspace = workspace or Workspace.from_env()
     experiment = get_experiment(name, workspace)
+    if experiment.status == "running":
+        raise SettingsError(f"experiment {name!r} is running in process {experiment.record.owner}; wait for it or stop it first")
     config = ExperimentConfig.from_dict(json.loads((experiment.path / "config.json").read_text()))
     if epochs is not None:
         config = replace(config, train=replace(config.train, epochs=epochs))
         write_json(experiment.path / "config.json", config.as_dict())
     catalog = Catalog(workspace.catalog_path)
-    if experiment.record.status == "running" and _alive(experiment.record.owner):
-        raise SettingsError(f"experiment {name!r} is running in process {experiment.record.owner}; wait for it or stop it first")
     catalog.set_experiment_status(name, "running", _now(), owner=_owner())
     version = load_version(config.dataset, workspace)
     return _guarded(catalog, name, experiment.path, config, version, workspace, log, resume=True)
