@@ -4,7 +4,7 @@ batches (the issue's bar: ≤ 10 %).
     .venv/bin/python bench/loop_overhead.py [--rows 6000] [--repeats 3]
 
 Both loops train the kim-cnn preset for two epochs on the first --rows train reviews of the
-workspace's `imdb` (batch 256, length-bucketed and trimmed the same way) and compute the same
+workspace's `imdb` (batch 256, each batch run in the same length-sorted, trimmed parts) and compute the same
 validation loss and accuracy after each epoch. critic's loop additionally logs every batch and
 calls the checkpoint hook (a no-op here; saving is timed on its own). Prints medians and saves
 bench/results/loop_overhead.json.
@@ -29,7 +29,7 @@ from critic.data import load_version
 from critic.experiment import build_config
 from critic.models.graph import GraphModel, trim
 from critic.text.encoders import PAD, encoder_for
-from critic.train import Data, batch_order, fit, make_optimizer
+from critic.train import Data, batch_order, fit, make_optimizer, micro_batches
 
 RESULTS = Path(__file__).resolve().parent / "results" / "loop_overhead.json"
 
@@ -38,12 +38,12 @@ def bare(model, train: Data, val: Data, epochs: int, batch_size: int, seed: int,
     margin = model.trim_margin
     for epoch in range(1, epochs + 1):
         model.train()
-        for rows in batch_order(len(train), batch_size, seed, epoch, train.lengths):
-            x = trim(torch.from_numpy(train.encoded[rows]), margin, "post")
-            y = torch.from_numpy(train.labels[rows])
-            loss = nn.functional.cross_entropy(model(x), y)
+        for rows in batch_order(len(train), batch_size, seed, epoch):
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            for part in micro_batches(rows, train.lengths):  # the same trimmed parts as critic's loop
+                x = trim(torch.from_numpy(train.encoded[part]), margin, "post")
+                y = torch.from_numpy(train.labels[part])
+                (nn.functional.cross_entropy(model(x), y, reduction="sum") / len(rows)).backward()
             optimizer.step()
         model.eval()
         with torch.inference_mode():

@@ -72,7 +72,11 @@ def main() -> None:
     parser.add_argument("--source", default=os.environ.get("CRITIC_IMDB_SOURCE", str(ROOT.parent / "shared/data/aclImdb_v1.tar.gz")))
     parser.add_argument("--home", default=os.environ.get("CRITIC_HOME", str(Path.home() / ".critic")))
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--show", action="store_true", help="print the saved table and exit")
     args = parser.parse_args()
+    if args.show:
+        _print({r["preset"]: r for r in json.loads(RESULTS.read_text())["rows"]})
+        return
     if args.one:
         print(json.dumps(one(args.one, args.dataset)))
         return
@@ -116,7 +120,7 @@ def _print(rows: dict) -> None:
         met = "-" if bar is None else ("yes" if r["test_accuracy"] >= bar else "NO")
         per_epoch = sum(r["seconds_per_epoch"]) / len(r["seconds_per_epoch"])
         val = "-" if r["val_accuracy"] is None else f"{r['val_accuracy']:.2%}"
-        print(f"{name:<15} {r.get('protocol', '?'):<11} {r['test_accuracy']:>9.2%} {bar if bar is None else f'{bar:.2%}':>7} "
+        print(f"{name:<15} {r.get('protocol', PROTOCOL.get(name, '?')):<11} {r['test_accuracy']:>9.2%} {'-' if bar is None else f'{bar:.2%}':>7} "
               f"{met:>4} {val:>8} {r['best_epoch']:>3}/{r['epochs']:<1} {r['train_s'] / 60:>7.1f} m "
               f"{per_epoch:>7.0f}s {r['predict_test_s']:>10.1f} s {r['peak_rss_mb']:>7.0f} MB")
 
