@@ -30,7 +30,6 @@ RESULTS = ROOT / "bench" / "results" / "presets.json"
 
 def one(preset: str, dataset: str) -> dict:
     """Runs inside the child process: train, then predict the test subset."""
-    import numpy as np
 
     from critic.data import load_version
     from critic.experiment import build_config, train_experiment

@@ -8,7 +8,7 @@ import pytest
 
 from critic.config import ExperimentConfig
 from critic.experiment import build_config, train_experiment
-from critic.models.presets import get_preset, preset_names
+from critic.models.presets import preset_names
 from critic.predictor import Predictor
 from tests.conftest import sentiment_rows, write_csv
 

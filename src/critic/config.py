@@ -4,7 +4,7 @@ TOML file, unknown keys rejected, saved resolved (config.json) with every run.""
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from critic.errors import SettingsError

@@ -7,7 +7,6 @@ tensors go to `settings.device`; the same loop can be driven per rank by torchru
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Protocol
