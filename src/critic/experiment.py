@@ -238,9 +238,8 @@ def _run_linear(catalog, name, folder, config, version, log, resume) -> None:
     model = NBLinear(config.model).fit(train_rows["text"].tolist(), y_train, len(classes), val_texts=val_rows["text"].tolist(),
                                        val_labels=y_val if len(val_rows) else None, log=log)
     seconds = time.perf_counter() - start
-    train_loss, train_acc = _loss_accuracy(model.predict_proba(train_rows["text"].tolist()), y_train)
-    val_loss, val_acc = (_loss_accuracy(model.predict_proba(val_rows["text"].tolist()), y_val) if len(val_rows)
-                         else (None, None))
+    train_loss, train_acc = _loss_accuracy(model.fit_probabilities_["train"], y_train)
+    val_loss, val_acc = (_loss_accuracy(model.fit_probabilities_["validation"], y_val) if len(val_rows) else (None, None))
     result = EpochResult(1, train_loss, train_acc, val_loss, val_acc, seconds, len(train_rows) / seconds)
     history = [result.as_dict()]
     manifest = _manifest(name, result, config, version) | {"C": model.C_}

@@ -1,0 +1,191 @@
+"""Word n-gram counts for the linear model, vectorized with NumPy instead of string joins.
+
+texts → `critic.text.words` (the word encoder's tokenization) → word ids → n-gram codes →
+a sparse (N, F) matrix of counts, binarized or sublinear (1 + log tf).
+
+A word's id is its index in `words_` (the train words seen in at least `min_df` texts: an n-gram
+with a rarer word is itself rarer, so nothing is lost). An n-gram of ids (a, b, c) has the code
+a·U² + b·U + c, U = len(words_); the features are, per order n, the sorted codes of the n-grams
+seen in at least `min_df` train texts (`tables_[n-1]`). Counting is then a sort (fit) or a hash
+lookup (transform) over int64 arrays — about 4 times faster than scikit-learn's CountVectorizer on
+IMDB. An n-gram that crosses a text boundary or holds an unknown word is never counted.
+
+Saved as the word list (JSON) and one int64 code table per order (safetensors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from critic.errors import SettingsError
+from critic.text.words import words
+
+__all__ = ["NgramSettings", "NgramVectorizer", "MAX_ORDER"]
+
+MAX_ORDER = 3  # codes are int64: U³ < 2⁶³ allows two million distinct words
+
+
+@dataclass(frozen=True)
+class NgramSettings:
+    ngram_min: int = 1
+    ngram_max: int = 3
+    min_df: int = 2
+    max_features: int | None = None  # keep the n-grams in most train texts (ties: shorter, then lower code)
+    counts: str = "binary"  # or "sublinear"
+
+
+class NgramVectorizer:
+    """fit_transform(train texts) → X; transform(texts) → X with the same columns."""
+
+    def __init__(self, settings: NgramSettings):
+        self.settings = settings
+        self.words_: list[str] = []
+        self.tables_: list[np.ndarray] = []  # per order 1..ngram_max: sorted int64 codes (empty below ngram_min)
+        self._index: pd.Index | None = None  # word → id
+        self._lookups: list[pd.Index] | None = None  # per order: code → column
+
+    @property
+    def n_features(self) -> int:
+        return sum(len(t) for t in self.tables_)
+
+    # -- fitting --------------------------------------------------------------------------------
+
+    def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        s = self.settings
+        ids, lengths = self._fit_words([words(t) for t in texts])
+        self.tables_, df, entries = [], [], []
+        for n in range(1, s.ngram_max + 1):
+            if n < s.ngram_min:
+                self.tables_.append(np.zeros(0, np.int64))
+                df.append(np.zeros(0, np.int64))
+                continue
+            table, feature, doc, count = _distinct_pairs(*self._codes(ids, lengths, n), len(lengths))
+            counts = np.bincount(feature, minlength=len(table))  # texts per n-gram
+            keep = counts >= s.min_df
+            self.tables_.append(table[keep])
+            df.append(counts[keep])
+            column = np.cumsum(keep) - 1 + sum(len(t) for t in self.tables_[:-1])
+            chosen = keep[feature]
+            entries.append((doc[chosen], column[feature[chosen]], count[chosen]))
+        self._lookups = None
+        if s.max_features is not None and self.n_features > s.max_features:
+            self._keep_most_frequent(df, s.max_features)
+            return self._matrix(ids, lengths)  # the columns changed: count again
+        rows, cols, counts = (np.concatenate(parts) for parts in zip(*entries))
+        return self._weighted(rows, cols, counts, len(lengths))
+
+    def _fit_words(self, tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """Keeps the words in at least min_df texts; returns the texts as ids (see `_ids`)."""
+        lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+        raw, distinct = pd.factorize(np.array([w for t in tokens for w in t], dtype=object))
+        table, feature, _, _ = _distinct_pairs(raw.astype(np.int64), np.repeat(np.arange(len(tokens)), lengths), len(tokens))
+        kept = table[np.bincount(feature, minlength=len(table)) >= self.settings.min_df]
+        if len(kept) ** self.settings.ngram_max >= 2 ** 63:
+            raise SettingsError(f"{len(kept):,} distinct words are too many for {self.settings.ngram_max}-gram codes; "
+                                f"raise min_df or lower ngram_max")
+        self.words_ = [str(w) for w in distinct[kept]]
+        self._index = pd.Index(self.words_, dtype=object)
+        remap = np.full(len(distinct), -1, np.int64)
+        remap[kept] = np.arange(len(kept))
+        return remap[raw], lengths
+
+    def _keep_most_frequent(self, df: list[np.ndarray], limit: int) -> None:
+        order = np.concatenate([np.full(len(d), n) for n, d in enumerate(df)])
+        position = np.concatenate([np.arange(len(d)) for d in df])
+        top = np.argsort(-np.concatenate(df), kind="stable")[:limit]
+        self.tables_ = [np.sort(self.tables_[n][position[top][order[top] == n]]) for n in range(len(df))]
+
+    # -- counting -------------------------------------------------------------------------------
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        if self._index is None:
+            raise SettingsError("the n-gram vectorizer is not fitted")
+        ids, lengths = self._ids([words(t) for t in texts])
+        return self._matrix(ids, lengths)
+
+    def _ids(self, tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """(T,) int64 word ids of all texts end to end (-1: unknown), (N,) words per text."""
+        lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+        flat = [w for t in tokens for w in t]
+        return self._index.get_indexer(flat).astype(np.int64) if flat else np.zeros(0, np.int64), lengths
+
+    def _codes(self, ids: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The codes of every n-gram inside one text and without unknown words, and its text's row."""
+        m = len(ids) - n + 1
+        if m <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        doc = np.repeat(np.arange(len(lengths)), lengths)
+        base = len(self.words_)
+        code, ok = ids[:m].copy(), (ids[:m] >= 0) & (doc[:m] == doc[n - 1:n - 1 + m])
+        for k in range(1, n):
+            code = code * base + ids[k:k + m]
+            ok &= ids[k:k + m] >= 0
+        return code[ok], doc[:m][ok]
+
+    def _matrix(self, ids: np.ndarray, lengths: np.ndarray) -> sp.csr_matrix:
+        rows, cols, offset = [], [], 0
+        for n, (table, lookup) in enumerate(zip(self.tables_, self._lookup_indexes()), start=1):
+            if len(table):
+                codes, doc = self._codes(ids, lengths, n)
+                position = lookup.get_indexer(codes)  # a hash lookup: 5× faster than a binary search here
+                hit = position >= 0
+                rows.append(doc[hit])
+                cols.append(position[hit] + offset)
+            offset += len(table)
+        rows_, cols_ = (np.concatenate(a) if a else np.zeros(0, np.int64) for a in (rows, cols))
+        return self._weighted(rows_, cols_, np.ones(len(rows_), np.int64), len(lengths))
+
+    def _lookup_indexes(self) -> list[pd.Index]:
+        if self._lookups is None:  # built once, then reused by every transform (serving predicts one text at a time)
+            self._lookups = [pd.Index(table) for table in self.tables_]
+        return self._lookups
+
+    def _weighted(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, n_rows: int) -> sp.csr_matrix:
+        X = sp.csr_matrix((counts.astype(np.float32), (rows, cols)), shape=(n_rows, self.n_features))
+        X.sum_duplicates()  # data = counts
+        X.data = np.ones_like(X.data) if self.settings.counts == "binary" else 1.0 + np.log(X.data)
+        return X
+
+    # -- inspection and files -------------------------------------------------------------------
+
+    def feature_names(self) -> list[str]:
+        """'word' / 'two words' / ... for every column (for people; the model does not need them)."""
+        names = []
+        for n, table in enumerate(self.tables_, start=1):
+            digits = [(table // len(self.words_) ** (n - 1 - k)) % len(self.words_) for k in range(n)]
+            names += [" ".join(self.words_[i] for i in row) for row in zip(*digits)]
+        return names
+
+    def state(self) -> tuple[list[str], dict[str, np.ndarray]]:
+        return self.words_, {f"ngrams.{n}": t for n, t in enumerate(self.tables_, start=1)}
+
+    @classmethod
+    def from_state(cls, settings: NgramSettings, words_: list[str], tensors: dict[str, np.ndarray]) -> "NgramVectorizer":
+        vectorizer = cls(settings)
+        vectorizer.words_ = list(words_)
+        vectorizer._index = pd.Index(vectorizer.words_, dtype=object)
+        vectorizer.tables_ = [tensors[f"ngrams.{n}"] for n in range(1, settings.ngram_max + 1)]
+        return vectorizer
+
+
+def _distinct_pairs(codes: np.ndarray, doc: np.ndarray, n_rows: int):
+    """The distinct codes (sorted) and the distinct (code, row) pairs with their counts:
+    table (D,), feature (P,) index into table, doc (P,), count (P,)."""
+    if not len(codes):
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty, empty
+    if int(codes.max()) < (2 ** 63 - 1) // max(n_rows, 1):
+        keys = np.sort(codes * n_rows + doc)  # one plain sort: 5× faster than a stable argsort
+        c, d = keys // n_rows, keys % n_rows
+    else:
+        order = np.argsort(codes, kind="stable")  # keeps each code's rows ascending
+        c, d = codes[order], doc[order]
+    new_code = np.r_[True, c[1:] != c[:-1]]
+    starts = np.flatnonzero(new_code | np.r_[True, d[1:] != d[:-1]])
+    count = np.diff(np.r_[starts, len(c)])
+    feature = np.cumsum(new_code)[starts] - 1
+    return c[new_code], feature, d[starts], count
