@@ -63,6 +63,7 @@ def test_quickstart_with_a_local_tarball(workspace, monkeypatch, capsys, aclimdb
     monkeypatch.setenv("CRITIC_IMDB_SOURCE", str(aclimdb_tar))
     code, out, _ = run(monkeypatch, capsys, "quickstart")
     assert code == 0 and "imdb@1" in out and "share of texts that fit" in out and "label_balance.png" in out
+    assert "linear.v1 on imdb@1" in out and "checkpoint best" in out and "→ " in out
 
 
 def test_train_list_show_compare_resume(tiny_dataset, monkeypatch, capsys):

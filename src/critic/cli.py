@@ -20,6 +20,7 @@ from critic.experiment import (build_config, compare_experiments, get_experiment
                                resume_experiment, train_experiment)
 from critic.models.graph import GraphModel
 from critic.models.presets import get_preset, preset_names
+from critic.predictor import Predictor
 from critic.progress import TrainingView
 from critic.quickstart import quickstart
 from critic.text.encoders import encoder_for
@@ -129,10 +130,18 @@ def quickstart_command(
                                help="IMDB: the upstream URL (default), or a local aclImdb_v1.tar.gz or folder."),
     name: str = typer.Option("imdb", "--name", help="Dataset name in the workspace."),
 ) -> None:
-    """The main job: import IMDB and show its statistics and plots."""
-    result = quickstart(source, name=name)
+    """The main job: import IMDB, show its statistics and plots, train the fast linear model."""
+    with TrainingView() as view:
+        result = quickstart(source, name=name, log=view)
     _print_saved(result.imported, counts=False)  # the statistics below show the counts
     _print_stats(result.stats)
+    _print_experiment(result.experiment)
+    examples = ["A moving, beautifully acted film. I loved every minute of it.",
+                "Two hours of my life I will never get back: dull, clumsy and badly written."]
+    predictor = Predictor.from_checkpoint(result.experiment.checkpoint("best"))
+    for text, prediction in zip(examples, predictor.predict(examples)):
+        odds = ", ".join(f"{label} {p:.3f}" for label, p in prediction["probabilities"].items())
+        console.print(f"  [dim]{text}[/] → [bold]{prediction['label']}[/] ({odds})")
 
 
 def _int_list(text: str, option: str) -> tuple[int, ...]:

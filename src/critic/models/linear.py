@@ -187,12 +187,6 @@ class NBLinear:
             out[start:start + batch_size] = self._probabilities(self.transform(texts[start:start + batch_size]))
         return out
 
-    def top_features(self, k: int = 20) -> dict[int, list[tuple[str, float]]]:
-        """Per scored class, the k n-grams that push hardest toward it (weight × ratio)."""
-        names = self.vectorizer_.feature_names()
-        return {c: [(names[i], float(self._effective[i, c])) for i in np.argsort(-self._effective[:, c])[:k]]
-                for c in range(self._effective.shape[1])}
-
     # -- files ----------------------------------------------------------------------------------
 
     def save(self, folder: Path) -> None:

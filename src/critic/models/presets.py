@@ -112,7 +112,8 @@ def stacked_lstm() -> Preset:
 
 def linear() -> Preset:
     return Preset(
-        "linear.v1", "Wang & Manning 2012 (NBSVM-bi) with a logistic output", "91.22 % test accuracy (NBSVM-bi)",
+        "linear.v1", "Wang & Manning 2012 (NBSVM) with trigrams and a logistic output",
+        "91.22 % test accuracy (NBSVM-bi); 91.87 % with trigrams (Mesnil et al. 2014)",
         None, LinearSettings(), TrainSettings(epochs=1),
     )
 
