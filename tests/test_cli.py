@@ -103,3 +103,21 @@ def test_models_list_and_show(monkeypatch, capsys):
     assert code == 0 and "kim-cnn" in out and "stacked-lstm" in out
     code, out, _ = run(monkeypatch, capsys, "models", "show", "multi-hot-mlp")
     assert code == 0 and "505,252" in out  # seed 003's 505,201 + one more output unit (softmax over 2)
+
+
+def test_evaluate_predict_and_compare_from_the_command_line(tiny_dataset, monkeypatch, capsys, tmp_path):
+    assert run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--name", "lin")[0] == 0
+    code, out, _ = run(monkeypatch, capsys, "evaluate", "lin", "--subset", "validation")
+    assert code == 0 and "accuracy" in out and "confusion matrix" in out and "report.html" in out and "macro avg" in out
+    code, out, err = run(monkeypatch, capsys, "evaluate", "lin")
+    assert code == 2 and "no test subset" in err
+    code, out, _ = run(monkeypatch, capsys, "predict", "lin", "a wonderful film", "a dull film")
+    assert code == 0 and "positive" in out and "negative" in out
+    source = tmp_path / "new.jsonl"
+    source.write_text('{"text": "wonderful"}\n{"text": "awful"}\n')
+    code, out, _ = run(monkeypatch, capsys, "predict", "lin", "--file", str(source))
+    assert code == 0 and "predicted 2 rows" in out and (tmp_path / "new.predictions.csv").exists()
+    code, out, err = run(monkeypatch, capsys, "predict", "lin")
+    assert code == 2 and "give texts" in err
+    code, out, _ = run(monkeypatch, capsys, "experiments", "compare", "lin")
+    assert code == 0 and "evaluations" in out and "validation" in out

@@ -29,7 +29,7 @@ from critic.models.linear import NBLinear
 from critic.text.encoders import Encoder, InputSpec, load_encoder
 
 __all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "save_linear_checkpoint", "load_checkpoint", "save_state", "load_state",
-           "write_json"]
+           "write_json", "replace_dir"]
 
 CHECKPOINT_FORMAT = "critic.checkpoint/1"
 STATE_FORMAT = "critic.train-state/1"
@@ -39,7 +39,7 @@ def write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def _replace_dir(final: Path, fill) -> None:
+def replace_dir(final: Path, fill) -> None:
     """Write a folder with `fill(tmp)` and atomically put it at `final`."""
     tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex}")
     tmp.mkdir(parents=True)
@@ -64,7 +64,7 @@ def save_checkpoint(folder: Path, model: GraphModel, encoder: Encoder, classes: 
         write_json(tmp / "classes.json", classes)
         write_json(tmp / "manifest.json", {"format": CHECKPOINT_FORMAT, **manifest})
 
-    _replace_dir(folder, fill)
+    replace_dir(folder, fill)
 
 
 def save_linear_checkpoint(folder: Path, model: NBLinear, classes: list[str], manifest: dict) -> None:
@@ -74,7 +74,7 @@ def save_linear_checkpoint(folder: Path, model: NBLinear, classes: list[str], ma
         write_json(tmp / "classes.json", classes)
         write_json(tmp / "manifest.json", {"format": CHECKPOINT_FORMAT, **manifest})
 
-    _replace_dir(folder, fill)
+    replace_dir(folder, fill)
 
 
 def load_checkpoint(folder: Path, device: str | torch.device = "cpu") -> tuple[GraphModel | NBLinear, Encoder | None, list[str], dict]:
@@ -120,7 +120,7 @@ def save_state(folder: Path, optimizer: torch.optim.Optimizer, info: dict) -> No
         write_json(tmp / "state.json", {"format": STATE_FORMAT, "param_groups": state["param_groups"],
                                         "scalars": scalars, "rng": rng, **info})
 
-    _replace_dir(folder, fill)
+    replace_dir(folder, fill)
 
 
 def load_state(folder: Path, optimizer: torch.optim.Optimizer) -> dict:

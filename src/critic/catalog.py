@@ -56,6 +56,18 @@ _MIGRATIONS = [
     """,
     # "host:pid" of the process running an experiment, to tell a killed run from a running one
     "ALTER TABLE experiments ADD COLUMN owner TEXT;",
+    """
+    CREATE TABLE IF NOT EXISTS evaluations (
+        experiment  TEXT NOT NULL REFERENCES experiments (name),
+        checkpoint  TEXT NOT NULL,      -- best or last
+        subset      TEXT NOT NULL,      -- validation or test
+        epoch       INTEGER NOT NULL,   -- the epoch the checkpoint holds
+        created     TEXT NOT NULL,
+        summary     TEXT NOT NULL,      -- JSON: n, accuracy, loss, macro_f1, ece, roc_auc (two classes)
+        path        TEXT NOT NULL,      -- the folder with metrics.json, errors.csv, plots, report.html
+        PRIMARY KEY (experiment, checkpoint, subset)
+    );
+    """,
 ]
 
 
@@ -213,6 +225,23 @@ class Catalog:
         with self.transaction() as conn:
             conn.execute("UPDATE experiments SET status = ?, error = ?, updated = ?, owner = ? WHERE name = ?",
                          (status, error, now, owner, name))
+
+    def record_evaluation(self, experiment: str, checkpoint: str, subset: str, epoch: int, created: str, summary: dict,
+                          path: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO evaluations (experiment, checkpoint, subset, epoch, created, summary, path)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (experiment, checkpoint, subset, epoch, created, json.dumps(summary, sort_keys=True), path))
+
+    def evaluations(self, experiment: str) -> list[dict]:
+        """The latest evaluation per (checkpoint, subset) of one experiment."""
+        conn = self._connect()
+        try:
+            rows = conn.execute("SELECT checkpoint, subset, epoch, created, summary, path FROM evaluations"
+                                " WHERE experiment = ? ORDER BY checkpoint, subset", (experiment,)).fetchall()
+        finally:
+            conn.close()
+        return [{"checkpoint": c, "subset": s, "epoch": e, "created": t, **json.loads(m), "path": p} for c, s, e, t, m, p in rows]
 
     def experiments(self, name: str | None = None) -> list[ExperimentRecord]:
         conn = self._connect()

@@ -20,6 +20,8 @@ from critic.experiment import (build_config, compare_experiments, get_experiment
                                resume_experiment, train_experiment)
 from critic.models.graph import GraphModel
 from critic.models.presets import get_preset, preset_names
+from critic.evaluate import evaluate
+from critic.batch_predict import predict_file
 from critic.predictor import Predictor
 from critic.progress import TrainingView
 from critic.quickstart import quickstart
@@ -233,7 +235,53 @@ def experiments_compare(names: list[str] = typer.Argument(..., help="Two or more
                          + (" ★" if rows[i]["epoch"] == e.record.best_epoch else "") if i < len(rows) else "")
         metrics.add_row(str(i + 1), *cells)
     console.print(metrics)
+    evaluated = sorted({(ev["checkpoint"], ev["subset"]) for evs in comparison.evaluations for ev in evs})
+    if evaluated:
+        table = Table("checkpoint", "subset", *(f"{n}\naccuracy / loss" for n in names), title="evaluations")
+        for checkpoint, subset in evaluated:
+            cells = []
+            for evs in comparison.evaluations:
+                ev = next((e for e in evs if (e["checkpoint"], e["subset"]) == (checkpoint, subset)), None)
+                cells.append(f"{ev['accuracy']:.4f} / {ev['loss']:.4f} (epoch {ev['epoch']})" if ev else "-")
+            table.add_row(checkpoint, subset, *cells)
+        console.print(table)
     console.print(f"curves: {comparison.curves}")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    experiment: str = typer.Argument(..., help="Experiment name (see `critic experiments list`)."),
+    checkpoint: str = typer.Option("best", "--checkpoint", help="best or last."),
+    subset: str = typer.Option("test", "--subset", help="validation, test, or all (each in turn)."),
+) -> None:
+    """Metrics, confusion matrix, errors, plots and an HTML report for one checkpoint."""
+    for ev in evaluate(experiment, checkpoint=checkpoint, subset=subset):
+        _print_evaluation(ev)
+
+
+@app.command("predict")
+def predict_command(
+    experiment: str = typer.Argument(..., help="Experiment name."),
+    texts: Optional[list[str]] = typer.Argument(None, help="Texts to classify (or use --file)."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A CSV/TSV/JSONL/Parquet table with a text column."),
+    text_column: Optional[str] = typer.Option(None, "--text-column", help="The column holding the text (default: guessed)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where --file's predictions go (default: FILE.predictions.csv)."),
+    checkpoint: str = typer.Option("best", "--checkpoint", help="best or last."),
+) -> None:
+    """Classify texts with an experiment's checkpoint: every class's probability."""
+    if bool(texts) == bool(file):
+        raise SettingsError("give texts as arguments or one --file, not both and not neither")
+    predictor = Predictor.from_checkpoint(get_experiment(experiment).checkpoint(checkpoint))
+    if texts:
+        table = Table("text", "label", *predictor.classes)
+        for text, row in zip(texts, predictor.predict_proba(texts)):
+            table.add_row(text if len(text) <= 80 else text[:77] + "...", predictor.classes[int(row.argmax())],
+                          *(f"{p:.4f}" for p in row))
+        console.print(table)
+        return
+    written = predict_file(predictor, file, output=output, text_column=text_column)
+    console.print(f"[green]predicted[/] {written.rows:,} rows → {written.path}"
+                  + (f" ({written.empty:,} had no text and were predicted as an empty review)" if written.empty else ""))
 
 
 @models_app.command("list")
@@ -347,6 +395,30 @@ def _counts_table(by_subset: dict) -> Table:
     for subset, counts in sorted(by_subset.items(), key=lambda item: order.get(item[0], len(order))):
         table.add_row(subset, *(f"{counts.get(label, 0):,}" for label in labels), f"{sum(counts.values()):,}")
     return table
+
+
+def _print_evaluation(ev) -> None:
+    m = ev.metrics
+    console.print(f"[bold]{ev.experiment}[/] {ev.checkpoint} checkpoint (epoch {ev.epoch}) on [bold]{ev.subset}[/]: "
+                  f"accuracy [bold]{m['accuracy']:.2%}[/], loss {m['loss']:.4f}, baseline {m['baseline_accuracy']:.2%} "
+                  f"(always {m['baseline_class']}), {m['incorrect']:,} errors of {m['n']:,}, calibration error {m['ece']:.4f}"
+                  + (f", ROC AUC {m['roc_auc']:.4f}" if "roc_auc" in m else "") + f"  [dim]({ev.seconds:.1f} s)[/]")
+    classes = list(m["per_class"])
+    confusion = Table("true \\ predicted", *classes, title="confusion matrix")
+    for name, row in zip(classes, m["confusion_matrix"]):
+        confusion.add_row(name, *(f"{v:,}" for v in row))
+    per_class = Table("class", "precision", "recall", "F1", "support", "correct", "incorrect")
+    for name, c in m["per_class"].items():
+        per_class.add_row(name, f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", f"{c['support']:,}",
+                          f"{c['correct']:,}", f"{c['incorrect']:,}")
+    for average in ("macro_avg", "weighted_avg"):
+        a = m[average]
+        per_class.add_row(average.replace("_avg", " avg"), f"{a['precision']:.4f}", f"{a['recall']:.4f}", f"{a['f1']:.4f}",
+                          f"{m['n']:,}", "", "", style="dim")
+    console.print(confusion)
+    console.print(per_class)
+    console.print(f"  report: {ev.file('report.html')}")
+    console.print(f"  files: {ev.folder} (metrics.json, errors.csv, " + ", ".join(sorted(p.name for p in ev.folder.glob('*.png'))) + ")")
 
 
 def _print_stats(stats: DatasetStats) -> None:

@@ -331,6 +331,7 @@ class Comparison:
     experiments: list[Experiment]
     settings: list[tuple[str, list[str]]]  # (setting, value per experiment)
     curves: Path
+    evaluations: list[list[dict]]  # per experiment, its latest evaluation per (checkpoint, subset)
 
 
 def compare_experiments(names: list[str], workspace: Workspace | None = None) -> Comparison:
@@ -346,7 +347,8 @@ def compare_experiments(names: list[str], workspace: Workspace | None = None) ->
                                       else "linear" for r in runs]))
     path = workspace.root / "reports" / ("compare-" + "-".join(names)[:150] + ".png")
     curves_png({r.name: list(r.record.epochs) for r in runs}, path, "per-epoch curves: " + ", ".join(names))
-    return Comparison(runs, settings, path)
+    catalog = Catalog(workspace.catalog_path)
+    return Comparison(runs, settings, path, [catalog.evaluations(r.name) for r in runs])
 
 
 def _flatten(config: dict, prefix: str = "") -> dict[str, object]:

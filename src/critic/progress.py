@@ -5,6 +5,7 @@ progress widgets, so a caller that wants silence passes `progress=False`."""
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -55,6 +56,7 @@ class TrainingView:
             TimeRemainingColumn(), console=self.console, transient=True,
         )
         self.task = None
+        self.started = time.perf_counter()
 
     def __enter__(self) -> "TrainingView":
         self.progress.start()
@@ -66,7 +68,7 @@ class TrainingView:
     def __call__(self, event: dict) -> None:
         kind = event["event"]
         if kind == "phase":
-            self.console.print(f"[dim]{event['phase']}[/]")
+            self.console.print(f"[dim]{time.perf_counter() - self.started:6.1f} s  {event['phase']}[/]")
         elif kind == "epoch_start":
             self.task = self.progress.add_task("", total=event["batches"], epoch=event["epoch"], epochs=event["epochs"],
                                                loss=0.0, accuracy=0.0, speed=0.0)
