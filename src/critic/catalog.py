@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["Catalog", "DatasetRecord", "ExperimentRecord"]
+__all__ = ["Catalog", "DatasetRecord", "ExperimentRecord", "DeploymentRecord"]
 
 # Each step brings a catalog from version i to i + 1; a catalog is upgraded in place when opened.
 _MIGRATIONS = [
@@ -68,6 +68,18 @@ _MIGRATIONS = [
         PRIMARY KEY (experiment, checkpoint, subset)
     );
     """,
+    """
+    CREATE TABLE IF NOT EXISTS deployments (
+        name        TEXT PRIMARY KEY,
+        experiment  TEXT NOT NULL REFERENCES experiments (name),
+        checkpoint  TEXT NOT NULL,      -- best or last
+        input_name  TEXT NOT NULL,      -- the form / JSON field that carries the text
+        enabled     INTEGER NOT NULL,
+        token_hash  TEXT NOT NULL,      -- sha256 of the token (the token itself is never stored)
+        created     TEXT NOT NULL,
+        updated     TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -103,6 +115,18 @@ class ExperimentRecord:
     config: dict
     owner: str | None = None
     epochs: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    name: str
+    experiment: str
+    checkpoint: str
+    input_name: str
+    enabled: bool
+    token_hash: str
+    created: str
+    updated: str
 
 
 class Catalog:
@@ -242,6 +266,45 @@ class Catalog:
         finally:
             conn.close()
         return [{"checkpoint": c, "subset": s, "epoch": e, "created": t, **json.loads(m), "path": p} for c, s, e, t, m, p in rows]
+
+    # -- deployments ----------------------------------------------------------------------------
+
+    def add_deployment(self, record: DeploymentRecord) -> None:
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM deployments WHERE name = ?", (record.name,)).fetchone():
+                from critic.errors import SettingsError
+
+                raise SettingsError(f"a deployment named {record.name!r} exists; pick another --name or delete it first")
+            conn.execute("INSERT INTO deployments (name, experiment, checkpoint, input_name, enabled, token_hash, created, updated)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (record.name, record.experiment, record.checkpoint, record.input_name, int(record.enabled),
+                          record.token_hash, record.created, record.updated))
+
+    def update_deployment(self, name: str, updated: str, *, enabled: bool | None = None, token_hash: str | None = None) -> bool:
+        """False when there is no such deployment."""
+        sets, args = ["updated = ?"], [updated]
+        if enabled is not None:
+            sets.append("enabled = ?")
+            args.append(int(enabled))
+        if token_hash is not None:
+            sets.append("token_hash = ?")
+            args.append(token_hash)
+        with self.transaction() as conn:
+            return conn.execute(f"UPDATE deployments SET {', '.join(sets)} WHERE name = ?", (*args, name)).rowcount == 1
+
+    def delete_deployment(self, name: str) -> bool:
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM deployments WHERE name = ?", (name,)).rowcount == 1
+
+    def deployments(self, name: str | None = None) -> list[DeploymentRecord]:
+        conn = self._connect()
+        try:
+            sql = ("SELECT name, experiment, checkpoint, input_name, enabled, token_hash, created, updated FROM deployments"
+                   + (" WHERE name = ?" if name else "") + " ORDER BY name")
+            rows = conn.execute(sql, (name,) if name else ()).fetchall()
+        finally:
+            conn.close()
+        return [DeploymentRecord(n, e, c, i, bool(en), h, cr, up) for n, e, c, i, en, h, cr, up in rows]
 
     def experiments(self, name: str | None = None) -> list[ExperimentRecord]:
         conn = self._connect()

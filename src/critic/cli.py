@@ -4,6 +4,7 @@ calls one function, and renders the result with rich."""
 from __future__ import annotations
 
 import sys
+import urllib.parse
 from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
@@ -20,6 +21,8 @@ from critic.experiment import (build_config, compare_experiments, get_experiment
                                resume_experiment, train_experiment)
 from critic.models.graph import GraphModel
 from critic.models.presets import get_preset, preset_names
+from critic.deploy import (PREDICT_PATH, create_deployment, delete_deployment, get_deployment, list_deployments, rotate_token,
+                           set_enabled)
 from critic.evaluate import evaluate
 from critic.batch_predict import predict_file
 from critic.predictor import Predictor
@@ -34,6 +37,8 @@ experiments_app = typer.Typer(no_args_is_help=True, help="List, inspect and comp
 app.add_typer(experiments_app, name="experiments")
 models_app = typer.Typer(no_args_is_help=True, help="The model presets and their block graphs.")
 app.add_typer(models_app, name="models")
+deploy_app = typer.Typer(no_args_is_help=True, help="Deployments: a checkpoint behind the HTTP API, with its own token.")
+app.add_typer(deploy_app, name="deploy")
 console = Console()
 
 _VAL = typer.Option(0.2, "--validation-fraction", help="Share of the train rows held out for validation (stratified).")
@@ -284,6 +289,83 @@ def predict_command(
                   + (f" ({written.empty:,} had no text and were predicted as an empty review)" if written.empty else ""))
 
 
+_BASE_URL = typer.Option("http://127.0.0.1:8000", "--base-url", envvar="CRITIC_PUBLIC_URL",
+                         help="Where `critic serve` is reached, for the printed URL and examples.")
+
+
+@deploy_app.command("create")
+def deploy_create(
+    experiment: str = typer.Argument(..., help="Experiment name."),
+    checkpoint: str = typer.Option("best", "--checkpoint", help="best or last."),
+    name: Optional[str] = typer.Option(None, "--name", help="Deployment name (default: EXPERIMENT-CHECKPOINT)."),
+    disabled: bool = typer.Option(False, "--disabled", help="Create it disabled (enable later)."),
+    base_url: str = _BASE_URL,
+) -> None:
+    """Deploy a checkpoint: prints its URL, input name, token (shown once) and curl examples."""
+    created = create_deployment(experiment, checkpoint=checkpoint, name=name, enabled=not disabled)
+    _print_deployment(created.deployment, base_url, token=created.token)
+
+
+@deploy_app.command("list")
+def deploy_list() -> None:
+    """Every deployment and whether it is enabled."""
+    table = Table("name", "experiment", "checkpoint", "input", "enabled", "created (UTC)", "updated (UTC)")
+    for d in list_deployments():
+        table.add_row(d.name, d.experiment, d.checkpoint, d.input_name, "[green]yes[/]" if d.enabled else "[red]no[/]",
+                      d.created[:16].replace("T", " "), d.updated[:16].replace("T", " "))
+    console.print(table if table.rows else "no deployments yet: `critic deploy create EXPERIMENT`")
+
+
+@deploy_app.command("show")
+def deploy_show(name: str = typer.Argument(...), base_url: str = _BASE_URL) -> None:
+    """One deployment: URL, input name, state and examples (the token is never shown again)."""
+    _print_deployment(get_deployment(name), base_url)
+
+
+@deploy_app.command("enable")
+def deploy_enable(name: str = typer.Argument(...)) -> None:
+    """Answer calls again (a running server notices within a second)."""
+    set_enabled(name, True)
+    console.print(f"[green]enabled[/] {name}")
+
+
+@deploy_app.command("disable")
+def deploy_disable(name: str = typer.Argument(...)) -> None:
+    """Refuse calls (404) until enabled again; the token is kept."""
+    set_enabled(name, False)
+    console.print(f"[yellow]disabled[/] {name}")
+
+
+@deploy_app.command("rotate-token")
+def deploy_rotate(name: str = typer.Argument(...)) -> None:
+    """A new token; the old one stops working at once."""
+    created = rotate_token(name)
+    console.print(f"new token for [bold]{name}[/] (shown once; the old one no longer works):")
+    console.print(f"  [bold yellow]{created.token}[/]", soft_wrap=True)
+
+
+@deploy_app.command("delete")
+def deploy_delete(name: str = typer.Argument(...)) -> None:
+    """Remove a deployment and its token (the experiment and checkpoints stay)."""
+    delete_deployment(name)
+    console.print(f"deleted {name}")
+
+
+@app.command("serve")
+def serve_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8000, "--port"),
+    workers: int = typer.Option(1, "--workers", help="Worker processes (each loads the enabled models)."),
+) -> None:
+    """Serve every enabled deployment over HTTP (FastAPI on uvicorn); the tester page is at /tester."""
+    import uvicorn
+
+    console.print(f"serving {sum(d.enabled for d in list_deployments())} enabled deployment(s) on http://{host}:{port} "
+                  f"(tester: http://{host}:{port}/tester, docs: http://{host}:{port}/docs)")
+    uvicorn.run("critic.server:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
 @models_app.command("list")
 def models_list() -> None:
     """The presets, their sources and published results."""
@@ -395,6 +477,26 @@ def _counts_table(by_subset: dict) -> Table:
     for subset, counts in sorted(by_subset.items(), key=lambda item: order.get(item[0], len(order))):
         table.add_row(subset, *(f"{counts.get(label, 0):,}" for label in labels), f"{sum(counts.values()):,}")
     return table
+
+
+def _print_deployment(d, base_url: str, token: str | None = None) -> None:
+    base = base_url.rstrip("/")
+    url = base + PREDICT_PATH.format(name=d.name)
+    shown = token or "<token>"
+    state = "[green]enabled[/]" if d.enabled else "[red]disabled[/] (`critic deploy enable " + d.name + "`)"
+    console.print(f"[bold]{d.name}[/]: {d.experiment}, {d.checkpoint} checkpoint, {state}")
+    console.print(f"  URL         {url}", soft_wrap=True)
+    console.print(f"  input name  {d.input_name}")
+    if token:
+        console.print(f"  token       [bold yellow]{token}[/]", soft_wrap=True)
+        console.print("  [yellow]the token is shown once: store it now (`critic deploy rotate-token` makes a new one)[/]")
+    console.print("  try it (`critic serve` must be running):")
+    console.print(f"    curl -X POST -F \"{d.input_name}=A fun brain candy movie\" -u \"{shown}:\" {url}", soft_wrap=True,
+                  markup=False)
+    console.print(f"    curl -X POST -H \"Content-Type: application/json\" -d '{{\"{d.input_name}\": \"A fun brain candy movie\"}}' "
+                  f"-u \"{shown}:\" {url}", soft_wrap=True, markup=False)
+    query = urllib.parse.urlencode({"url": url, "input": d.input_name})
+    console.print(f"  tester page {base}/tester?{query}", soft_wrap=True, markup=False)
 
 
 def _print_evaluation(ev) -> None:

@@ -1,0 +1,105 @@
+"""Deployments: a named (experiment, checkpoint) that `critic serve` answers for, with its own token.
+
+A token is 32 random bytes from `secrets` (256 bits) in URL-safe base64 behind a `critic_` prefix.
+It is shown once, when created or rotated; the catalog keeps only its SHA-256 (a token is random
+and long, so a fast hash is enough: there is nothing to guess). `token_matches` compares digests
+with `hmac.compare_digest`, in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from critic.catalog import Catalog, DeploymentRecord
+from critic.data import load_version
+from critic.errors import CriticError, SettingsError
+from critic.experiment import get_experiment
+from critic.names import validate_name
+from critic.workspace import Workspace
+
+__all__ = ["Created", "DeploymentNotFound", "create_deployment", "list_deployments", "get_deployment", "set_enabled",
+           "rotate_token", "delete_deployment", "hash_token", "token_matches", "TOKEN_PREFIX", "PREDICT_PATH"]
+
+TOKEN_PREFIX = "critic_"
+PREDICT_PATH = "/v1/deployments/{name}/predict"  # stable: documented in the README and printed by the CLI
+
+
+class DeploymentNotFound(CriticError, LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Created:
+    deployment: DeploymentRecord
+    token: str  # in clear: this is the only time it exists outside the caller's hands
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def token_matches(token: str, token_hash: str) -> bool:
+    return hmac.compare_digest(hash_token(token), token_hash)
+
+
+def _new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def create_deployment(experiment: str, *, checkpoint: str = "best", name: str | None = None, enabled: bool = True,
+                      workspace: Workspace | None = None) -> Created:
+    workspace = workspace or Workspace.from_env()
+    run = get_experiment(experiment, workspace)
+    run.checkpoint(checkpoint)  # exists, or a clear error
+    name = validate_name(name or f"{experiment}-{checkpoint}", "deployment name")
+    version = load_version(run.record.dataset, workspace)
+    input_name = version.manifest.get("columns", {}).get("text") or "text"
+    token = _new_token()
+    now = _now()
+    record = DeploymentRecord(name, run.name, checkpoint, input_name, enabled, hash_token(token), now, now)
+    Catalog(workspace.ensure().catalog_path).add_deployment(record)
+    return Created(record, token)
+
+
+def list_deployments(workspace: Workspace | None = None) -> list[DeploymentRecord]:
+    workspace = workspace or Workspace.from_env()
+    return Catalog(workspace.catalog_path).deployments()
+
+
+def get_deployment(name: str, workspace: Workspace | None = None) -> DeploymentRecord:
+    workspace = workspace or Workspace.from_env()
+    validate_name(name, "deployment name")
+    found = Catalog(workspace.catalog_path).deployments(name)
+    if not found:
+        raise DeploymentNotFound(f"no deployment {name!r}; see `critic deploy list`")
+    return found[0]
+
+
+def set_enabled(name: str, enabled: bool, workspace: Workspace | None = None) -> DeploymentRecord:
+    workspace = workspace or Workspace.from_env()
+    get_deployment(name, workspace)
+    Catalog(workspace.catalog_path).update_deployment(name, _now(), enabled=enabled)
+    return get_deployment(name, workspace)
+
+
+def rotate_token(name: str, workspace: Workspace | None = None) -> Created:
+    """A new token; the old one stops working at once (a running server re-reads the catalog)."""
+    workspace = workspace or Workspace.from_env()
+    get_deployment(name, workspace)
+    token = _new_token()
+    Catalog(workspace.catalog_path).update_deployment(name, _now(), token_hash=hash_token(token))
+    return Created(get_deployment(name, workspace), token)
+
+
+def delete_deployment(name: str, workspace: Workspace | None = None) -> None:
+    workspace = workspace or Workspace.from_env()
+    get_deployment(name, workspace)
+    if not Catalog(workspace.catalog_path).delete_deployment(name):
+        raise SettingsError(f"deployment {name!r} was deleted by someone else meanwhile")
