@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tarfile
+import time
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -165,3 +166,32 @@ def tiny_dataset(workspace, tmp_path) -> str:
     from critic.data import import_dataset
 
     return import_dataset("tiny", write_csv(tmp_path / "tiny.csv", sentiment_rows(80)), progress=False).version.ref
+
+
+class LiveServer:
+    """`critic.server` on uvicorn in a daemon thread, on a free port of 127.0.0.1; stopped at teardown
+    (and with the test process, whatever happens)."""
+
+    def __init__(self, app):
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    access_log=False))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

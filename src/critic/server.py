@@ -125,7 +125,9 @@ class Registry:
 
     def authorize(self, request: Request, record: DeploymentRecord) -> None:
         token = _token(request)
-        challenge = {"WWW-Authenticate": 'Basic realm="critic", charset="UTF-8", Bearer realm="critic"'}
+        # a Bearer caller (the tester page) gets a Bearer challenge: a Basic one makes browsers pop up a login dialog
+        bearer = request.headers.get("authorization", "").strip().lower().startswith("bearer")
+        challenge = {"WWW-Authenticate": 'Bearer realm="critic"' if bearer else 'Basic realm="critic", charset="UTF-8"'}
         if token is None:
             raise ApiError(401, "token_required", "send the deployment's token: `curl -u \"TOKEN:\" ...` (HTTP Basic, the "
                                                   "token as user name) or the header `Authorization: Bearer TOKEN`", challenge)
