@@ -121,3 +121,67 @@ def test_evaluate_predict_and_compare_from_the_command_line(tiny_dataset, monkey
     assert code == 2 and "give texts" in err
     code, out, _ = run(monkeypatch, capsys, "experiments", "compare", "lin")
     assert code == 0 and "evaluations" in out and "validation" in out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_deploy_commands_and_the_printed_curl_against_critic_serve(tiny_dataset, workspace, monkeypatch, capsys):
+    import json
+    import os
+    import re
+    import subprocess
+    import time
+
+    import httpx
+
+    assert run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--name", "lin")[0] == 0
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    code, out, _ = run(monkeypatch, capsys, "deploy", "create", "lin", "--name", "web", "--base-url", base)
+    assert code == 0 and "shown once" in out and f"{base}/v1/deployments/web/predict" in out and "input name  text" in out
+    token = re.search(r"token\s+(critic_\S+)", out).group(1)
+    curls = [line.strip() for line in out.splitlines() if line.strip().startswith("curl ")]
+    assert len(curls) == 2 and all(f'-u "{token}:"' in c for c in curls)
+    assert f"{base}/tester?url=" in out
+    code, out, _ = run(monkeypatch, capsys, "deploy", "list")
+    assert code == 0 and "web" in out and "yes" in out and token not in out
+    code, out, _ = run(monkeypatch, capsys, "deploy", "show", "web", "--base-url", base)
+    assert code == 0 and "<token>" in out and token not in out
+    server = subprocess.Popen(["timeout", "120", sys.executable, "-m", "critic.cli", "serve", "--port", str(port)],
+                              env={**os.environ, "CRITIC_HOME": str(workspace.root)}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, server.stderr.read().decode()
+            time.sleep(0.2)
+        for command in curls:  # exactly as printed, in a shell
+            answer = json.loads(subprocess.run(["bash", "-c", command + " --silent --show-error"], capture_output=True,
+                                               text=True, check=True).stdout)
+            assert answer["deployment"] == "web" and set(answer["probabilities"]) == {"negative", "positive"}
+        code, out, _ = run(monkeypatch, capsys, "deploy", "rotate-token", "web")
+        new = re.search(r"(critic_\S+)", out).group(1)
+        time.sleep(1.2)  # the server re-reads the catalog at most once a second
+        refused = subprocess.run(["bash", "-c", curls[0] + " --silent -o /dev/null -w '%{http_code}'"], capture_output=True, text=True)
+        assert refused.stdout == "401"
+        assert httpx.post(f"{base}/v1/deployments/web/predict", data={"text": "dull"}, auth=(new, "")).status_code == 200
+        assert run(monkeypatch, capsys, "deploy", "disable", "web")[0] == 0
+        time.sleep(1.2)
+        assert httpx.post(f"{base}/v1/deployments/web/predict", data={"text": "dull"}, auth=(new, "")).status_code == 404
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+    assert run(monkeypatch, capsys, "deploy", "delete", "web")[0] == 0
+    code, _, err = run(monkeypatch, capsys, "deploy", "show", "web")
+    assert code == 2 and "no deployment 'web'" in err
