@@ -8,6 +8,7 @@ inserted last, in one transaction: a version is visible only once all its files 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -147,7 +148,8 @@ class Catalog:
         try:
             current = conn.execute("PRAGMA user_version").fetchone()[0]
             for step in _MIGRATIONS[current:]:
-                for statement in filter(str.strip, step.split(";")):
+                without_comments = re.sub(r"--[^\n]*", "", step)  # a ';' in a comment must not split a statement
+                for statement in filter(str.strip, without_comments.split(";")):
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version={len(_MIGRATIONS)}")
             conn.execute("COMMIT")

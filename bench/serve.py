@@ -1,0 +1,227 @@
+"""Benchmark: `critic serve` under load on 127.0.0.1 (bounded in requests and time).
+
+    .venv/bin/python bench/serve.py --linear EXPERIMENT [--kim EXPERIMENT] [--home ~/.critic] [--workers 2]
+
+Deploys the experiments' best checkpoints (fresh deployments, deleted at the end), starts
+`critic serve --workers N` in a child process, and drives it with a small asyncio HTTP/1.1
+keep-alive client (raw sockets: an HTTP library would spend more CPU than the server on these
+2 cores). Each request carries one real IMDB test review (cycled) and the deployment's token; a
+request counts as an error unless it returns 200 with a label. Latency is measured per request
+from sending to the last byte of the answer. Prints a table and saves bench/results/serve.json.
+Bars (issue 7): linear p50 ≤ 3 ms and p99 ≤ 15 ms at concurrency 1, ≥ 800 requests/s at
+concurrency 16; Kim CNN p50 ≤ 20 ms; 10,000 requests at concurrency 64 with zero errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "serve.json"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _request(path: str, token: str, field: str, text: str, kind: str) -> bytes:
+    if kind == "json":
+        body, content_type = json.dumps({field: text}).encode(), "application/json"
+    elif kind == "form":
+        boundary = uuid.uuid4().hex
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{text}\r\n--{boundary}--\r\n").encode()
+        content_type = f"multipart/form-data; boundary={boundary}"
+    else:
+        body, content_type = urllib.parse.urlencode({field: text}).encode(), "application/x-www-form-urlencoded"
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    return head + body
+
+
+async def _one_connection(port: int, requests: list[bytes], queue: asyncio.Queue, latencies: list, errors: list) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while True:
+            try:
+                i = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            start = time.perf_counter()
+            try:
+                writer.write(requests[i % len(requests)])
+                status_line = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                body = await reader.readexactly(length)
+                latencies.append(time.perf_counter() - start)
+                if b" 200 " not in status_line or b'"label"' not in body:
+                    errors.append(status_line.decode(errors="replace").strip())
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                errors.append(repr(exc))
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    finally:
+        writer.close()
+
+
+async def _load(port: int, requests: list[bytes], total: int, concurrency: int, max_seconds: float) -> dict:
+    queue: asyncio.Queue = asyncio.Queue()
+    for i in range(total):
+        queue.put_nowait(i)
+    latencies: list[float] = []
+    errors: list[str] = []
+    start = time.perf_counter()
+    tasks = [asyncio.create_task(_one_connection(port, requests, queue, latencies, errors)) for _ in range(concurrency)]
+    done, pending = await asyncio.wait(tasks, timeout=max_seconds)
+    for task in pending:
+        task.cancel()
+    wall = time.perf_counter() - start
+    for task in done:
+        if task.exception():
+            errors.append(repr(task.exception()))
+    latencies.sort()
+    q = lambda f: latencies[min(len(latencies) - 1, int(f * len(latencies)))] * 1000 if latencies else float("nan")
+    return {"requests": len(latencies), "errors": len(errors), "error_kinds": sorted(set(errors))[:5], "seconds": wall,
+            "requests_per_s": len(latencies) / wall, "p50_ms": q(0.50), "p90_ms": q(0.90), "p99_ms": q(0.99),
+            "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"), "timed_out": bool(pending)}
+
+
+def _cli(env: dict, *args: str) -> str:
+    return subprocess.run([sys.executable, "-m", "critic.cli", *args], env=env, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def _deploy(env: dict, experiment: str, name: str) -> str:
+    code = ("import json; from critic.deploy import create_deployment, delete_deployment, DeploymentNotFound\n"
+            f"try: delete_deployment({name!r})\nexcept DeploymentNotFound: pass\n"
+            f"c = create_deployment({experiment!r}, name={name!r}); print(json.dumps([c.token, c.deployment.input_name]))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _texts(env: dict, experiment: str, n: int = 2000) -> list[str]:
+    code = ("import json; from critic.experiment import get_experiment; from critic.data import load_version\n"
+            f"e = get_experiment({experiment!r}); t = load_version(e.record.dataset).subset('test', ['text'])['text']\n"
+            f"print(json.dumps(t.sample(n={n}, random_state=0).tolist()))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--linear", required=True, help="a trained linear experiment")
+    parser.add_argument("--kim", help="a trained kim-cnn experiment")
+    parser.add_argument("--home", default=os.environ.get("CRITIC_HOME", str(Path.home() / ".critic")))
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    env = {**os.environ, "CRITIC_HOME": args.home}
+    texts = _texts(env, args.linear)
+    deployments = {"linear": (args.linear, *_deploy(env, args.linear, "bench-serve-linear"))}
+    if args.kim:
+        deployments["kim-cnn"] = (args.kim, *_deploy(env, args.kim, "bench-serve-kim"))
+    port = _free_port()
+    server = subprocess.Popen(["timeout", "900", sys.executable, "-m", "critic.cli", "serve", "--port", str(port),
+                               "--workers", str(args.workers)], env=env, stdout=subprocess.DEVNULL, start_new_session=True)
+    rows = []
+    try:
+        _wait(port)
+
+        def scenario(model: str, kind: str, concurrency: int, total: int, max_seconds: float = 120) -> None:
+            _, token, field = deployments[model]
+            name = "bench-serve-linear" if model == "linear" else "bench-serve-kim"
+            requests = [_request(f"/v1/deployments/{name}/predict", token, field, t, kind) for t in texts]
+            asyncio.run(_load(port, requests, min(200, total), concurrency, max_seconds))  # warm-up, not counted
+            result = asyncio.run(_load(port, requests, total, concurrency, max_seconds))
+            rows.append({"model": model, "body": kind, "concurrency": concurrency, **result})
+            _print_row(rows[-1])
+
+        _print_header()
+        scenario("linear", "json", 1, 2000)
+        scenario("linear", "form", 1, 2000)
+        scenario("linear", "json", 16, 10000)
+        scenario("linear", "form", 16, 10000)
+        scenario("linear", "json", 64, 10000)
+        if args.kim:
+            scenario("kim-cnn", "json", 1, 500)
+            scenario("kim-cnn", "json", 16, 2000)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+        for name in ("bench-serve-linear", "bench-serve-kim"):
+            subprocess.run([sys.executable, "-m", "critic.cli", "deploy", "delete", name], env=env, capture_output=True)
+    bars = _bars(rows)
+    for bar, met in bars.items():
+        print(f"  {bar}: {'met' if met else 'NOT met'}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"benchmark": "serve", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                   "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+                                   "workers": args.workers, "experiments": {k: v[0] for k, v in deployments.items()},
+                                   "rows": rows, "bars": bars}, indent=2) + "\n")
+
+
+def _wait(port: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if b" 200 " in s.recv(100):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("critic serve did not start")
+
+
+def _find(rows: list, model: str, body: str, concurrency: int) -> dict | None:
+    return next((r for r in rows if (r["model"], r["body"], r["concurrency"]) == (model, body, concurrency)), None)
+
+
+def _bars(rows: list) -> dict:
+    bars = {}
+    one = _find(rows, "linear", "json", 1)
+    if one:
+        bars["linear p50 ≤ 3 ms at concurrency 1"] = one["p50_ms"] <= 3
+        bars["linear p99 ≤ 15 ms at concurrency 1"] = one["p99_ms"] <= 15
+    sixteen = _find(rows, "linear", "json", 16)
+    if sixteen:
+        bars["linear ≥ 800 requests/s at concurrency 16"] = sixteen["requests_per_s"] >= 800
+    many = _find(rows, "linear", "json", 64)
+    if many:
+        bars["10,000 requests at concurrency 64, zero errors"] = many["requests"] == 10000 and many["errors"] == 0
+    kim = _find(rows, "kim-cnn", "json", 1)
+    if kim:
+        bars["Kim CNN p50 ≤ 20 ms"] = kim["p50_ms"] <= 20
+    return bars
+
+
+def _print_header() -> None:
+    print(f"{'model':<8} {'body':<5} {'conc':>4} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p90 ms':>7} "
+          f"{'p99 ms':>7} {'seconds':>7}")
+
+
+def _print_row(r: dict) -> None:
+    print(f"{r['model']:<8} {r['body']:<5} {r['concurrency']:>4} {r['requests']:>8,} {r['errors']:>6} {r['requests_per_s']:>7.0f} "
+          f"{r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['seconds']:>7.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
