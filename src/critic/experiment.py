@@ -32,12 +32,13 @@ from critic.config import ExperimentConfig, TrainSettings, load_config_file, tra
 from critic.data.store import DatasetVersion, load_version
 from critic.errors import CriticError, SettingsError
 from critic.models.graph import GraphModel, check_graph
-from critic.models.linear import LinearSettings, NBLinear
-from critic.names import validate_name
 from critic.models.graph import GraphSpec
+from critic.models.linear import LinearSettings, NBLinear
 from critic.models.presets import get_preset, preset_names
+from critic.models.pretrained import load_pretrained_weights, resolve_pretrained, with_source
+from critic.names import validate_name
 from critic.plots import curves_png
-from critic.text.encoders import PAD, Encoder, WordSequenceSettings, encoder_for, settings_from_dict
+from critic.text.encoders import PAD, Encoder, InputSpec, WordSequenceSettings, encoder_for, settings_from_dict
 from critic.train import Data, EpochResult, Log, fit, make_optimizer, resolve_device
 from critic.workspace import Workspace
 
@@ -74,8 +75,10 @@ class Experiment:
 
 
 def build_config(dataset: str, *, preset: str | None = None, config_file: Path | None = None,
-                 train: dict | None = None, encoder: dict | None = None) -> ExperimentConfig:
-    """Preset defaults, then the config file's tables, then explicit overrides (CLI flags)."""
+                 train: dict | None = None, encoder: dict | None = None, pretrained: str | None = None) -> ExperimentConfig:
+    """Preset defaults, then the config file's tables, then explicit overrides (CLI flags).
+    `pretrained` points every pretrained part (WordPiece encoder, Transformer blocks) at another
+    source: a local model directory or a hub name."""
     data = load_config_file(config_file) if config_file else {}
     preset_name = preset or data.get("preset")
     if preset_name:
@@ -99,8 +102,21 @@ def build_config(dataset: str, *, preset: str | None = None, config_file: Path |
             raise SettingsError("the linear model tokenizes text itself; it takes no encoder settings (see [model] n-gram settings)")
         return ExperimentConfig(dataset, None, model, settings, name, source)
     enc = _merge_encoder(_merge_encoder(enc, data.get("encoder", {})), encoder or {})
-    check_graph(model, encoder_for(enc).input_spec)
+    if pretrained:
+        model = with_source(model, pretrained)
+        enc = replace(enc, source=pretrained) if enc.kind == "wordpiece" else enc
+    model = resolve_pretrained(model)
+    check_graph(model, input_spec_of(enc))
     return ExperimentConfig(dataset, enc, model, settings, name, source)
+
+
+def input_spec_of(settings) -> InputSpec:
+    """The encoder's input, known before fitting (a word vocabulary's size is a setting; a WordPiece
+    one is the pretrained tokenizer's)."""
+    encoder = encoder_for(settings)
+    if settings.kind == "wordpiece":
+        encoder.fit()
+    return encoder.input_spec
 
 
 def _merge_encoder(base, overrides: dict):
@@ -213,7 +229,10 @@ def _run(catalog: Catalog, name: str, folder: Path, config: ExperimentConfig, ve
     with torch.random.fork_rng(devices=cuda):  # seeds stay inside the run; the caller's RNG is untouched
         torch.manual_seed(s.seed)
         if model is None:
-            model = GraphModel(config.model, encoder.input_spec, len(classes)).to(device)
+            model = GraphModel(config.model, encoder.input_spec, len(classes))
+            for source in load_pretrained_weights(model):
+                log({"event": "phase", "phase": f"loaded the pretrained weights of {source}"})
+            model.to(device)
         optimizer = make_optimizer(model, s)
         info = load_state(folder / "state", optimizer) if resume else {"epoch": 0, "history": []}
         history = info["history"]

@@ -131,7 +131,8 @@ def fit(model: nn.Module, train: Data, val: Data | None, s: TrainSettings, *, cl
         batches = batch_order(len(train), s.batch_size, s.seed, epoch)
         log({"event": "epoch_start", "epoch": epoch, "epochs": s.epochs, "batches": len(batches)})
         start = time.perf_counter()
-        train_loss, train_acc = _train_epoch(model, train, batches, optimizer, weights, margin, padding, device, log)
+        steps = _Steps(s, len(batches), epoch)
+        train_loss, train_acc = _train_epoch(model, train, batches, optimizer, weights, margin, padding, device, log, steps)
         val_loss, val_acc = evaluate_loss(model, val, device, margin=margin, padding=padding) if val else (None, None)
         seconds = time.perf_counter() - start
         result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc, seconds, len(train) / seconds)
@@ -148,28 +149,64 @@ def fit(model: nn.Module, train: Data, val: Data | None, s: TrainSettings, *, cl
     return results
 
 
-def _train_epoch(model, data: Data, batches, optimizer, weights, margin, padding, device, log) -> tuple[float, float]:
+class _Steps:
+    """Optimizer steps of one epoch and the learning rate of each: linear warmup over the first
+    `warmup` share of all steps, then constant or linear decay to 0. The step number comes from
+    (epoch, batch) alone, so a resumed run continues the schedule exactly."""
+
+    def __init__(self, s: TrainSettings, batches: int, epoch: int):
+        self.s, self.batches = s, batches
+        self.per_epoch = -(-batches // s.accumulation)
+        self.first = (epoch - 1) * self.per_epoch
+        self.total = self.per_epoch * s.epochs
+        self.warmup = int(s.warmup * self.total)
+
+    def is_step(self, batch: int) -> bool:
+        """After 1-based `batch`: the end of an accumulation group or of the epoch."""
+        return batch % self.s.accumulation == 0 or batch == self.batches
+
+    def learning_rate(self, batch: int) -> float:
+        step = self.first + (batch - 1) // self.s.accumulation  # 0-based over the whole run
+        if step < self.warmup:
+            return self.s.learning_rate * (step + 1) / self.warmup
+        if self.s.schedule == "linear":
+            return self.s.learning_rate * max(0.0, (self.total - step) / max(1, self.total - self.warmup))
+        return self.s.learning_rate
+
+
+def _train_epoch(model, data: Data, batches, optimizer, weights, margin, padding, device, log,
+                 steps: _Steps) -> tuple[float, float]:
     model.train()
     total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
     constrain = getattr(model, "constrain", None)
     lengths = data.lengths if margin is not None else None
+    s = steps.s
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=s.mixed_precision)
+    optimizer.zero_grad(set_to_none=True)
     for i, rows in enumerate(batches, start=1):
-        optimizer.zero_grad(set_to_none=True)
         labels = torch.from_numpy(data.labels[rows])
-        # the batch's loss is the (weighted) mean over all its rows, whatever parts it is run in
+        # the batch's loss is the (weighted) mean over all its rows, whatever parts it is run in;
+        # with accumulation, the mean of the group's batch means
         denominator = float(weights[labels.to(device)].sum()) if weights is not None else float(len(rows))
+        denominator *= min(s.accumulation, steps.batches - (i - 1) // s.accumulation * s.accumulation)
         batch_loss = 0.0
         for part in micro_batches(rows, lengths):
             x = trim(data.encoder.batch(data.encoded, part), margin, padding).to(device)
             y = torch.from_numpy(data.labels[part]).to(device)
-            logits = model(x)  # (b, n_classes)
+            with autocast:
+                logits = model(x).float()  # (b, n_classes)
             loss = nn.functional.cross_entropy(logits, y, weight=weights, reduction="sum") / denominator
             loss.backward()
             batch_loss += loss.item()
             correct += (logits.argmax(1) == y).sum().item()
-        optimizer.step()
-        if constrain is not None:
-            constrain()
+        batch_loss *= min(s.accumulation, steps.batches - (i - 1) // s.accumulation * s.accumulation)  # report per batch
+        if steps.is_step(i):
+            for group in optimizer.param_groups:
+                group["lr"] = steps.learning_rate(i)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            if constrain is not None:
+                constrain()
         total_loss += batch_loss * len(rows)
         seen += len(rows)
         log({"event": "batch", "batch": i, "batches": len(batches), "loss": total_loss / seen,

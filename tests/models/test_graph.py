@@ -22,7 +22,7 @@ KIM = [{"type": "Embedding", "dim": 8}, {"id": "drop", "type": "Dropout", "rate"
     ([{"type": "Embedding", "dim": 8}, {"type": "Dense", "units": 4}, {"type": "Output"}], "'dense'.*Flatten or GlobalMaxPool1D"),
     ([{"type": "Embedding", "dim": 8}, {"type": "Conv1D", "filters": 2, "kernel": 40}, {"type": "GlobalMaxPool1D"},
       {"type": "Output"}], "'conv1d'.*kernel 40 is longer"),
-    ([{"type": "Embedding", "dim": 8}, {"type": "Transformer"}], "unknown type 'Transformer'"),
+    ([{"type": "Embedding", "dim": 8}, {"type": "Attention"}], "unknown type 'Attention'"),
     ([{"type": "Embedding", "dim": 8, "size": 3}, {"type": "Flatten"}, {"type": "Output"}], "'embedding'.*unknown setting"),
     ([{"type": "Embedding", "dim": 8}, {"type": "Flatten"}], "exactly one Output"),
     ([{"type": "Embedding", "dim": 8}, {"id": "x", "type": "Flatten"}, {"type": "Flatten", "inputs": ["embedding"]},

@@ -69,6 +69,49 @@ def _positive(block_id: str, **values) -> None:
 
 class _Module(nn.Module):
     constraint: float | None = None
+    pretrained: bool = False  # True: its weights come from a pretrained model, never from `initialize`
+
+
+class TransformerModule(_Module):
+    """A Hugging Face encoder (BERT, MiniLM, ...) built from its config; `load_pretrained` fills in the
+    weights at the start of a fresh run (a checkpoint brings its own). ids (B, T) → (B, hidden)."""
+
+    pretrained = True
+
+    def __init__(self, config: dict, trainable: bool, pooling: str):
+        super().__init__()
+        from transformers import AutoConfig, AutoModel
+
+        settings = dict(config)
+        self.encoder = AutoModel.from_config(AutoConfig.for_model(settings.pop("model_type"), **settings))
+        self.pooling = pooling
+        for p in self.encoder.parameters():
+            p.requires_grad_(trainable)
+
+    def load_pretrained(self, source: str) -> None:
+        from transformers import AutoModel
+
+        from critic.text.wordpiece import missing_model, resolve_source
+
+        try:
+            pretrained = AutoModel.from_pretrained(resolve_source(source))
+        except (OSError, ValueError) as exc:
+            raise missing_model(source, exc) from None
+        result = self.encoder.load_state_dict(pretrained.state_dict(), strict=False)
+        if result.unexpected_keys:
+            raise GraphError(f"the weights of {source!r} do not fit its config: unexpected {result.unexpected_keys[:5]}")
+
+    def forward(self, xs, masks):
+        (ids,) = xs
+        mask = (ids != PAD).long()  # [PAD] is id 0 in BERT vocabularies (checked by the encoder)
+        out = self.encoder(input_ids=ids, attention_mask=mask)
+        if self.pooling == "pooler":
+            return out.pooler_output, None
+        hidden = out.last_hidden_state  # (B, T, H)
+        if self.pooling == "cls":
+            return hidden[:, 0], None
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1), None
 
 
 class EmbeddingModule(_Module):
@@ -307,6 +350,39 @@ class Concatenate:
                          f"got {', '.join(map(str, shapes))}")
 
 
+POOLINGS = ("pooler", "cls", "mean")
+
+
+@dataclass(frozen=True)
+class Transformer:
+    """A pretrained BERT-style encoder on WordPiece ids (the `wordpiece` encoder) → one vector.
+    pooling: "pooler" (BERT's pretrained Dense + tanh over [CLS], the platform's "Dense block with
+    pre-trained weights"), "cls" ([CLS]'s hidden state) or "mean" (over real tokens; what
+    sentence-transformers models such as MiniLM were trained for)."""
+
+    source: str
+    trainable: bool = True
+    pooling: str = "pooler"
+    config: dict | None = None  # the model's config.json, read from `source` when the experiment is configured
+
+    def build(self, block_id, shapes, n_classes):
+        s = _one(block_id, "Transformer", shapes, "ids")
+        if self.pooling not in POOLINGS:
+            raise GraphError(f"block {block_id!r}: pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        if not self.config:
+            raise GraphError(f"block {block_id!r}: the config of {self.source!r} was not read; configure the experiment "
+                             f"with build_config (it reads the model's config.json)")
+        if s.size > self.config.get("vocab_size", s.size):
+            raise GraphError(f"block {block_id!r}: the encoder has {s.size:,} ids but {self.source!r} knows "
+                             f"{self.config['vocab_size']:,}; use the wordpiece encoder of the same model")
+        if s.length is not None and s.length > self.config.get("max_position_embeddings", s.length):
+            raise GraphError(f"block {block_id!r}: sequence length {s.length} is over the model's "
+                             f"{self.config['max_position_embeddings']} positions")
+        module = TransformerModule(self.config, self.trainable, self.pooling)
+        # attention ignores [PAD]: trailing padding changes nothing, so batches can be trimmed
+        return module, Shape("vec", int(self.config["hidden_size"]), None, 0, 1, True)
+
+
 @dataclass(frozen=True)
 class Output:
     max_norm: float | None = None
@@ -318,7 +394,7 @@ class Output:
 
 
 BLOCK_TYPES = {cls.__name__: cls for cls in (Input, Embedding, Dropout, Conv1D, MaxPool1D, GlobalMaxPool1D,
-                                              Flatten, Dense, LSTM, Concatenate, Output)}
+                                              Flatten, Dense, LSTM, Concatenate, Transformer, Output)}
 
 
 def block_params(block_type: str, block_id: str, params: dict):

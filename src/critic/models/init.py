@@ -16,7 +16,10 @@ INITS = ("keras", "torch")
 def initialize(module: nn.Module, scheme: str) -> None:
     if scheme == "torch":
         return
+    pretrained = {id(m) for owner in module.modules() if getattr(owner, "pretrained", False) for m in owner.modules()}
     for m in module.modules():
+        if id(m) in pretrained:  # a pretrained encoder keeps its own initialization and then its weights
+            continue
         if isinstance(m, nn.Embedding):
             nn.init.uniform_(m.weight, -0.05, 0.05)
         elif isinstance(m, (nn.Linear, nn.Conv1d)):

@@ -195,15 +195,20 @@ class MultiHotEncoder(_Vocabulary):
         return InputSpec("vector", self.vocab_size)
 
 
-_KINDS = {"words": (WordSequenceSettings, WordSequenceEncoder), "multi-hot": (MultiHotSettings, MultiHotEncoder)}
+def _kinds() -> dict:
+    from critic.text.wordpiece import WordPieceEncoder, WordPieceSettings  # it builds on this module
+
+    return {"words": (WordSequenceSettings, WordSequenceEncoder), "multi-hot": (MultiHotSettings, MultiHotEncoder),
+            "wordpiece": (WordPieceSettings, WordPieceEncoder)}
 
 
-def settings_from_dict(data: dict) -> WordSequenceSettings | MultiHotSettings:
+def settings_from_dict(data: dict):
     """Encoder settings from a config table; `kind` picks the encoder, unknown keys are errors."""
     kind = data.get("kind", "words")
-    if kind not in _KINDS:
-        raise SettingsError(f"unknown encoder kind {kind!r}; use one of {', '.join(_KINDS)}")
-    cls = _KINDS[kind][0]
+    kinds = _kinds()
+    if kind not in kinds:
+        raise SettingsError(f"unknown encoder kind {kind!r}; use one of {', '.join(kinds)}")
+    cls = kinds[kind][0]
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -212,7 +217,7 @@ def settings_from_dict(data: dict) -> WordSequenceSettings | MultiHotSettings:
 
 
 def encoder_for(settings) -> Encoder:
-    return _KINDS[settings.kind][1](settings)
+    return _kinds()[settings.kind][1](settings)
 
 
 def load_encoder(folder: Path) -> Encoder:

