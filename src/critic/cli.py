@@ -15,7 +15,7 @@ from rich.table import Table
 
 import critic
 from critic.data import IMDB_URL, SUBSETS, SplitSettings, import_dataset, list_versions, load_version, resplit
-from critic.data.stats import COVERAGE_LENGTHS, DatasetStats, dataset_stats
+from critic.data.stats import COVERAGE_LENGTHS, DatasetStats, dataset_stats, wordpiece_cut
 from critic.errors import CriticError, SettingsError
 from critic.experiment import (build_config, compare_experiments, get_experiment, input_spec_of, list_experiments,
                                resume_experiment, train_experiment)
@@ -127,9 +127,19 @@ def data_stats(
     ref: str = typer.Argument(..., help="NAME or NAME@VERSION"),
     lengths: str = typer.Option(",".join(map(str, COVERAGE_LENGTHS)), "--lengths",
                                 help="Sequence lengths for the coverage table, comma-separated."),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Also count WordPiece tokens of this model "
+                                            "(a directory or hub name, e.g. sentence-transformers/all-MiniLM-L6-v2)."),
 ) -> None:
     """Label balance, words per text, vocabulary, coverage at sequence lengths; writes PNG plots."""
     _print_stats(dataset_stats(ref, lengths=_int_list(lengths, "--lengths")))
+    if tokenizer:
+        cut = wordpiece_cut(ref, tokenizer)
+        at = list(next(iter(cut.values()))["cut"])
+        table = Table("subset", "texts", "median tokens", *(f"cut at {n}" for n in at),
+                      title=f"WordPiece tokens of {tokenizer} ([CLS] and [SEP] included)")
+        for subset, row in cut.items():
+            table.add_row(subset, f"{row['texts']:,}", f"{row['median']:.0f}", *(f"{row['cut'][n]:.1%}" for n in at))
+        console.print(table)
 
 
 @app.command("quickstart")

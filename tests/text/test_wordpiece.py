@@ -67,3 +67,15 @@ def test_a_bert_experiment_is_served_like_any_other(tiny_dataset, tiny_bert, wor
     got = [[p["probabilities"][c] for c in ("negative", "positive")] for p in answer.json()["predictions"]]
     np.testing.assert_array_equal(np.array(got, dtype=np.float32), expected)
     assert get_experiment("bert").record.config["model"]["blocks"][1]["config"]["num_hidden_layers"] == 2
+
+
+def test_wordpiece_cut_counts_tokens_with_cls_and_sep(tiny_dataset, tiny_bert):
+    from critic.data import load_version
+    from critic.data.stats import wordpiece_cut
+
+    cut = wordpiece_cut(tiny_dataset, tiny_bert, at=(5, 10, 40), progress=False)
+    texts = load_version(tiny_dataset).frame(["text"])["text"].tolist()
+    lengths = np.array([len(p) + 2 for p in _encoder(tiny_bert, 40).pieces(texts)])
+    assert cut["all"]["texts"] == len(texts) == 80 and cut["all"]["cut"][10] == (lengths > 10).mean()
+    assert cut["all"]["cut"][5] >= cut["all"]["cut"][10] >= cut["all"]["cut"][40] == 0.0
+    assert "<br" not in _encoder(tiny_bert, 40).fitted.decode(_encoder(tiny_bert, 40).pieces(["good<br />film"])[0])
