@@ -369,8 +369,12 @@ def serve_command(
     workers: int = typer.Option(1, "--workers", help="Worker processes (each loads the enabled models)."),
 ) -> None:
     """Serve every enabled deployment over HTTP (FastAPI on uvicorn); the tester page is at /tester."""
+    import os
+
     import uvicorn
 
+    # one torch thread pool per worker, together no larger than the machine (see ServeSettings.torch_threads)
+    os.environ.setdefault("CRITIC_TORCH_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, workers))))
     console.print(f"serving {sum(d.enabled for d in list_deployments())} enabled deployment(s) on http://{host}:{port} "
                   f"(tester: http://{host}:{port}/tester, docs: http://{host}:{port}/docs)")
     uvicorn.run("critic.server:create_app_from_env", factory=True, host=host, port=port, workers=workers,
