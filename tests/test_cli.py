@@ -185,3 +185,14 @@ def test_deploy_commands_and_the_printed_curl_against_critic_serve(tiny_dataset,
     assert run(monkeypatch, capsys, "deploy", "delete", "web")[0] == 0
     code, _, err = run(monkeypatch, capsys, "deploy", "show", "web")
     assert code == 2 and "no deployment 'web'" in err
+
+
+def test_train_a_bert_preset_on_a_local_model_directory(tiny_dataset, tiny_bert, monkeypatch, capsys):
+    code, out, err = run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "minilm", "--pretrained", tiny_bert,
+                         "--sequence-length", "32", "--epochs", "1", "--batch-size", "8", "--name", "mini")
+    assert code == 0 and "minilm.v1 on tiny@1" in out and "loaded the pretrained weights" in err
+    code, out, _ = run(monkeypatch, capsys, "predict", "mini", "a wonderful film")
+    assert code == 0 and "positive" in out
+    code, _, err = run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "minilm", "--pretrained",
+                       str(Path(tiny_bert) / "missing"), "--name", "nope")
+    assert code == 2 and "critic looked for" in err

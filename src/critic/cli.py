@@ -189,6 +189,8 @@ def train_command(
     class_weight: Optional[str] = typer.Option(None, "--class-weight", help="none, balanced, or LABEL=W,LABEL=W."),
     sequence_length: Optional[int] = typer.Option(None, "--sequence-length"),
     max_words: Optional[int] = typer.Option(None, "--max-words"),
+    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="For BERT-style presets: a local model "
+                                             "directory or hub name to use instead of the preset's."),
 ) -> None:
     """Train a model on a dataset version: a preset, or your own block graph from --config."""
     train = {k: v for k, v in dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, optimizer=optimizer,
@@ -198,14 +200,14 @@ def train_command(
              if v is not None}
     with TrainingView() as view:
         if resume:
-            if set(train) - {"epochs"} or dataset or preset or config:
+            if set(train) - {"epochs"} or dataset or preset or config or pretrained:
                 raise SettingsError("--resume continues with the run's saved settings; only --epochs may change")
             experiment = resume_experiment(resume, log=view, epochs=epochs)
         else:
             if not dataset:
                 raise SettingsError("name the data with --dataset NAME (see `critic data list`)")
             encoder = {k: v for k, v in dict(sequence_length=sequence_length, max_words=max_words).items() if v is not None}
-            cfg = build_config(dataset, preset=preset, config_file=config, train=train, encoder=encoder)
+            cfg = build_config(dataset, preset=preset, config_file=config, train=train, encoder=encoder, pretrained=pretrained)
             experiment = train_experiment(cfg, name=name, log=view)
     _print_experiment(experiment)
 
