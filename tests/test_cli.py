@@ -182,6 +182,8 @@ def test_deploy_commands_and_the_printed_curl_against_critic_serve(tiny_dataset,
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+    log = server.stderr.read().decode()
+    assert token not in log and new not in log  # the server never logs a token
     assert run(monkeypatch, capsys, "deploy", "delete", "web")[0] == 0
     code, _, err = run(monkeypatch, capsys, "deploy", "show", "web")
     assert code == 2 and "no deployment 'web'" in err
