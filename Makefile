@@ -1,5 +1,5 @@
 # Two entry points, each creating or reusing the virtual environment in .venv:
-#   make demo   the main job (today: import IMDB, print its statistics and plots, train the linear model)
+#   make demo   the main job: import IMDB, statistics, train, evaluate, deploy, serve until Ctrl-C
 #   make test   the test suite
 # IMDB=path/or/URL picks the IMDB source (default: the upstream tarball, downloaded and verified).
 

@@ -61,9 +61,45 @@ def test_version(monkeypatch, capsys):
 
 def test_quickstart_with_a_local_tarball(workspace, monkeypatch, capsys, aclimdb_tar):
     monkeypatch.setenv("CRITIC_IMDB_SOURCE", str(aclimdb_tar))
-    code, out, _ = run(monkeypatch, capsys, "quickstart")
+    code, out, _ = run(monkeypatch, capsys, "quickstart", "--no-serve")
     assert code == 0 and "imdb@1" in out and "share of texts that fit" in out and "label_balance.png" in out
-    assert "linear.v1 on imdb@1" in out and "checkpoint best" in out and "→ " in out
+    assert "linear.v1 on imdb@1" in out and "checkpoint best" in out
+    assert "on validation: accuracy" in out and "on test: accuracy" in out and "report.html" in out
+    assert "shown once" in out and "curl -X POST -F" in out and "critic serve" in out
+
+
+def test_quickstart_serves_and_answers_its_printed_curl(workspace, aclimdb_tar):
+    import json
+    import os
+    import re
+    import subprocess
+    import time
+
+    port = _free_port()
+    env = {**os.environ, "CRITIC_HOME": str(workspace.root), "COLUMNS": "250"}
+    job = subprocess.Popen(["timeout", "180", sys.executable, "-m", "critic.cli", "quickstart", "--source", str(aclimdb_tar),
+                            "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                           start_new_session=True)
+    try:
+        lines = []
+        for line in job.stdout:  # until it says it is serving
+            lines.append(line)
+            if "serving" in line and "Ctrl-C" in line:
+                break
+        out = "".join(lines)
+        assert "serving" in out, out
+        curl = next(line.strip() for line in lines if line.strip().startswith("curl -X POST -F"))
+        for _ in range(50):  # the server may need a moment after saying so
+            done = subprocess.run(["bash", "-c", curl + " --silent --show-error"], capture_output=True, text=True)
+            if done.returncode == 0 and done.stdout:
+                break
+            time.sleep(0.2)
+        answer = json.loads(done.stdout)
+        assert answer["label"] in ("negative", "positive") and set(answer["probabilities"]) == {"negative", "positive"}
+        assert re.search(r"tester page http://127\.0\.0\.1:\d+/tester\?url=", out)
+    finally:
+        os.killpg(job.pid, 15)
+        job.wait(timeout=30)
 
 
 def test_train_list_show_compare_resume(tiny_dataset, monkeypatch, capsys):

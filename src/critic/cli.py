@@ -145,21 +145,33 @@ def data_stats(
 @app.command("quickstart")
 def quickstart_command(
     source: str = typer.Option(IMDB_URL, "--source", "-s", envvar="CRITIC_IMDB_SOURCE",
-                               help="IMDB: the upstream URL (default), or a local aclImdb_v1.tar.gz or folder."),
+                               help="IMDB: the upstream URL (default), a local aclImdb_v1.tar.gz or folder, or any "
+                                    "labelled table (CSV, TSV, JSONL, Parquet, zip)."),
     name: str = typer.Option("imdb", "--name", help="Dataset name in the workspace."),
+    preset: str = typer.Option("linear", "--preset", "-p", help="The model to train (see `critic models list`)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Where to serve the deployment."),
+    port: int = typer.Option(8000, "--port"),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the deployment until Ctrl-C (default) or stop."),
 ) -> None:
-    """The main job: import IMDB, show its statistics and plots, train the fast linear model."""
+    """The main job: import, statistics, train, evaluate, deploy, serve."""
     with TrainingView() as view:
-        result = quickstart(source, name=name, log=view)
+        result = quickstart(source, name=name, preset=preset, log=view)
     _print_saved(result.imported, counts=False)  # the statistics below show the counts
     _print_stats(result.stats)
     _print_experiment(result.experiment)
-    examples = ["A moving, beautifully acted film. I loved every minute of it.",
-                "Two hours of my life I will never get back: dull, clumsy and badly written."]
-    predictor = Predictor.from_checkpoint(result.experiment.checkpoint("best"))
-    for text, prediction in zip(examples, predictor.predict(examples)):
-        odds = ", ".join(f"{label} {p:.3f}" for label, p in prediction["probabilities"].items())
-        console.print(f"  [dim]{text}[/] → [bold]{prediction['label']}[/] ({odds})")
+    for ev in result.evaluations:
+        _print_evaluation(ev, brief=True)
+    base = f"http://{host}:{port}"
+    _print_deployment(result.deployment.deployment, base, token=result.deployment.token)
+    if not serve:
+        console.print(f"serve it with `critic serve --host {host} --port {port}`")
+        return
+    import uvicorn
+
+    from critic.server import create_app
+
+    console.print(f"[bold green]serving[/] {base} (tester: {base}/tester, docs: {base}/docs); Ctrl-C stops", soft_wrap=True)
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
 
 
 def _int_list(text: str, option: str) -> tuple[int, ...]:
@@ -524,12 +536,15 @@ def _print_deployment(d, base_url: str, token: str | None = None) -> None:
     console.print(f"  tester page {base}/tester?{query}", soft_wrap=True, markup=False)
 
 
-def _print_evaluation(ev) -> None:
+def _print_evaluation(ev, brief: bool = False) -> None:
     m = ev.metrics
     console.print(f"[bold]{ev.experiment}[/] {ev.checkpoint} checkpoint (epoch {ev.epoch}) on [bold]{ev.subset}[/]: "
                   f"accuracy [bold]{m['accuracy']:.2%}[/], loss {m['loss']:.4f}, baseline {m['baseline_accuracy']:.2%} "
                   f"(always {m['baseline_class']}), {m['incorrect']:,} errors of {m['n']:,}, calibration error {m['ece']:.4f}"
                   + (f", ROC AUC {m['roc_auc']:.4f}" if "roc_auc" in m else "") + f"  [dim]({ev.seconds:.1f} s)[/]")
+    if brief:
+        console.print(f"  report: {ev.file('report.html')}", soft_wrap=True)
+        return
     classes = list(m["per_class"])
     confusion = Table("true \\ predicted", *classes, title="confusion matrix")
     for name, row in zip(classes, m["confusion_matrix"]):

@@ -1,5 +1,6 @@
-"""The main job behind `make demo`: import IMDB, show what it holds, train the fast linear model
-on it. Later steps (evaluate, deploy, serve) extend this same function."""
+"""The main job behind `make demo`: import IMDB (or any labelled table), show what it holds, train
+a model (the fast linear one unless told otherwise), evaluate it on validation and test, and deploy
+it. `critic quickstart` then serves the deployment until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass
 
 from critic.data import IMDB_URL, Saved, import_dataset
 from critic.data.stats import DatasetStats, dataset_stats
+from critic.deploy import Created, create_deployment
+from critic.evaluate import Evaluation, evaluate
 from critic.experiment import Experiment, build_config, train_experiment
 from critic.train import Log
 from critic.workspace import Workspace
@@ -21,12 +24,19 @@ class QuickstartResult:
     imported: Saved
     stats: DatasetStats
     experiment: Experiment
+    evaluations: list[Evaluation]  # validation and test, those the dataset has
+    deployment: Created  # its token is in clear here, once
 
 
-def quickstart(source: str = IMDB_URL, *, name: str = "imdb", workspace: Workspace | None = None,
-               progress: bool = True, log: Log = lambda event: None) -> QuickstartResult:
+def quickstart(source: str = IMDB_URL, *, name: str = "imdb", preset: str = QUICKSTART_PRESET,
+               workspace: Workspace | None = None, progress: bool = True, log: Log = lambda event: None) -> QuickstartResult:
     workspace = workspace or Workspace.from_env()
     imported = import_dataset(name, source, workspace=workspace, progress=progress)
-    stats = dataset_stats(imported.version.ref, workspace=workspace)
-    experiment = train_experiment(build_config(imported.version.ref, preset=QUICKSTART_PRESET), workspace=workspace, log=log)
-    return QuickstartResult(imported, stats, experiment)
+    ref = imported.version.ref
+    stats = dataset_stats(ref, workspace=workspace, progress=progress)
+    experiment = train_experiment(build_config(ref, preset=preset), workspace=workspace, log=log)
+    by_subset = imported.version.manifest["rows"]["by_subset"]
+    subsets = [s for s in ("validation", "test") if sum(by_subset.get(s, {}).values())]
+    evaluations = [ev for s in subsets for ev in evaluate(experiment.name, subset=s, workspace=workspace, progress=progress)]
+    deployment = create_deployment(experiment.name, workspace=workspace)
+    return QuickstartResult(imported, stats, experiment, evaluations, deployment)
