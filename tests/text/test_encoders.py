@@ -64,3 +64,16 @@ def test_settings_validation():
         settings_from_dict({"kind": "chars"})
     with pytest.raises(SettingsError, match="not fitted"):
         WordSequenceEncoder().encode(["x"])
+
+
+def test_the_platform_tokenization_keeps_punctuation_and_case(tmp_path):
+    from critic.text.encoders import WordSequenceEncoder, WordSequenceSettings, load_encoder
+
+    settings = WordSequenceSettings(max_words=50, sequence_length=6, punctuation=True, lowercase=False)
+    encoder = WordSequenceEncoder(settings).fit(["Great film!", "great film?", "Great!"])
+    vocab = encoder.fitted.get_vocab()
+    assert {"!", "?", "Great", "great"} <= set(vocab)
+    ids = encoder.encode(["Great!", "great!"])
+    assert ids[0, 0] != ids[1, 0] and ids[0, 1] == ids[1, 1] == vocab["!"]
+    encoder.save(tmp_path / "enc")
+    assert (load_encoder(tmp_path / "enc").encode(["Great!", "great!"]) == ids).all()

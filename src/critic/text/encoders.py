@@ -44,6 +44,8 @@ class WordSequenceSettings:
     sequence_length: int = 650  # the platform seed's choice: ~95 % of IMDB reviews fit
     padding: str = "post"  # "post": pads after the words; "pre": before (Keras)
     truncation: str = "post"  # "post": cut the end, keep the beginning; "pre": keep the end (Keras)
+    punctuation: bool = False  # True: punctuation marks are tokens too (the platform's tokenizer)
+    lowercase: bool = True  # False: case-sensitive, "The" ≠ "the" (the platform's tokenizer)
     kind: str = "words"
 
     def __post_init__(self):
@@ -59,6 +61,8 @@ class WordSequenceSettings:
 class MultiHotSettings:
     max_words: int = 10000  # seed 003: vectors of 10,000 (PAD and OOV included)
     min_freq: int = 1
+    punctuation: bool = False
+    lowercase: bool = True
     kind: str = "multi-hot"
 
     def __post_init__(self):
@@ -101,11 +105,12 @@ class _Vocabulary:
         self.tokenizer_: Tokenizer | None = None
 
     def fit(self, texts: Iterable[str]):
-        counts = Counter(w for text in texts for w in words(text))
+        s = self.settings
+        counts = Counter(w for text in texts for w in words(text, punctuation=s.punctuation, lowercase=s.lowercase))
         kept = [w for w, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= self.settings.min_freq]
         vocab = {token: i for i, token in enumerate(_SPECIAL)}
         vocab.update((w, i) for i, w in enumerate(kept[: self.settings.max_words - len(_SPECIAL)], start=len(_SPECIAL)))
-        self.tokenizer_ = _tokenizer(vocab)
+        self.tokenizer_ = _tokenizer(vocab, self.settings)
         self._configure()
         return self
 
@@ -136,9 +141,9 @@ def _in_chunks(tokenizer: Tokenizer, texts: list[str], size: int = 2048):
         yield start, tokenizer.encode_batch(texts[start:start + size])
 
 
-def _tokenizer(vocab: dict[str, int]) -> Tokenizer:
+def _tokenizer(vocab: dict[str, int], settings) -> Tokenizer:
     tok = Tokenizer(models.WordLevel(vocab, unk_token=_SPECIAL[OOV]))
-    tok.normalizer, tok.pre_tokenizer = hf_normalizer(), hf_pre_tokenizer()
+    tok.normalizer, tok.pre_tokenizer = hf_normalizer(settings.lowercase), hf_pre_tokenizer(settings.punctuation)
     return tok
 
 
