@@ -1,0 +1,251 @@
+"""Benchmark: critic against what its users would otherwise pick, on the same IMDB split.
+
+    .venv/bin/python bench/compare_peers.py [--dataset imdb@1] [--only NAME,NAME] [--limit N]
+    (peers: pip install fasttext-wheel "keras>=3"; Keras runs with KERAS_BACKEND=torch)
+
+Every contender trains on the same train subset of the same dataset version (20,000 reviews of
+imdb@1), may use its validation subset (5,000), and is tested on the 25,000 test reviews. Each
+runs in its own process (peak RSS per contender). The seeds' Keras models get the very token
+sequences critic's presets get (critic's fitted word encoder with the preset's settings), so the
+comparison is of models and training loops, not tokenizers. A peer that cannot be imported is
+reported as such. `--limit N` trains and tests on N rows each: a smoke run, saved separately.
+Prints a table and saves bench/results/compare_peers.json.
+Goals (issue 9): critic linear the most accurate of the fast models and faster than the
+scikit-learn pipeline; the critic Kim CNN at least as accurate as the Keras one in ≤ ½ its time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+CRITIC_PRESETS = ["linear", "multi-hot-mlp", "embedding-mlp", "cnn-1d", "kim-cnn", "stacked-lstm"]
+KERAS_MODELS = {"keras multi-hot-mlp": "multi-hot-mlp", "keras embedding-mlp": "embedding-mlp", "keras cnn-1d": "cnn-1d",
+                "keras kim-cnn": "kim-cnn"}
+FAST = {"critic linear", "sklearn tfidf+LR", "fastText bigrams"}
+
+
+def _data(dataset: str, limit: int | None):
+    from critic.data import load_version
+
+    version = load_version(dataset)
+    parts = [version.subset(s, ["text", "label"]) for s in ("train", "validation", "test")]
+    if limit:
+        parts = [p.sample(n=min(limit, len(p)), random_state=0).reset_index(drop=True) for p in parts]
+    classes = version.classes
+    labels = [p["label"].map({c: i for i, c in enumerate(classes)}).to_numpy() for p in parts]
+    return version, parts, labels, classes
+
+
+def run_critic(preset: str, dataset: str, limit: int | None) -> dict:
+    from critic.experiment import build_config, train_experiment
+    from critic.predictor import Predictor
+
+    ref = dataset
+    if limit:  # a smoke run trains on a small stored copy, through the same path
+        ref = _small_copy(dataset, limit)
+    _, (_, _, test), (_, _, y_test), _ = _data(ref, None)
+    start = time.perf_counter()
+    experiment = train_experiment(build_config(ref, preset=preset), name=f"peers-{preset}-{int(time.time())}")
+    train_s = time.perf_counter() - start
+    predictor = Predictor.from_checkpoint(experiment.checkpoint("best"))
+    start = time.perf_counter()
+    probs = predictor.predict_proba(test["text"].tolist())
+    return {"train_s": train_s, "predict_s": time.perf_counter() - start, "test_accuracy": float((probs.argmax(1) == y_test).mean())}
+
+
+def _small_copy(dataset: str, limit: int) -> str:
+    import tempfile
+
+    from critic.data import SplitSettings, import_dataset
+
+    _, parts, _, _ = _data(dataset, limit)
+    path = Path(tempfile.mkdtemp()) / "small.csv"
+    import pandas as pd
+
+    frame = pd.concat([p.assign(subset=s) for p, s in zip(parts, ("train", "validation", "test"))])
+    frame.to_csv(path, index=False)
+    return import_dataset("peers-smoke", path, subset_column="subset", split=SplitSettings(validation_fraction=0.0),
+                          progress=False).version.ref
+
+
+def run_sklearn(dataset: str, limit: int | None) -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    _, (train, _, test), (y_train, _, y_test), _ = _data(dataset, limit)
+    start = time.perf_counter()
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    model = LogisticRegression(max_iter=1000).fit(vectorizer.fit_transform(train["text"]), y_train)
+    train_s = time.perf_counter() - start
+    start = time.perf_counter()
+    predicted = model.predict(vectorizer.transform(test["text"]))
+    return {"train_s": train_s, "predict_s": time.perf_counter() - start, "test_accuracy": float((predicted == y_test).mean())}
+
+
+def run_fasttext(dataset: str, limit: int | None) -> dict:
+    import tempfile
+
+    import fasttext
+
+    from critic.text.words import words
+
+    _, (train, _, test), (y_train, _, y_test), _ = _data(dataset, limit)
+    start = time.perf_counter()
+    path = Path(tempfile.mkdtemp()) / "train.txt"
+    # fastText reads "__label__N text" lines; the text cleaned as critic cleans it (tags dropped, lowercase)
+    path.write_text("".join(f"__label__{y} {' '.join(words(t))}\n" for t, y in zip(train["text"], y_train)))
+    model = fasttext.train_supervised(str(path), wordNgrams=2, verbose=0)
+    train_s = time.perf_counter() - start
+    start = time.perf_counter()
+    labels, _ = model.predict([" ".join(words(t)) for t in test["text"]])
+    predicted = [int(label[0].removeprefix("__label__")) for label in labels]
+    return {"train_s": train_s, "predict_s": time.perf_counter() - start,
+            "test_accuracy": float((predicted == y_test).mean()), "settings": "train_supervised(wordNgrams=2), defaults otherwise"}
+
+
+def run_keras(preset: str, dataset: str, limit: int | None) -> dict:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+    import numpy as np
+
+    from critic.models.presets import get_preset
+    from critic.text.encoders import encoder_for
+
+    _, (train, val, test), (y_train, y_val, y_test), classes = _data(dataset, limit)
+    p = get_preset(preset)
+    keras.utils.set_random_seed(0)
+    start = time.perf_counter()
+    encoder = encoder_for(p.encoder).fit(train["text"])  # the same fitted encoder critic's preset uses
+    x_train, x_test = encoder.encode(train["text"]), encoder.encode(test["text"])
+    if p.encoder.kind == "multi-hot":
+        x_train, x_test = x_train.toarray(), x_test.toarray()
+    model = _keras_model(keras, preset, p.encoder, len(classes))
+    model.compile(optimizer=keras.optimizers.Adam(p.train.learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    validation = None
+    if preset == "kim-cnn":  # the platform's protocol: validation subset, keep the best epoch by val loss
+        x_val = encoder.encode(val["text"])
+        validation = (x_val, y_val)
+    best = keras.callbacks.ModelCheckpoint(str(Path(os.environ.get("TMPDIR", "/tmp")) / f"keras-{preset}-{os.getpid()}.weights.h5"),
+                                           monitor="val_loss", save_best_only=True, save_weights_only=True)
+    model.fit(x_train, y_train, batch_size=p.train.batch_size, epochs=p.train.epochs, validation_data=validation,
+              callbacks=[best] if validation else [], verbose=0)
+    if validation:
+        model.load_weights(best.filepath)
+    train_s = time.perf_counter() - start
+    start = time.perf_counter()
+    predicted = model.predict(x_test, batch_size=512, verbose=0).argmax(1)
+    return {"train_s": train_s, "predict_s": time.perf_counter() - start,
+            "test_accuracy": float((predicted == np.asarray(y_test)).mean())}
+
+
+def _keras_model(keras, preset: str, enc, n_classes: int):
+    """The seeds' Keras models, with an n-class softmax output as critic's presets have."""
+    L = keras.layers
+    if preset == "multi-hot-mlp":  # seed 003
+        inputs = keras.Input((enc.max_words,))
+        x = L.Dense(50, activation="relu")(inputs)
+        x = L.Dropout(0.3)(x)
+        x = L.Dense(50, activation="relu")(x)
+        x = L.Dropout(0.2)(x)
+        x = L.Dense(50, activation="relu")(x)
+    elif preset in ("embedding-mlp", "cnn-1d"):  # seed 002
+        inputs = keras.Input((enc.sequence_length,), dtype="int64")
+        x = L.Embedding(enc.max_words, 32)(inputs)
+        if preset == "cnn-1d":
+            x = L.Conv1D(32, 3, padding="same", activation="relu")(x)
+            x = L.MaxPooling1D(2)(x)
+        x = L.Flatten()(x)
+        x = L.Dense(250, activation="relu")(x)
+    else:  # seed 000, the platform's multi-channel CNN
+        inputs = keras.Input((enc.sequence_length,), dtype="int64")
+        e = L.Dropout(0.2)(L.Embedding(enc.max_words, 64)(inputs))
+        x = L.Concatenate()([L.GlobalMaxPooling1D()(L.Conv1D(256, k, activation="tanh")(e)) for k in (1, 2, 3, 5)])
+        x = L.Dropout(0.2)(L.Dense(128, activation="relu")(x))
+    return keras.Model(inputs, L.Dense(n_classes, activation="softmax")(x))
+
+
+def contenders(only: set[str] | None) -> list[str]:
+    names = [f"critic {p}" for p in CRITIC_PRESETS] + ["sklearn tfidf+LR", "fastText bigrams", *KERAS_MODELS]
+    return [n for n in names if not only or n in only]
+
+
+def one(name: str, dataset: str, limit: int | None) -> dict:
+    if name.startswith("critic "):
+        return run_critic(name.removeprefix("critic "), dataset, limit)
+    if name == "sklearn tfidf+LR":
+        return run_sklearn(dataset, limit)
+    if name == "fastText bigrams":
+        return run_fasttext(dataset, limit)
+    return run_keras(KERAS_MODELS[name], dataset, limit)
+
+
+def run_child(name: str, dataset: str, limit: int | None) -> dict:
+    import tempfile
+
+    command = [sys.executable, __file__, "--one", name, "--dataset", dataset] + (["--limit", str(limit)] if limit else [])
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True,
+                                env={**os.environ, "KERAS_BACKEND": "torch"})
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        err.seek(0)
+        errors = err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        last = (errors.strip().splitlines() or ["?"])[-1]
+        kind = "not installed" if "ModuleNotFoundError" in errors or "ImportError" in errors else "failed"
+        return {"contender": name, "error": f"{kind}: {last[:200]}"}
+    return {"contender": name, **json.loads(out.strip().splitlines()[-1]), "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="imdb@1")
+    parser.add_argument("--only", help="comma-separated contender names")
+    parser.add_argument("--limit", type=int, help="smoke run: this many rows per subset")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one, args.dataset, args.limit)))
+        return
+    rows = []
+    for name in contenders(set(args.only.split(",")) if args.only else None):
+        start = time.perf_counter()
+        rows.append(run_child(name, args.dataset, args.limit))
+        rows[-1]["wall_s"] = time.perf_counter() - start
+        _print(rows)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    target = RESULTS / ("compare_peers_smoke.json" if args.limit else "compare_peers.json")
+    target.write_text(json.dumps({"benchmark": "compare_peers", "dataset": args.dataset, "limit": args.limit,
+                                  "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                  "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rows": rows},
+                                 indent=2) + "\n")
+
+
+def _print(rows: list[dict]) -> None:
+    print(f"\n{'contender':<22} {'test acc':>9} {'train s':>9} {'predict s':>10} {'peak RSS':>9}  note")
+    times = {r["contender"]: r.get("train_s") for r in rows}
+    for r in rows:
+        if "error" in r:
+            print(f"{r['contender']:<22} {r['error']}")
+            continue
+        note = ""
+        if r["contender"] == "critic linear" and times.get("sklearn tfidf+LR"):
+            note = f"{r['train_s'] / times['sklearn tfidf+LR']:.2f}× the scikit-learn time"
+        if r["contender"] == "critic kim-cnn" and times.get("keras kim-cnn"):
+            note = f"{r['train_s'] / times['keras kim-cnn']:.2f}× the Keras time"
+        rss = "-" if r.get("peak_rss_mb") is None else f"{r['peak_rss_mb']:.0f} MB"
+        print(f"{r['contender']:<22} {r['test_accuracy']:>9.2%} {r['train_s']:>9.1f} {r['predict_s']:>10.1f} {rss:>9}  {note}")
+
+
+if __name__ == "__main__":
+    main()
