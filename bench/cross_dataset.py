@@ -1,0 +1,104 @@
+"""Cross-dataset check: any `text,label` table through the normal CLI path, per fold.
+
+    .venv/bin/python bench/cross_dataset.py DATA.csv [--test TEST.csv | --folds 10] [--presets linear,kim-cnn-2014]
+                                            [--text COLUMN] [--label COLUMN] [--name NAME]
+
+With --test, one run: DATA is train (+ 20 % validation), TEST is test. Otherwise stratified k-fold
+cross-validation (k = 10 as the papers do): each fold's table gets a `subset` column (test = the
+fold, train = the rest, 10 % of it held out for validation) and goes through exactly what a user
+types: `critic data import`, `critic train --preset P`, `critic evaluate --subset test`. The
+workspace is a fresh temporary one unless CRITIC_HOME is set. Prints accuracy per fold and the
+mean ± standard deviation, and saves bench/results/cross_dataset-NAME.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def critic(env: dict, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "critic.cli", *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"`critic {' '.join(args)}` failed: {done.stderr.strip()[-500:]}")
+    return done.stdout
+
+
+def folds(frame: pd.DataFrame, label: str, k: int, seed: int = 0):
+    from sklearn.model_selection import StratifiedKFold
+
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    for i, (_, test) in enumerate(splitter.split(frame, frame[label])):
+        subset = pd.Series("train", index=frame.index)
+        subset.iloc[test] = "test"
+        yield i + 1, frame.assign(subset=subset)
+
+
+def run_fold(env: dict, table: pd.DataFrame, name: str, fold: int, presets: list[str], text: str, label: str,
+             folder: Path) -> dict:
+    path = folder / f"{name}-fold{fold}.csv"
+    table.to_csv(path, index=False)
+    dataset = f"{name}-fold{fold}"
+    critic(env, "data", "import", dataset, "--source", str(path), "--text", text, "--label", label,
+           "--subset-column", "subset", "--validation-fraction", "0.1", "-q")
+    row = {"fold": fold}
+    for preset in presets:
+        experiment = f"{dataset}-{preset}"
+        start = time.perf_counter()
+        critic(env, "train", "--dataset", dataset, "--preset", preset, "--name", experiment)
+        critic(env, "evaluate", experiment, "--subset", "test")
+        metrics = json.loads((Path(env["CRITIC_HOME"]) / "experiments" / experiment / "evaluation" / "best" / "test"
+                              / "metrics.json").read_text())
+        row[preset] = {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_avg"]["f1"], "n": metrics["n"],
+                       "seconds": time.perf_counter() - start}
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data")
+    parser.add_argument("--test")
+    parser.add_argument("--folds", type=int, default=10)
+    parser.add_argument("--presets", default="linear,kim-cnn-2014")
+    parser.add_argument("--text", default="text")
+    parser.add_argument("--label", default="label")
+    parser.add_argument("--name")
+    args = parser.parse_args()
+    name = args.name or Path(args.data).stem.replace("_", "-").lower()
+    presets = args.presets.split(",")
+    home = os.environ.get("CRITIC_HOME") or tempfile.mkdtemp(prefix="critic-cross-")
+    env = {**os.environ, "CRITIC_HOME": home}
+    folder = Path(tempfile.mkdtemp(prefix="critic-folds-"))
+    frame = pd.read_csv(args.data, dtype=str, keep_default_na=False)
+    if args.test:
+        test = pd.read_csv(args.test, dtype=str, keep_default_na=False)
+        runs = [(1, pd.concat([frame.assign(subset="train"), test.assign(subset="test")], ignore_index=True))]
+    else:
+        runs = folds(frame, args.label, args.folds)
+    rows = []
+    print(f"{'fold':>4} " + " ".join(f"{p:>14}" for p in presets), flush=True)
+    for fold, table in runs:
+        rows.append(run_fold(env, table, name, fold, presets, args.text, args.label, folder))
+        print(f"{fold:>4} " + " ".join(f"{rows[-1][p]['accuracy']:>14.2%}" for p in presets), flush=True)
+    summary = {p: {"mean": statistics.fmean(r[p]["accuracy"] for r in rows),
+                   "std": statistics.pstdev(r[p]["accuracy"] for r in rows)} for p in presets}
+    print(f"{'mean':>4} " + " ".join(f"{summary[p]['mean']:>8.2%} ± {summary[p]['std']:.1%}" for p in presets))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"cross_dataset-{name}.json").write_text(json.dumps(
+        {"benchmark": "cross_dataset", "data": args.data, "test": args.test, "folds": None if args.test else args.folds,
+         "presets": presets, "rows": rows, "summary": summary, "workspace": home}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
