@@ -152,10 +152,15 @@ def quickstart_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Where to serve the deployment."),
     port: int = typer.Option(8000, "--port"),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the deployment until Ctrl-C (default) or stop."),
+    test_fraction: float = typer.Option(0.0, "--test-fraction", help="For a table without a test split: the share "
+                                        "held out as test (stratified)."),
+    text: Optional[str] = typer.Option(None, "--text", help="A table's text column (default: text/review/...)."),
+    label: Optional[str] = typer.Option(None, "--label", help="A table's label column (default: label/sentiment/...)."),
 ) -> None:
     """The main job: import, statistics, train, evaluate, deploy, serve."""
     with TrainingView() as view:
-        result = quickstart(source, name=name, preset=preset, log=view)
+        result = quickstart(source, name=name, preset=preset, text=text, label=label,
+                            split=SplitSettings(test_fraction=test_fraction), log=view)
     _print_saved(result.imported, counts=False)  # the statistics below show the counts
     _print_stats(result.stats)
     _print_experiment(result.experiment)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from critic.data import IMDB_URL, Saved, import_dataset
+from critic.data import IMDB_URL, Saved, SplitSettings, import_dataset
 from critic.data.stats import DatasetStats, dataset_stats
 from critic.deploy import Created, create_deployment
 from critic.evaluate import Evaluation, evaluate
@@ -29,9 +29,12 @@ class QuickstartResult:
 
 
 def quickstart(source: str = IMDB_URL, *, name: str = "imdb", preset: str = QUICKSTART_PRESET,
+               text: str | None = None, label: str | None = None, split: SplitSettings = SplitSettings(),
                workspace: Workspace | None = None, progress: bool = True, log: Log = lambda event: None) -> QuickstartResult:
+    """`text` / `label` name a table's columns (default: the obvious names); `split` applies to a
+    table without its own subsets (e.g. test_fraction=0.2 for a CSV)."""
     workspace = workspace or Workspace.from_env()
-    imported = import_dataset(name, source, workspace=workspace, progress=progress)
+    imported = import_dataset(name, source, text=text, label=label, split=split, workspace=workspace, progress=progress)
     ref = imported.version.ref
     stats = dataset_stats(ref, workspace=workspace, progress=progress)
     experiment = train_experiment(build_config(ref, preset=preset), workspace=workspace, log=log)
