@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 import time
 
 import pytest
@@ -158,3 +159,11 @@ def test_resume_can_extend_epochs(tiny_dataset):
     longer = resume_experiment(experiment.name, epochs=3)
     assert [r["epoch"] for r in longer.record.epochs] == [1, 2, 3]
     assert json.loads((longer.path / "config.json").read_text())["train"]["epochs"] == 3
+
+
+def test_the_readme_block_example_builds(tiny_dataset, tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("# my-model.toml")
+    (tmp_path / "my-model.toml").write_text(readme[start:readme.index("```", start)])
+    config = build_config(tiny_dataset, config_file=tmp_path / "my-model.toml")
+    assert config.encoder.sequence_length == 400 and config.model.blocks[-1].type == "Output"
