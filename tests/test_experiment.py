@@ -3,14 +3,19 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 import time
+from pathlib import Path
 
 import pytest
 
 from critic.data import import_dataset
 from critic.errors import SettingsError
-from critic.experiment import build_config, get_experiment, resume_experiment, train_experiment
+from critic.experiment import (
+    build_config,
+    get_experiment,
+    resume_experiment,
+    train_experiment,
+)
 from critic.models.graph import GraphError
 from critic.predictor import Predictor
 from tests.conftest import sentiment_rows, write_csv
