@@ -127,9 +127,8 @@ def run_keras(preset: str, dataset: str, limit: int | None) -> dict:
     keras.utils.set_random_seed(0)
     start = time.perf_counter()
     encoder = encoder_for(p.encoder).fit(train["text"])  # the same fitted encoder critic's preset uses
-    x_train, x_test = encoder.encode(train["text"]), encoder.encode(test["text"])
-    if p.encoder.kind == "multi-hot":
-        x_train, x_test = x_train.toarray(), x_test.toarray()
+    dense = (lambda x: x.toarray()) if p.encoder.kind == "multi-hot" else (lambda x: x)
+    x_train = dense(encoder.encode(train["text"]))
     model = _keras_model(keras, preset, p.encoder, len(classes))
     model.compile(optimizer=keras.optimizers.Adam(p.train.learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
@@ -144,8 +143,8 @@ def run_keras(preset: str, dataset: str, limit: int | None) -> dict:
     if validation:
         model.load_weights(best.filepath)
     train_s = time.perf_counter() - start
-    start = time.perf_counter()
-    predicted = model.predict(x_test, batch_size=512, verbose=0).argmax(1)
+    start = time.perf_counter()  # text → ids → probabilities, as critic's Predictor is timed
+    predicted = model.predict(dense(encoder.encode(test["text"])), batch_size=512, verbose=0).argmax(1)
     return {"train_s": train_s, "predict_s": time.perf_counter() - start,
             "test_accuracy": float((predicted == np.asarray(y_test)).mean())}
 
@@ -218,8 +217,12 @@ def main() -> None:
     parser.add_argument("--dataset", default="imdb@1")
     parser.add_argument("--only", help="comma-separated contender names")
     parser.add_argument("--limit", type=int, help="smoke run: this many rows per subset")
+    parser.add_argument("--markdown", action="store_true", help="print the saved results as a Markdown table and exit")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.markdown:
+        _markdown(json.loads((RESULTS / "compare_peers.json").read_text()))
+        return
     if args.one:
         print(json.dumps(one(args.one, args.dataset, args.limit)))
         return
@@ -237,6 +240,23 @@ def main() -> None:
                                       "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                       "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rows": rows},
                                      indent=2) + "\n")  # after every contender: a long run cut short keeps its rows
+
+
+def _markdown(data: dict) -> None:
+    rows = {r["contender"]: r for r in data["rows"]}
+    print(f"{data['dataset']}, {data['machine']['cpus']} cores, {data['date'][:10]}\n")
+    print("| contender | test accuracy | training | predict 25k | peak RSS | critic's training time ÷ the peer's |")
+    print("|---|---|---|---|---|---|")
+    twins = {"sklearn tfidf+LR": "critic linear", "fastText bigrams": "critic linear",
+             **{f"keras {p}": f"critic {p}" for p in KERAS_MODELS.values()}}
+    for name, r in rows.items():
+        if "error" in r:
+            print(f"| {name} | {r['error']} | | | | |")
+            continue
+        twin = rows.get(twins.get(name, ""), {})
+        ratio = f"{twin['train_s'] / r['train_s']:.2f} ({twins[name]})" if "train_s" in twin else ""
+        print(f"| {name} | {r['test_accuracy']:.2%} | {r['train_s']:.1f} s | {r['predict_s']:.1f} s | "
+              f"{r['peak_rss_mb']:,.0f} MB | {ratio} |")
 
 
 def _print(rows: list[dict]) -> None:
