@@ -91,6 +91,7 @@ def main() -> None:
         row["at_512"] = time_at_512(config, args.time_512)
         print(f"length 512: {row['at_512']['seconds_per_batch']:.2f} s per batch of {config.train.batch_size} → "
               f"{row['at_512']['epoch_estimate_s'] / 3600:.1f} h per epoch (estimate)", flush=True)
+        _save(args.preset, {**row, "status": "timed 512 only; training not finished"})  # kept if the run is cut short
     start = time.perf_counter()
     with TrainingView() as view:
         experiment = train_experiment(config, name=f"bench-{args.preset}-{int(time.time())}", log=view)
@@ -113,8 +114,12 @@ def main() -> None:
     print(f"{args.preset:<8} {device:<6} {args.sequence_length:>4} {row['test_accuracy']:>9.2%} {row['val_accuracy']:>8.2%} "
           f"{row['train_s'] / 60:>7.1f} m {sum(row['seconds_per_epoch']) / len(row['seconds_per_epoch']):>7.0f}s "
           f"{row['predict_test_s']:>10.0f} s {row['peak_rss_mb']:>6.0f} MB")
+    _save(args.preset, {**row, "status": "done"})
+
+
+def _save(preset: str, row: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"bert-{args.preset}.json").write_text(json.dumps({"benchmark": "bert", "rows": [row]}, indent=2) + "\n")
+    (RESULTS / f"bert-{preset}.json").write_text(json.dumps({"benchmark": "bert", "rows": [row]}, indent=2, default=str) + "\n")
 
 
 if __name__ == "__main__":
