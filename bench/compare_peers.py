@@ -243,7 +243,8 @@ def main() -> None:
 
 
 def _markdown(data: dict) -> None:
-    rows = {r["contender"]: r for r in data["rows"]}
+    order = contenders(None)
+    rows = {r["contender"]: r for r in sorted(data["rows"], key=lambda r: order.index(r["contender"]))}
     print(f"{data['dataset']}, {data['machine']['cpus']} cores, {data['date'][:10]}\n")
     print("| contender | test accuracy | training | predict 25k | peak RSS | critic's training time ÷ the peer's |")
     print("|---|---|---|---|---|---|")
