@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import critic
 from critic.catalog import Catalog, DeploymentRecord
-from critic.deploy import PREDICT_PATH, hash_token
+from critic.deploy import PREDICT_PATH, hash_token, token_matches
 from critic.errors import CriticError
 from critic.experiment import get_experiment
 from critic.predictor import Predictor
@@ -136,12 +136,13 @@ class Registry:
         if token is None:
             raise ApiError(401, "token_required", "send the deployment's token: `curl -u \"TOKEN:\" ...` (HTTP Basic, the "
                                                   "token as user name) or the header `Authorization: Bearer TOKEN`", challenge)
-        owner = self.owners.get(hash_token(token))  # a dict lookup by digest: no comparison leaks the token's bytes
+        if token_matches(token, record.token_hash):  # SHA-256 digests compared with hmac.compare_digest
+            return
+        owner = self.owners.get(hash_token(token))  # whose token is it, to say 403 rather than 401
         if owner is None:
             raise ApiError(401, "token_invalid", "this token is not valid (rotated, mistyped, or deleted); use the token "
                                                  "printed by `critic deploy create` or `critic deploy rotate-token`", challenge)
-        if owner != record.name:
-            raise ApiError(403, "token_for_another_deployment", f"this token belongs to another deployment, not {record.name!r}")
+        raise ApiError(403, "token_for_another_deployment", f"this token belongs to another deployment, not {record.name!r}")
 
 
 def _token(request: Request) -> str | None:
