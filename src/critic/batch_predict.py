@@ -6,17 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from critic.data.tables import TEXT_NAMES, format_of
 from critic.errors import ColumnError, SourceError
-from critic.predictor import Predictor
-from critic.progress import bar
+from critic.predictor import Predictor, predict_in_chunks
 
 __all__ = ["Written", "predict_file"]
-
-CHUNK = 2048
 
 
 @dataclass(frozen=True)
@@ -32,11 +28,7 @@ def predict_file(predictor: Predictor, path: Path, *, output: Path | None = None
     frame = _read(path)
     column = _text_column(frame, text_column, path)
     texts = frame[column].fillna("").astype(str).tolist()
-    probs = np.zeros((len(texts), len(predictor.classes)), dtype=np.float32)
-    with bar(f"predict {path.name}", len(texts), enabled=progress) as advance:
-        for i in range(0, len(texts), CHUNK):
-            probs[i:i + CHUNK] = predictor.predict_proba(texts[i:i + CHUNK])
-            advance(len(texts[i:i + CHUNK]))
+    probs = predict_in_chunks(predictor, texts, f"predict {path.name}", progress=progress)
     out = frame.copy()
     out["predicted_label"] = [predictor.classes[i] for i in probs.argmax(1)]
     for j, name in enumerate(predictor.classes):

@@ -29,15 +29,13 @@ from critic.errors import SettingsError
 from critic.experiment import Experiment, get_experiment
 from critic.metrics import classification_metrics
 from critic.plots import confusion_png, correct_incorrect_png, history_png, reliability_png, roc_pr_png
-from critic.predictor import Predictor
-from critic.progress import bar
+from critic.predictor import Predictor, predict_in_chunks
 from critic.report import evaluation_html
 from critic.workspace import Workspace
 
-__all__ = ["Evaluation", "evaluate", "SUBSET_CHOICES", "CHUNK"]
+__all__ = ["Evaluation", "evaluate", "SUBSET_CHOICES"]
 
 SUBSET_CHOICES = ("validation", "test", "all")
-CHUNK = 2048  # texts per prediction call: bounds the memory of encoded reviews
 
 
 @dataclass(frozen=True)
@@ -80,12 +78,8 @@ def _evaluate_one(experiment: Experiment, checkpoint: str, predictor: Predictor,
     rows = version.subset(subset, ["text", "label", "origin"])
     classes = predictor.classes
     labels = rows["label"].map({c: i for i, c in enumerate(classes)}).to_numpy(np.int64)
-    texts = rows["text"].tolist()
-    probs = np.zeros((len(texts), len(classes)), dtype=np.float32)
-    with bar(f"evaluate {experiment.name} ({checkpoint}) on {subset}", len(texts), enabled=progress) as advance:
-        for i in range(0, len(texts), CHUNK):
-            probs[i:i + CHUNK] = predictor.predict_proba(texts[i:i + CHUNK])
-            advance(len(texts[i:i + CHUNK]))
+    probs = predict_in_chunks(predictor, rows["text"].tolist(), f"evaluate {experiment.name} ({checkpoint}) on {subset}",
+                              progress=progress)
     metrics = classification_metrics(labels, probs, classes)
     epoch = int(predictor.manifest.get("epoch", 0))
     metrics_file = {"experiment": experiment.name, "checkpoint": checkpoint, "epoch": epoch, "dataset": version.ref,

@@ -11,9 +11,10 @@ import torch
 
 from critic.artifacts import load_checkpoint
 from critic.models.graph import trim
+from critic.progress import bar
 from critic.text.encoders import PAD
 
-__all__ = ["Predictor"]
+__all__ = ["Predictor", "predict_in_chunks"]
 
 
 class Predictor:
@@ -53,3 +54,15 @@ class Predictor:
         probs = self.predict_proba(texts)
         return [{"label": self.classes[int(p.argmax())],
                  "probabilities": {c: float(v) for c, v in zip(self.classes, p)}} for p in probs]
+
+
+def predict_in_chunks(predictor: Predictor, texts: Sequence[str], description: str, *, progress: bool = True,
+                      chunk: int = 2048) -> np.ndarray:
+    """`predictor.predict_proba` over many texts, `chunk` at a time, with a progress bar: (N, n_classes)."""
+    texts = list(texts)
+    probs = np.zeros((len(texts), len(predictor.classes)), dtype=np.float32)
+    with bar(description, len(texts), enabled=progress) as advance:
+        for i in range(0, len(texts), chunk):
+            probs[i:i + chunk] = predictor.predict_proba(texts[i:i + chunk])
+            advance(len(probs[i:i + chunk]))
+    return probs

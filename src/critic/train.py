@@ -165,6 +165,11 @@ class _Steps:
         """After 1-based `batch`: the end of an accumulation group or of the epoch."""
         return batch % self.s.accumulation == 0 or batch == self.batches
 
+    def group_size(self, batch: int) -> int:
+        """Batches in the accumulation group of 1-based `batch` (the last group may be short)."""
+        first = (batch - 1) // self.s.accumulation * self.s.accumulation
+        return min(self.s.accumulation, self.batches - first)
+
     def learning_rate(self, batch: int) -> float:
         step = self.first + (batch - 1) // self.s.accumulation  # 0-based over the whole run
         if step < self.warmup:
@@ -188,7 +193,7 @@ def _train_epoch(model, data: Data, batches, optimizer, weights, margin, padding
         # the batch's loss is the (weighted) mean over all its rows, whatever parts it is run in;
         # with accumulation, the mean of the group's batch means
         denominator = float(weights[labels.to(device)].sum()) if weights is not None else float(len(rows))
-        denominator *= min(s.accumulation, steps.batches - (i - 1) // s.accumulation * s.accumulation)
+        denominator *= steps.group_size(i)
         batch_loss = 0.0
         for part in micro_batches(rows, lengths):
             x = trim(data.encoder.batch(data.encoded, part), margin, padding).to(device)
@@ -199,7 +204,7 @@ def _train_epoch(model, data: Data, batches, optimizer, weights, margin, padding
             loss.backward()
             batch_loss += loss.item()
             correct += (logits.argmax(1) == y).sum().item()
-        batch_loss *= min(s.accumulation, steps.batches - (i - 1) // s.accumulation * s.accumulation)  # report per batch
+        batch_loss *= steps.group_size(i)  # report per batch
         if steps.is_step(i):
             for group in optimizer.param_groups:
                 group["lr"] = steps.learning_rate(i)

@@ -56,33 +56,34 @@ class NgramVectorizer:
 
     def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         s = self.settings
-        ids, lengths = self._fit_words([words(t) for t in texts])
+        tokens = [words(t) for t in texts]
+        ids, doc = self._fit_words(tokens)
         self.tables_, df, entries = [], [], []
         for n in range(1, s.ngram_max + 1):
             if n < s.ngram_min:
                 self.tables_.append(np.zeros(0, np.int64))
                 df.append(np.zeros(0, np.int64))
                 continue
-            table, feature, doc, count = _distinct_pairs(*self._codes(ids, lengths, n), len(lengths))
+            table, feature, rows, count = _distinct_pairs(*self._codes(ids, doc, n), len(tokens))
             counts = np.bincount(feature, minlength=len(table))  # texts per n-gram
             keep = counts >= s.min_df
             self.tables_.append(table[keep])
             df.append(counts[keep])
             column = np.cumsum(keep) - 1 + sum(len(t) for t in self.tables_[:-1])
             chosen = keep[feature]
-            entries.append((doc[chosen], column[feature[chosen]], count[chosen]))
+            entries.append((rows[chosen], column[feature[chosen]], count[chosen]))
         self._lookups = None
         if s.max_features is not None and self.n_features > s.max_features:
             self._keep_most_frequent(df, s.max_features)
-            return self._matrix(ids, lengths)  # the columns changed: count again
+            return self._matrix(ids, doc, len(tokens))  # the columns changed: count again
         rows, cols, counts = (np.concatenate(parts) for parts in zip(*entries))
-        return self._weighted(rows, cols, counts, len(lengths))
+        return self._weighted(rows, cols, counts, len(tokens))
 
     def _fit_words(self, tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Keeps the words in at least min_df texts; returns the texts as ids (see `_ids`)."""
-        lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
         raw, distinct = pd.factorize(np.array([w for t in tokens for w in t], dtype=object))
-        table, feature, _, _ = _distinct_pairs(raw.astype(np.int64), np.repeat(np.arange(len(tokens)), lengths), len(tokens))
+        doc = _rows(tokens)
+        table, feature, _, _ = _distinct_pairs(raw.astype(np.int64), doc, len(tokens))
         kept = table[np.bincount(feature, minlength=len(table)) >= self.settings.min_df]
         if len(kept) ** self.settings.ngram_max >= 2 ** 63:
             raise SettingsError(f"{len(kept):,} distinct words are too many for {self.settings.ngram_max}-gram codes; "
@@ -91,7 +92,7 @@ class NgramVectorizer:
         self._index = pd.Index(self.words_, dtype=object)
         remap = np.full(len(distinct), -1, np.int64)
         remap[kept] = np.arange(len(kept))
-        return remap[raw], lengths
+        return remap[raw], doc
 
     def _keep_most_frequent(self, df: list[np.ndarray], limit: int) -> None:
         order = np.concatenate([np.full(len(d), n) for n, d in enumerate(df)])
@@ -104,21 +105,19 @@ class NgramVectorizer:
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         if self._index is None:
             raise SettingsError("the n-gram vectorizer is not fitted")
-        ids, lengths = self._ids([words(t) for t in texts])
-        return self._matrix(ids, lengths)
+        tokens = [words(t) for t in texts]
+        return self._matrix(*self._ids(tokens), len(tokens))
 
     def _ids(self, tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """(T,) int64 word ids of all texts end to end (-1: unknown), (N,) words per text."""
-        lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+        """(T,) int64 word ids of all texts end to end (-1: unknown), (T,) the row of each."""
         flat = [w for t in tokens for w in t]
-        return self._index.get_indexer(flat).astype(np.int64) if flat else np.zeros(0, np.int64), lengths
+        return self._index.get_indexer(flat).astype(np.int64) if flat else np.zeros(0, np.int64), _rows(tokens)
 
-    def _codes(self, ids: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _codes(self, ids: np.ndarray, doc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The codes of every n-gram inside one text and without unknown words, and its text's row."""
         m = len(ids) - n + 1
         if m <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        doc = np.repeat(np.arange(len(lengths)), lengths)
         base = len(self.words_)
         code, ok = ids[:m].copy(), (ids[:m] >= 0) & (doc[:m] == doc[n - 1:n - 1 + m])
         for k in range(1, n):
@@ -126,18 +125,18 @@ class NgramVectorizer:
             ok &= ids[k:k + m] >= 0
         return code[ok], doc[:m][ok]
 
-    def _matrix(self, ids: np.ndarray, lengths: np.ndarray) -> sp.csr_matrix:
+    def _matrix(self, ids: np.ndarray, doc: np.ndarray, n_rows: int) -> sp.csr_matrix:
         rows, cols, offset = [], [], 0
         for n, (table, lookup) in enumerate(zip(self.tables_, self._lookup_indexes()), start=1):
             if len(table):
-                codes, doc = self._codes(ids, lengths, n)
+                codes, row = self._codes(ids, doc, n)
                 position = lookup.get_indexer(codes)  # a hash lookup: 5× faster than a binary search here
                 hit = position >= 0
-                rows.append(doc[hit])
+                rows.append(row[hit])
                 cols.append(position[hit] + offset)
             offset += len(table)
         rows_, cols_ = (np.concatenate(a) if a else np.zeros(0, np.int64) for a in (rows, cols))
-        return self._weighted(rows_, cols_, np.ones(len(rows_), np.int64), len(lengths))
+        return self._weighted(rows_, cols_, np.ones(len(rows_), np.int64), n_rows)
 
     def _lookup_indexes(self) -> list[pd.Index]:
         if self._lookups is None:  # built once, then reused by every transform (serving predicts one text at a time)
@@ -170,6 +169,12 @@ class NgramVectorizer:
         vectorizer._index = pd.Index(vectorizer.words_, dtype=object)
         vectorizer.tables_ = [tensors[f"ngrams.{n}"] for n in range(1, settings.ngram_max + 1)]
         return vectorizer
+
+
+def _rows(tokens: list[list[str]]) -> np.ndarray:
+    """(T,) the text each token of `tokens`, laid end to end, belongs to."""
+    lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+    return np.repeat(np.arange(len(tokens)), lengths)
 
 
 def _distinct_pairs(codes: np.ndarray, doc: np.ndarray, n_rows: int):
