@@ -32,6 +32,18 @@ TINY_REVIEWS = [
 ]
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "drill(name): a reliability or security drill; bench/drills.py tallies them by name")
+
+
+@pytest.fixture(autouse=True)
+def _drill(request, record_property):
+    """A drill's name goes into the JUnit XML report, where bench/drills.py finds it."""
+    marker = request.node.get_closest_marker("drill")
+    if marker:
+        record_property("drill", marker.args[0])
+
+
 @pytest.fixture
 def workspace(tmp_path, monkeypatch) -> Workspace:
     """CRITIC_HOME in tmp_path, so the CLI and the library both write there and nowhere else."""

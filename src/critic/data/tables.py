@@ -88,27 +88,70 @@ def _text_encoding(encoding: str) -> str:
 
 def _delimited_records(stream, source: str, delimiter: str, encoding: str) -> Iterator:
     text = io.TextIOWrapper(stream, encoding=_text_encoding(encoding), errors="surrogateescape", newline="")
-    reader = csv.reader(text, delimiter=delimiter)
-    first = _next_record(reader, source)
+    lines = _Lines(text)
+    reader = csv.reader(lines, delimiter=delimiter)
+    first = _next_record(reader, lines)
     if first is None or not isinstance(first[1], list):
         raise SourceError(f"{source} is empty or has no readable header: a table needs a header row (e.g. text,label) and data rows")
-    header = [h.strip() for h in first[1]]
+    header = [h.strip().lstrip("\ufeff") for h in first[1]]
     yield header
-    while (record := _next_record(reader, source)) is not None:
+    while (record := _next_record(reader, lines)) is not None:
         line, values = record
         if isinstance(values, str):
             yield line, values
         elif values == []:
             continue  # a blank line between rows is not a row
+        elif len(values) < len(header) and lines.spanned > 1:
+            # an unbalanced quote swallowed the lines after it: reject its first line, read the rest again
+            yield line, "has an opening quote that is never closed"
+            lines.replay_after_first()
         elif len(values) != len(header):
             yield line, f"has {len(values)} fields, the header has {len(header)} (a stray delimiter or quote?)"
+        elif [v.strip().lstrip("\ufeff") for v in values] == header:
+            yield line, "repeats the header (two files joined into one?)"
         else:
             yield line, dict(zip(header, values))
 
 
-def _next_record(reader, source: str):
+class _Lines:
+    """The physical lines fed to csv.reader, numbered, with the lines of the last record kept so
+    they can be read again one by one."""
+
+    def __init__(self, text):
+        self._text = iter(text)
+        self._pending: list[tuple[int, str]] = []  # lines to read again, in order
+        self._record: list[tuple[int, str]] = []  # the lines of the record being read
+        self._count = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self._pending:
+            item = self._pending.pop(0)
+        else:
+            self._count += 1
+            item = (self._count, next(self._text))
+        self._record.append(item)
+        return item[1]
+
+    def start_record(self) -> int:
+        """Forget the last record's lines; → the line number the next record starts on."""
+        self._record = []
+        return self._pending[0][0] if self._pending else self._count + 1
+
+    @property
+    def spanned(self) -> int:
+        return len(self._record)
+
+    def replay_after_first(self) -> None:
+        self._pending[:0] = self._record[1:]
+        self._record = self._record[:1]
+
+
+def _next_record(reader, lines: _Lines):
     """(start line, fields) or (start line, error message), None at the end of the file."""
-    start = reader.line_num + 1
+    start = lines.start_record()
     try:
         return start, next(reader)
     except StopIteration:
@@ -253,7 +296,9 @@ def _read_zip(path: Path, options: TableOptions) -> tuple[Rows, Columns]:
         raise SourceError(f"cannot open {path} as a .zip archive ({exc})") from exc
     rows, columns = Rows(), None
     with archive:
-        members = [m for m in archive.infolist() if _is_table_member(m)]
+        for m in filter(_is_unsafe, archive.infolist()):  # read in memory, never extracted, but suspect
+            rows.reject(f"{path.name}:{m.filename}", None, "unsafe path in the archive (absolute or '..'); skipped")
+        members = [m for m in archive.infolist() if _is_table_member(m) and not _is_unsafe(m)]
         if not members:
             raise SourceError(f"{path} holds no CSV, TSV, JSONL or Parquet file; its members are {archive.namelist()[:20]}")
         for member in members:
@@ -265,6 +310,10 @@ def _read_zip(path: Path, options: TableOptions) -> tuple[Rows, Columns]:
             rows.extend(part)
             columns = columns or part_columns
     return rows, columns
+
+
+def _is_unsafe(member: zipfile.ZipInfo) -> bool:
+    return member.filename.startswith("/") or ".." in PurePosixPath(member.filename).parts
 
 
 def _is_table_member(member: zipfile.ZipInfo) -> bool:
