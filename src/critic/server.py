@@ -266,6 +266,7 @@ def create_app(workspace: Workspace | None = None, settings: ServeSettings | Non
     app = FastAPI(title="critic", version=critic.__version__, lifespan=lifespan,
                   description="Text classifiers trained with critic. Authenticate with the deployment's token.")
     app.state.registry = registry
+    app.openapi = lambda: _openapi(app)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -286,7 +287,8 @@ def create_app(workspace: Workspace | None = None, settings: ServeSettings | Non
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # a bug: say so, never show a trace
         return _error(500, "internal_error", "the server failed on this request; the server log has the details")
 
-    @app.post(PREDICT_PATH, summary="Classify one text (form or JSON) or a JSON batch")
+    @app.post(PREDICT_PATH, summary="Classify one text (form or JSON) or a JSON batch", openapi_extra=PREDICT_DOC,
+              responses={200: {"description": "the label and every class's probability"}, **ERROR_DOCS})
     async def predict(name: str, request: Request) -> JSONResponse:
         record = registry.enabled(name)
         registry.authorize(request, record)
@@ -298,7 +300,8 @@ def create_app(workspace: Workspace | None = None, settings: ServeSettings | Non
         who = {"deployment": record.name, "experiment": record.experiment, "checkpoint": record.checkpoint}
         return JSONResponse({**answers[0], **who} if single else {"predictions": answers, **who})
 
-    @app.get("/v1/deployments/{name}", summary="What a deployment expects and answers")
+    @app.get("/v1/deployments/{name}", summary="What a deployment expects and answers",
+             openapi_extra={"security": SECURITY}, responses={s: ERROR_DOCS[s] for s in (401, 403, 404)})
     async def describe(name: str, request: Request) -> JSONResponse:
         record = registry.enabled(name)
         registry.authorize(request, record)
@@ -320,6 +323,44 @@ def create_app(workspace: Workspace | None = None, settings: ServeSettings | Non
         return HTMLResponse(_tester_html())
 
     return app
+
+
+# -- the OpenAPI description (/docs, /openapi.json): the routes read their bodies themselves, because
+#    the text's field name is each deployment's own, so the schema is written out here ---------------
+
+SECURITY = [{"token_basic": []}, {"token_bearer": []}]
+_TEXT = {"type": "string", "minLength": 1, "description": "the text to classify"}
+_FIELDS = {"type": "object", "additionalProperties": _TEXT, "minProperties": 1,
+           "description": "the deployment's input field (see GET /v1/deployments/NAME: `input_name`, e.g. review) → the text"}
+PREDICT_DOC = {
+    "security": SECURITY,
+    "requestBody": {"required": True, "content": {
+        "multipart/form-data": {"schema": _FIELDS},
+        "application/x-www-form-urlencoded": {"schema": _FIELDS},
+        "application/json": {"schema": {"oneOf": [_FIELDS, {
+            "type": "object", "required": ["rows"], "description": "a batch: at most CRITIC_MAX_BATCH rows",
+            "properties": {"rows": {"type": "array", "minItems": 1, "items": _FIELDS}}}]}},
+    }},
+}
+_ERROR = {"application/json": {"schema": {"type": "object", "required": ["error", "message"], "properties": {
+    "error": {"type": "string", "description": "a stable code, e.g. token_invalid"},
+    "message": {"type": "string", "description": "what went wrong and what to do"}}}}}
+ERROR_DOCS = {status: {"description": what, "content": _ERROR} for status, what in {
+    401: "no token, a malformed one, or one that is not valid", 403: "the token of another deployment",
+    404: "no such deployment, or it is disabled", 413: "the body or the batch is over the limit",
+    415: "a content type other than form or JSON", 422: "the body does not hold a non-empty text"}.items()}
+
+
+def _openapi(app: FastAPI) -> dict:
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "token_basic": {"type": "http", "scheme": "basic", "description": "the token as the user name: curl -u \"TOKEN:\""},
+            "token_bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer TOKEN"}}
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def _tester_html() -> str:
