@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -90,6 +91,7 @@ class Registry:
         self.broken: dict[tuple[str, str], str] = {}  # a checkpoint that failed to load → why
         self.loaded_at = float("-inf")
         self.lock = threading.Lock()
+        self.limiter = anyio.CapacityLimiter(1)  # predictions at once in this worker
 
     def refresh(self, force: bool = False) -> None:
         if not force and time.monotonic() - self.loaded_at < self.settings.refresh_seconds:
@@ -294,7 +296,9 @@ def create_app(workspace: Workspace | None = None, settings: ServeSettings | Non
         registry.authorize(request, record)
         predictor = registry.predictor(record)
         texts, single = await _texts(request, record.input_name, settings)
-        probs = predictor.predict_proba(texts)
+        # off the event loop, one at a time per worker (torch uses the worker's threads): health checks,
+        # refusals and a deployment being disabled are answered while a long batch runs
+        probs = await anyio.to_thread.run_sync(predictor.predict_proba, texts, limiter=registry.limiter)
         answers = [{"label": predictor.classes[int(p.argmax())],
                     "probabilities": {c: float(v) for c, v in zip(predictor.classes, p)}} for p in probs]
         who = {"deployment": record.name, "experiment": record.experiment, "checkpoint": record.checkpoint}
