@@ -184,7 +184,7 @@ class LiveServer:
     """`critic.server` on uvicorn in a daemon thread, on a free port of 127.0.0.1; stopped at teardown
     (and with the test process, whatever happens)."""
 
-    def __init__(self, app):
+    def __init__(self, app, log_level: str = "warning", access_log: bool = False):
         import socket
         import threading
 
@@ -193,8 +193,8 @@ class LiveServer:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False))
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level=log_level,
+                                                    access_log=access_log))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 30

@@ -126,6 +126,7 @@ train_experiment(config, name=sys.argv[1])
 """
 
 
+@pytest.mark.drill("interrupted work")
 def test_resume_after_sigkill_equals_an_uninterrupted_run(workspace, tmp_path):
     import_dataset("big", write_csv(tmp_path / "big.csv", sentiment_rows(600)), progress=False)
     env = {**os.environ, "CRITIC_HOME": str(workspace.root)}

@@ -81,6 +81,7 @@ def test_form_urlencoded_and_json_answer_what_critic_predict_answers(served):
     (lambda c, t: c.get(URL, headers=_basic(t)), 405, "method_not_allowed"),
     (lambda c, t: c.get("/nowhere"), 404, "not_found"),
 ])
+@pytest.mark.drill("bad HTTP requests")
 def test_errors_are_json_with_a_status_and_a_message(served, send, status, code):
     client, token, _ = served
     response = send(client, token)
@@ -93,6 +94,7 @@ def test_errors_are_json_with_a_status_and_a_message(served, send, status, code)
         assert "'review'" in body["message"]
 
 
+@pytest.mark.drill("auth")
 def test_tokens_belong_to_one_deployment_and_rotate_disable_delete_apply_at_once(served, workspace):
     client, one, two = served
     assert client.post(URL, data={"review": TEXT}, headers=_basic(two)).status_code == 403

@@ -58,7 +58,7 @@ def create_deployment(experiment: str, *, checkpoint: str = "best", name: str | 
     workspace = workspace or Workspace.from_env()
     run = get_experiment(experiment, workspace)
     run.checkpoint(checkpoint)  # exists, or a clear error
-    name = validate_name(name or f"{experiment}-{checkpoint}", "deployment name")
+    name = validate_name(f"{experiment}-{checkpoint}" if name is None else name, "deployment name")
     version = load_version(run.record.dataset, workspace)
     input_name = version.manifest.get("columns", {}).get("text") or "text"
     token = _new_token()

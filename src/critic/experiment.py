@@ -157,7 +157,7 @@ def train_experiment(config: ExperimentConfig, *, name: str | None = None, works
     version = load_version(config.dataset, workspace)
     config = replace(config, dataset=version.ref)
     catalog = Catalog(workspace.catalog_path)
-    name = validate_name(name, "experiment name") if name else _free_name(catalog, config)
+    name = validate_name(name, "experiment name") if name is not None else _free_name(catalog, config)
     folder = workspace.experiments / name
     model_name = config.preset or "custom"
     catalog.add_experiment(ExperimentRecord(name, version.ref, model_name, "running", _now(), _now(), 0, None, 0.0,

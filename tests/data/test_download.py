@@ -20,6 +20,7 @@ def test_download_verifies_and_caches_by_sha256(tmp_path, file_server):
     assert len(file_server.requests) == 1
 
 
+@pytest.mark.drill("interrupted work")
 def test_interrupted_transfer_resumes_with_range(tmp_path, file_server):
     file_server.files["/data.tar.gz"] = PAYLOAD
     file_server.cut_after, file_server.cuts_left = 300_000, 1  # the first response dies after 300 kB
@@ -28,6 +29,7 @@ def test_interrupted_transfer_resumes_with_range(tmp_path, file_server):
     assert [r["range"] for r in file_server.requests] == [None, "bytes=300000-"]
 
 
+@pytest.mark.drill("interrupted work")
 def test_partial_file_from_an_earlier_run_is_resumed(tmp_path, file_server):
     file_server.files["/data.tar.gz"] = PAYLOAD
     file_server.cut_after, file_server.cuts_left = 500_000, 10  # every attempt dies
@@ -39,6 +41,7 @@ def test_partial_file_from_an_earlier_run_is_resumed(tmp_path, file_server):
     assert file_server.requests[-1]["range"] == "bytes=500000-"
 
 
+@pytest.mark.drill("interrupted work")
 def test_server_that_ignores_range_restarts_cleanly(tmp_path, file_server):
     file_server.files["/data.tar.gz"] = PAYLOAD
     file_server.ignore_range = True
@@ -47,6 +50,7 @@ def test_server_that_ignores_range_restarts_cleanly(tmp_path, file_server):
     assert path.read_bytes() == PAYLOAD  # not the first 400 kB twice
 
 
+@pytest.mark.drill("interrupted work")
 def test_wrong_checksum_is_refused_and_not_cached(tmp_path, file_server):
     file_server.files["/data.tar.gz"] = PAYLOAD
     wrong = "0" * 64
@@ -82,6 +86,7 @@ def test_import_aclimdb_from_url(workspace, file_server, aclimdb_tar):
     assert (workspace.downloads / sha / "aclImdb_v1.tar.gz").is_file()
 
 
+@pytest.mark.drill("interrupted work")
 def test_import_refuses_a_tampered_download(workspace, file_server, aclimdb_tar):
     file_server.files["/aclImdb_v1.tar.gz"] = aclimdb_tar.read_bytes()
     with pytest.raises(ChecksumMismatch):

@@ -80,6 +80,7 @@ def test_resplit_makes_a_new_version_and_same_settings_are_identical(workspace, 
     assert (other.version.frame()["subset"] == "validation").sum() == 20
 
 
+@pytest.mark.drill("names that become paths")
 @pytest.mark.parametrize("name", ["../x", "a/b", "", ".hidden", "x" * 65, "nul", "CON.txt", "a\x00b", "tab\tname", "a..b"])
 def test_names_that_become_paths_are_validated(workspace, tmp_path, name):
     with pytest.raises(InvalidName):
@@ -92,6 +93,7 @@ def test_unknown_dataset_says_what_to_do(workspace):
         load_version("nope")
 
 
+@pytest.mark.drill("interrupted work")
 def test_a_folder_left_by_a_killed_import_is_never_visible_and_is_replaced(workspace, tmp_path):
     orphan = workspace.ensure().datasets / "d" / "v1"
     orphan.mkdir(parents=True)
@@ -102,6 +104,7 @@ def test_a_folder_left_by_a_killed_import_is_never_visible_and_is_replaced(works
     assert saved.version.ref == "d@1" and len(saved.version.frame()) == 40
 
 
+@pytest.mark.drill("concurrency")
 def test_concurrent_imports_of_one_name_make_distinct_versions(workspace, tmp_path):
     files = [_csv(tmp_path / f"{i}.csv", extra=str(i)) for i in range(4)]
     results, errors = [], []

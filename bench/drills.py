@@ -1,0 +1,101 @@
+"""The reliability and security drills (issue 10) as one table: drill, cases tried, passed, lost.
+
+    .venv/bin/python bench/drills.py
+
+Runs every test marked `@pytest.mark.drill(NAME)` (tests/drills/ and the drills that live beside the
+code they test) with a JUnit XML report, and tallies it by drill. A test counts as many cases as
+it records (`record_property("cases", n)`: corpus files, fuzzed requests, kills, names), else one;
+"passed" counts the cases of passing tests; "lost" sums what tests record as lost (rows, versions,
+requests), which any failure would show. The load drill comes from bench/results/serve.json
+(bench/serve.py): 10,000 requests at concurrency 64, errors and memory after warm-up.
+Prints a markdown table and saves bench/results/drills.json.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "drills.json"
+
+
+def run_drills() -> tuple[list[dict], float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "drills.xml"
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "drill", f"--junitxml={report}", "-o",
+                        "junit_family=xunit1", "-p", "no:cacheprovider"], cwd=ROOT, check=False)
+        seconds = time.perf_counter() - start
+        return [_case(t) for t in ET.parse(report).getroot().iter("testcase")], seconds
+
+
+def _case(testcase: ET.Element) -> dict:
+    props = {p.get("name"): p.get("value") for p in testcase.iter("property")}
+    failed = any(testcase.find(tag) is not None for tag in ("failure", "error"))
+    skipped = testcase.find("skipped") is not None
+    return {"test": f"{testcase.get('classname')}::{testcase.get('name')}", "drill": props.get("drill", "?"),
+            "cases": int(props.get("cases", 1)), "lost": int(props.get("lost", 0)),
+            "statuses": ast.literal_eval(props["statuses"]) if "statuses" in props else None,
+            "outcome": "failed" if failed else "skipped" if skipped else "passed"}
+
+
+def tally(tests: list[dict]) -> list[dict]:
+    rows: dict[str, dict] = {}
+    for t in tests:
+        row = rows.setdefault(t["drill"], {"drill": t["drill"], "tests": 0, "cases": 0, "passed": 0, "lost": 0,
+                                           "failed_tests": []})
+        row["tests"] += 1
+        row["cases"] += t["cases"]
+        row["passed"] += t["cases"] if t["outcome"] == "passed" else 0
+        row["lost"] += t["lost"]
+        if t["outcome"] != "passed":
+            row["failed_tests"].append(t["test"])
+    return list(rows.values())
+
+
+def load_row() -> dict | None:
+    serve = ROOT / "bench" / "results" / "serve.json"
+    if not serve.exists():
+        return None
+    data = json.loads(serve.read_text())
+    run = next((r for r in data["rows"] if r["model"] == "linear" and r["concurrency"] == 64), None)
+    if run is None or "rss_after_warmup_mb" not in run:
+        return None
+    flat = run["rss_after_mb"] <= run["rss_after_warmup_mb"] * 1.10
+    return {"drill": "load (bench/serve.py)", "tests": 1, "cases": run["requests"],
+            "passed": run["requests"] - run["errors"] if flat else 0, "lost": run["errors"], "failed_tests": [],
+            "note": f"{run['errors']} errors; RSS {run['rss_after_warmup_mb']:.0f} MB after warm-up → "
+                    f"{run['rss_after_mb']:.0f} MB after ({data['date'][:10]})"}
+
+
+def main() -> None:
+    tests, seconds = run_drills()
+    rows = tally(tests)
+    if (load := load_row()) is not None:
+        rows.append(load)
+    print(f"\n| drill | tests | cases tried | passed | lost |\n|---|---|---|---|---|")
+    for r in rows:
+        note = f" ({r['note']})" if r.get("note") else ""
+        print(f"| {r['drill']}{note} | {r['tests']} | {r['cases']:,} | {r['passed']:,} | {r['lost']} |")
+    for r in rows:
+        for name in r["failed_tests"]:
+            print(f"FAILED in {r['drill']}: {name}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"benchmark": "drills", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                   "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+                                   "seconds": seconds, "rows": rows, "tests": tests}, indent=2) + "\n")
+    sys.exit(1 if any(r["failed_tests"] for r in rows) else 0)
+
+
+if __name__ == "__main__":
+    main()
