@@ -10,6 +10,8 @@ request counts as an error unless it returns 200 with a label. Latency is measur
 from sending to the last byte of the answer. Prints a table and saves bench/results/serve.json.
 Bars (issue 7): linear p50 ≤ 3 ms and p99 ≤ 15 ms at concurrency 1, ≥ 800 requests/s at
 concurrency 16; Kim CNN p50 ≤ 20 ms; 10,000 requests at concurrency 64 with zero errors.
+Issue 10's load drill: that run's memory stays flat (the server's RSS, all processes, after the
+run ≤ after its warm-up + 10 %).
 """
 
 from __future__ import annotations
@@ -148,9 +150,11 @@ def main() -> None:
             _, token, field = deployments[model]
             name = "bench-serve-linear" if model == "linear" else "bench-serve-kim"
             requests = [_request(f"/v1/deployments/{name}/predict", token, field, t, kind) for t in texts]
-            asyncio.run(_load(port, requests, min(200, total), concurrency, max_seconds))  # warm-up, not counted
+            asyncio.run(_load(port, requests, min(1000, total), concurrency, max_seconds))  # warm-up, not counted
+            warm = _tree_rss_mb(server.pid)
             result = asyncio.run(_load(port, requests, total, concurrency, max_seconds))
-            rows.append({"model": model, "body": kind, "concurrency": concurrency, **result})
+            rows.append({"model": model, "body": kind, "concurrency": concurrency, **result,
+                         "rss_after_warmup_mb": warm, "rss_after_mb": _tree_rss_mb(server.pid)})
             _print_row(rows[-1])
 
         _print_header()
@@ -175,6 +179,19 @@ def main() -> None:
                                    "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
                                    "workers": args.workers, "experiments": {k: v[0] for k, v in deployments.items()},
                                    "rows": rows, "bars": bars}, indent=2) + "\n")
+
+
+def _tree_rss_mb(group: int) -> float:
+    """Resident memory of every process in the server's process group (uvicorn and its workers), MB."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:  # field 5 of /proc/PID/stat (pgrp), counted after "pid (comm)"
+                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # field 24: rss in pages
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended while we looked
+    return total / 2**20
 
 
 def _wait(port: int) -> None:
@@ -207,6 +224,8 @@ def _bars(rows: list) -> dict:
     many = _find(rows, "linear", "json", 64)
     if many:
         bars["10,000 requests at concurrency 64, zero errors"] = many["requests"] == 10000 and many["errors"] == 0
+        bars["memory flat at concurrency 64 (RSS after ≤ after warm-up + 10 %)"] = (
+            many["rss_after_mb"] <= many["rss_after_warmup_mb"] * 1.10)
     kim = _find(rows, "kim-cnn", "json", 1)
     if kim:
         bars["Kim CNN p50 ≤ 20 ms"] = kim["p50_ms"] <= 20
@@ -215,12 +234,13 @@ def _bars(rows: list) -> dict:
 
 def _print_header() -> None:
     print(f"{'model':<8} {'body':<5} {'conc':>4} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p90 ms':>7} "
-          f"{'p99 ms':>7} {'seconds':>7}")
+          f"{'p99 ms':>7} {'seconds':>7} {'RSS warm → after':>17}")
 
 
 def _print_row(r: dict) -> None:
     print(f"{r['model']:<8} {r['body']:<5} {r['concurrency']:>4} {r['requests']:>8,} {r['errors']:>6} {r['requests_per_s']:>7.0f} "
-          f"{r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['seconds']:>7.1f}", flush=True)
+          f"{r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['seconds']:>7.1f} "
+          f"{r['rss_after_warmup_mb']:>7.0f} → {r['rss_after_mb']:>4.0f} MB", flush=True)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from critic.models.graph import GraphModel, check_graph
 from critic.models.graph import GraphSpec
 from critic.models.linear import LinearSettings, NBLinear
 from critic.models.presets import get_preset, preset_names
-from critic.models.pretrained import load_pretrained_weights, resolve_pretrained, with_source
+from critic.models.pretrained import load_pretrained_weights, pretrain_embeddings, resolve_pretrained, with_source
 from critic.names import validate_name
 from critic.plots import curves_png
 from critic.text.encoders import PAD, Encoder, InputSpec, WordSequenceSettings, encoder_for, settings_from_dict
@@ -232,6 +232,8 @@ def _run(catalog: Catalog, name: str, folder: Path, config: ExperimentConfig, ve
             model = GraphModel(config.model, encoder.input_spec, len(classes))
             for source in load_pretrained_weights(model):
                 log({"event": "phase", "phase": f"loaded the pretrained weights of {source}"})
+            for block in pretrain_embeddings(model, train.encoded, s.seed):
+                log({"event": "phase", "phase": f"skip-gram word vectors from the train subset in {block}"})
             model.to(device)
         optimizer = make_optimizer(model, s)
         info = load_state(folder / "state", optimizer) if resume else {"epoch": 0, "history": []}

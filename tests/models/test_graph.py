@@ -32,6 +32,7 @@ KIM = [{"type": "Embedding", "dim": 8}, {"id": "drop", "type": "Dropout", "rate"
      "'cat'.*two or more"),
     ([{"type": "Embedding", "dim": 0}, {"type": "Flatten"}, {"type": "Output"}], "dim must be a positive"),
     ([{"type": "Dense", "units": 4, "activation": "swish"}, {"type": "Output"}], "unknown activation"),
+    ([{"type": "Embedding", "dim": 8, "pretrain": "glove"}, {"type": "Flatten"}, {"type": "Output"}], "pretrain must be"),
 ])
 def test_shape_and_wiring_errors_name_the_block(blocks, message):
     spec = InputSpec("vector", 50) if blocks[0]["type"] == "Dense" else IDS
@@ -44,7 +45,7 @@ def test_every_preset_builds_in_the_block_language():
         preset = get_preset(name)
         if preset.encoder is None:  # the linear model is not a graph
             continue
-        assert preset.name.endswith(".v1") and preset.model.blocks[-1].type == "Output"
+        assert preset.name.startswith(name + ".v") and preset.model.blocks[-1].type == "Output"
 
 
 def test_trimming_padding_does_not_change_a_length_invariant_model():
@@ -130,3 +131,26 @@ def test_unmasked_pooling_sees_padding_and_still_trims_exactly_in_evaluation():
     same = [dict(b) for b in blocks]
     same[4]["padding"] = "same"
     assert _model(same).trim_margin is None  # "same" edges would see zeros: no trimming
+
+
+def test_skipgram_pretraining_sets_the_rows_of_the_words_seen_the_same_way_every_time():
+    import numpy as np
+
+    from critic.models.pretrained import pretrain_embeddings
+
+    rng = np.random.default_rng(0)
+    ids = np.zeros((200, 30), dtype=np.int64)  # post-padded rows of ids 2..19 (20..49 never occur)
+    for row in ids:
+        n = rng.integers(5, 30)
+        row[:n] = rng.integers(2, 20, size=n)
+    blocks = [{"type": "Embedding", "dim": 8, "pretrain": "skipgram"}, {"type": "GlobalMaxPool1D"}, {"type": "Output"}]
+    torch.manual_seed(0)
+    a, untouched = _model(blocks), _model(blocks)
+    untouched.load_state_dict(a.state_dict())
+    assert pretrain_embeddings(a, ids, seed=3) == ["embedding (18 of 50 rows)"]
+    b = _model(blocks)
+    pretrain_embeddings(b, ids, seed=3)
+    wa, wb, w0 = (m.layers["embedding"].embedding.weight for m in (a, b, untouched))
+    assert torch.equal(wa[2:20], wb[2:20]) and not torch.allclose(wa[2:20], w0[2:20])
+    assert torch.equal(wa[20:], w0[20:]) and torch.equal(wa[:2], w0[:2])  # unseen ids and PAD/OOV keep their rows
+    assert pretrain_embeddings(_model([{"type": "Embedding", "dim": 8}, *blocks[1:]]), ids, seed=3) == []

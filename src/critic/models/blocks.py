@@ -226,14 +226,27 @@ class Input:
         raise GraphError(f"block {block_id!r}: Input takes no inputs and must come first")
 
 
+PRETRAIN = ("skipgram",)
+
+
 @dataclass(frozen=True)
 class Embedding:
+    """Word ids → vectors. pretrain = "skipgram": when a fresh run starts, the rows are set to
+    skip-gram word vectors (word2vec, gensim) learned from the train subset's own texts, as the
+    platform's Text Embedding block starts from pretrained vectors and Kim 2014's CNN-non-static from
+    word2vec; training then fine-tunes them. No labels are used, and nothing outside the train subset."""
+
     dim: int
+    pretrain: str | None = None
 
     def build(self, block_id, shapes, n_classes):
         s = _one(block_id, "Embedding", shapes, "ids")
         _positive(block_id, dim=self.dim)
-        return EmbeddingModule(s.size, self.dim), Shape("seq", self.dim, s.length, 0, 1)
+        if self.pretrain is not None and self.pretrain not in PRETRAIN:
+            raise GraphError(f"block {block_id!r}: pretrain must be one of {', '.join(PRETRAIN)} or absent, got {self.pretrain!r}")
+        module = EmbeddingModule(s.size, self.dim)
+        module.pretrain = self.pretrain
+        return module, Shape("seq", self.dim, s.length, 0, 1)
 
 
 @dataclass(frozen=True)

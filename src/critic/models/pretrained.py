@@ -1,5 +1,6 @@
-"""Pretrained parts of a block graph (the `Transformer` block): read their config when an
-experiment is configured, and their weights when a fresh run starts.
+"""Pretrained parts of a block graph: the `Transformer` block (its config is read when an
+experiment is configured, its weights when a fresh run starts) and `Embedding` blocks with
+`pretrain` (word vectors learned from the train subset when a fresh run starts).
 
 The config goes into the graph spec, so it is saved with every checkpoint (config.json,
 model.json): a checkpoint rebuilds the model from it and loads its own weights, and serving never
@@ -7,13 +8,17 @@ needs the pretrained source."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import replace
 
-from critic.models.blocks import Transformer, TransformerModule
+import numpy as np
+import torch
+
+from critic.models.blocks import EmbeddingModule, Transformer, TransformerModule
 from critic.models.graph import GraphModel, GraphSpec
 from critic.text.wordpiece import missing_model, resolve_source
 
-__all__ = ["resolve_pretrained", "load_pretrained_weights", "with_source"]
+__all__ = ["resolve_pretrained", "load_pretrained_weights", "pretrain_embeddings", "with_source"]
 
 
 def with_source(spec: GraphSpec, source: str) -> GraphSpec:
@@ -52,3 +57,29 @@ def load_pretrained_weights(model: GraphModel) -> list[str]:
             module.load_pretrained(block.params.source)
             loaded.append(block.params.source)
     return loaded
+
+
+def pretrain_embeddings(model: GraphModel, ids: np.ndarray, seed: int, log=lambda message: None) -> list[str]:
+    """Set each `pretrain = "skipgram"` Embedding's rows to word2vec skip-gram vectors learned from
+    `ids` (N, T) (the encoded train subset; PAD = 0 is left out). One worker thread and a fixed
+    hash make the vectors the same on every run. Ids that never occur keep their initial rows."""
+    done = []
+    for block in model.spec.blocks:
+        module = model.layers[block.id] if block.id in model.layers else None
+        if isinstance(module, EmbeddingModule) and getattr(module, "pretrain", None) == "skipgram":
+            vectors = skipgram_vectors(ids, module.embedding.embedding_dim, seed)
+            with torch.no_grad():
+                for row, vector in vectors.items():
+                    module.embedding.weight[row] = torch.from_numpy(vector)
+            done.append(f"{block.id} ({len(vectors):,} of {module.embedding.num_embeddings:,} rows)")
+    return done
+
+
+def skipgram_vectors(ids: np.ndarray, dim: int, seed: int, epochs: int = 5) -> dict[int, np.ndarray]:
+    """id → vector (dim,) float32 from gensim's Word2Vec (skip-gram, window 5, 5 negative samples)."""
+    from gensim.models import Word2Vec
+
+    sentences = [[str(i) for i in row[row != 0]] for row in np.asarray(ids)]
+    w2v = Word2Vec(sentences, vector_size=dim, sg=1, window=5, negative=5, min_count=1, epochs=epochs, workers=1,
+                   seed=seed, hashfxn=lambda key: zlib.crc32(key.encode()))  # the default hash changes per process
+    return {int(key): w2v.wv[key].astype(np.float32) for key in w2v.wv.index_to_key}
