@@ -149,8 +149,10 @@ def test_skipgram_pretraining_sets_the_rows_of_the_words_seen_the_same_way_every
     untouched.load_state_dict(a.state_dict())
     assert pretrain_embeddings(a, ids, seed=3) == ["embedding (18 of 50 rows)"]
     b = _model(blocks)
+    b.load_state_dict(untouched.state_dict())
     pretrain_embeddings(b, ids, seed=3)
     wa, wb, w0 = (m.layers["embedding"].embedding.weight for m in (a, b, untouched))
     assert torch.equal(wa[2:20], wb[2:20]) and not torch.allclose(wa[2:20], w0[2:20])
+    assert wa[2:20].std().item() == pytest.approx(w0.std().item(), rel=0.2)  # at the initializer's spread
     assert torch.equal(wa[20:], w0[20:]) and torch.equal(wa[:2], w0[:2])  # unseen ids and PAD/OOV keep their rows
     assert pretrain_embeddings(_model([{"type": "Embedding", "dim": 8}, *blocks[1:]]), ids, seed=3) == []
