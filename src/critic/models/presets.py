@@ -4,7 +4,7 @@ behaviour gets a new version so old experiments stay reproducible."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from critic.config import TrainSettings
 from critic.errors import SettingsError
@@ -90,16 +90,6 @@ def kim_cnn() -> Preset:
     )
 
 
-def kim_cnn_v2() -> Preset:
-    # the platform's Text Embedding block starts from pretrained English word vectors; with no download
-    # possible, v2 learns skip-gram vectors from the train subset's own texts when a run starts
-    v1 = kim_cnn()
-    blocks = tuple(replace(b, params=replace(b.params, pretrain="skipgram")) if b.id == "embedding" else b
-                   for b in v1.model.blocks)
-    return replace(v1, name="kim-cnn.v2", model=replace(v1.model, blocks=blocks),
-                   source="seed 000 (the platform's multi-channel CNN), its embedding pretrained (skip-gram on the train subset)")
-
-
 def kim_cnn_2014() -> Preset:
     arms, pools = _arms((3, 4, 5), 100, "relu", source="embedding")
     return Preset(
@@ -174,7 +164,6 @@ PRESETS = {
     "embedding-mlp.v1": embedding_mlp,
     "cnn-1d.v1": cnn_1d,
     "kim-cnn.v1": kim_cnn,
-    "kim-cnn.v2": kim_cnn_v2,
     "kim-cnn-2014.v1": kim_cnn_2014,
     "stacked-lstm.v1": stacked_lstm,
     "bert.v1": bert,
