@@ -8,7 +8,7 @@ import re
 import tarfile
 from pathlib import Path, PurePosixPath
 
-from critic.data.rows import Rows
+from critic.data.rows import UNSAFE_MEMBER, Rows, is_unsafe_member
 from critic.errors import SourceError
 from critic.progress import bar
 
@@ -70,11 +70,10 @@ def _read_tar(path: Path, include_unsup: bool, progress: bool) -> Rows:
 
 def _add_member(rows: Rows, tar: tarfile.TarFile, member: tarfile.TarInfo, source: str, include_unsup: bool) -> None:
     name = member.name
-    parts = PurePosixPath(name).parts
     if not _MEMBER.fullmatch(name):
         return
-    if name.startswith("/") or ".." in parts:
-        rows.reject(f"{source}:{name}", None, "unsafe path in the archive (absolute or '..'); skipped")
+    if is_unsafe_member(name):
+        rows.reject(f"{source}:{name}", None, UNSAFE_MEMBER)
     elif not member.isfile():
         rows.reject(f"{source}:{name}", None, "a link or special file, not a regular file; skipped")
     else:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 import pandas as pd
 
-__all__ = ["Reject", "Rows"]
+__all__ = ["Reject", "Rows", "UNSAFE_MEMBER", "is_unsafe_member"]
+
+UNSAFE_MEMBER = "unsafe path in the archive (absolute or '..'); skipped"
 
 _EXCERPT = 1000
 
@@ -58,3 +61,8 @@ class Rows:
         if any(r is not None for r in self.rating):
             df["rating"] = pd.array(self.rating, dtype="Int16")
         return df
+
+
+def is_unsafe_member(name: str) -> bool:
+    """An archive member that would land outside its folder if extracted (absolute, or with '..')."""
+    return name.startswith("/") or ".." in PurePosixPath(name).parts

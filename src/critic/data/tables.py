@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 
 import pyarrow.parquet as pq
 
-from critic.data.rows import Rows
+from critic.data.rows import UNSAFE_MEMBER, Rows, is_unsafe_member
 from critic.errors import ColumnError, SourceError
 
 __all__ = ["TableOptions", "Columns", "TABLE_FORMATS", "format_of", "read_table"]
@@ -93,7 +93,7 @@ def _delimited_records(stream, source: str, delimiter: str, encoding: str) -> It
     first = _next_record(reader, lines)
     if first is None or not isinstance(first[1], list):
         raise SourceError(f"{source} is empty or has no readable header: a table needs a header row (e.g. text,label) and data rows")
-    header = [h.strip().lstrip("\ufeff") for h in first[1]]
+    header = [_cell(h) for h in first[1]]
     yield header
     while (record := _next_record(reader, lines)) is not None:
         line, values = record
@@ -107,10 +107,15 @@ def _delimited_records(stream, source: str, delimiter: str, encoding: str) -> It
             lines.replay_after_first()
         elif len(values) != len(header):
             yield line, f"has {len(values)} fields, the header has {len(header)} (a stray delimiter or quote?)"
-        elif [v.strip().lstrip("\ufeff") for v in values] == header:
+        elif [_cell(v) for v in values] == header:
             yield line, "repeats the header (two files joined into one?)"
         else:
             yield line, dict(zip(header, values))
+
+
+def _cell(value: str) -> str:
+    """A header cell as a name: spaces and a byte-order mark (a joined file's) around it dropped."""
+    return value.strip().lstrip("\ufeff")
 
 
 class _Lines:
@@ -296,9 +301,12 @@ def _read_zip(path: Path, options: TableOptions) -> tuple[Rows, Columns]:
         raise SourceError(f"cannot open {path} as a .zip archive ({exc})") from exc
     rows, columns = Rows(), None
     with archive:
-        for m in filter(_is_unsafe, archive.infolist()):  # read in memory, never extracted, but suspect
-            rows.reject(f"{path.name}:{m.filename}", None, "unsafe path in the archive (absolute or '..'); skipped")
-        members = [m for m in archive.infolist() if _is_table_member(m) and not _is_unsafe(m)]
+        members = []
+        for m in archive.infolist():
+            if is_unsafe_member(m.filename):  # read in memory, never extracted, but suspect
+                rows.reject(f"{path.name}:{m.filename}", None, UNSAFE_MEMBER)
+            elif _is_table_member(m):
+                members.append(m)
         if not members:
             raise SourceError(f"{path} holds no CSV, TSV, JSONL or Parquet file; its members are {archive.namelist()[:20]}")
         for member in members:
@@ -310,10 +318,6 @@ def _read_zip(path: Path, options: TableOptions) -> tuple[Rows, Columns]:
             rows.extend(part)
             columns = columns or part_columns
     return rows, columns
-
-
-def _is_unsafe(member: zipfile.ZipInfo) -> bool:
-    return member.filename.startswith("/") or ".." in PurePosixPath(member.filename).parts
 
 
 def _is_table_member(member: zipfile.ZipInfo) -> bool:

@@ -115,9 +115,10 @@ class TransformerModule(_Module):
 
 
 class EmbeddingModule(_Module):
-    def __init__(self, vocab: int, dim: int):
+    def __init__(self, vocab: int, dim: int, pretrain: str | None = None):
         super().__init__()
         self.embedding = nn.Embedding(vocab, dim)
+        self.pretrain = pretrain  # read by models.pretrained.pretrain_embeddings when a fresh run starts
 
     def forward(self, xs, masks):
         (ids,) = xs
@@ -244,9 +245,7 @@ class Embedding:
         _positive(block_id, dim=self.dim)
         if self.pretrain is not None and self.pretrain not in PRETRAIN:
             raise GraphError(f"block {block_id!r}: pretrain must be one of {', '.join(PRETRAIN)} or absent, got {self.pretrain!r}")
-        module = EmbeddingModule(s.size, self.dim)
-        module.pretrain = self.pretrain
-        return module, Shape("seq", self.dim, s.length, 0, 1)
+        return EmbeddingModule(s.size, self.dim, self.pretrain), Shape("seq", self.dim, s.length, 0, 1)
 
 
 @dataclass(frozen=True)

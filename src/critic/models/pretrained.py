@@ -59,14 +59,14 @@ def load_pretrained_weights(model: GraphModel) -> list[str]:
     return loaded
 
 
-def pretrain_embeddings(model: GraphModel, ids: np.ndarray, seed: int, log=lambda message: None) -> list[str]:
+def pretrain_embeddings(model: GraphModel, ids: np.ndarray, seed: int) -> list[str]:
     """Set each `pretrain = "skipgram"` Embedding's rows to word2vec skip-gram vectors learned from
     `ids` (N, T) (the encoded train subset; PAD = 0 is left out). One worker thread and a fixed
     hash make the vectors the same on every run. Ids that never occur keep their initial rows."""
     done = []
     for block in model.spec.blocks:
         module = model.layers[block.id] if block.id in model.layers else None
-        if isinstance(module, EmbeddingModule) and getattr(module, "pretrain", None) == "skipgram":
+        if isinstance(module, EmbeddingModule) and module.pretrain == "skipgram":
             vectors = skipgram_vectors(ids, module.embedding.embedding_dim, seed)
             rows = torch.tensor(list(vectors), dtype=torch.long)
             values = torch.from_numpy(np.stack(list(vectors.values())))
