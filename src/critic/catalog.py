@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,11 +137,27 @@ class Catalog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._connect()
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            self._use_wal(conn)
             if conn.execute("PRAGMA user_version").fetchone()[0] < len(_MIGRATIONS):
                 self._migrate(conn)
         finally:
             conn.close()
+
+    @staticmethod
+    def _use_wal(conn: sqlite3.Connection, seconds: float = 30.0) -> None:
+        """Switch a new catalog to WAL. Two processes switching one new file at once each hold a
+        shared lock and want an exclusive one; SQLite answers one of them "database is locked" at
+        once rather than call the busy handler (that would deadlock), so that one waits and retries."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:

@@ -70,3 +70,23 @@ def test_disabling_a_deployment_finishes_in_flight_requests_and_refuses_new_ones
         release.set()
         server.stop()
     record_property("lost", 0)
+
+
+def test_a_new_catalog_waits_for_a_lock_instead_of_failing(tmp_path):
+    # Two processes switching one new catalog to WAL at once: SQLite tells one "database is locked"
+    # without waiting. Here another connection holds the lock for a moment; opening must wait it out.
+    import sqlite3
+    import time
+
+    from critic.catalog import Catalog
+
+    path = tmp_path / "catalog.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    threading.Timer(0.5, lambda: holder.execute("COMMIT")).start()
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+    started = time.monotonic()
+    Catalog._use_wal(conn)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and time.monotonic() - started >= 0.4
+    conn.close()
+    holder.close()
