@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import signal
@@ -173,3 +174,26 @@ def test_the_readme_block_example_builds(tiny_dataset, tmp_path):
     (tmp_path / "my-model.toml").write_text(readme[start:readme.index("```", start)])
     config = build_config(tiny_dataset, config_file=tmp_path / "my-model.toml")
     assert config.encoder.sequence_length == 400 and config.model.blocks[-1].type == "Output"
+
+
+def test_the_readme_yaml_example_is_the_toml_one(tiny_dataset, tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    toml_start = readme.index("# my-model.toml")
+    (tmp_path / "my-model.toml").write_text(readme[toml_start:readme.index("```", toml_start)])
+    yaml_start = readme.index("```yaml\n") + len("```yaml\n")
+    (tmp_path / "my-model.yaml").write_text(readme[yaml_start:readme.index("```", yaml_start)])
+    from_toml = build_config(tiny_dataset, config_file=tmp_path / "my-model.toml")
+    from_yaml = build_config(tiny_dataset, config_file=tmp_path / "my-model.yaml")
+    assert dataclasses.replace(from_yaml, source=from_toml.source) == from_toml
+
+
+@pytest.mark.parametrize("text, message", [
+    ("encoder: [unclosed", "not valid YAML"),
+    ("- just\n- a list\n", "must be a mapping"),
+    ("train: {epochs: 1}\ntrian: {x: 1}\n", "trian"),
+])
+def test_yaml_config_errors(tiny_dataset, tmp_path, text, message):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(text)
+    with pytest.raises(SettingsError, match=message):
+        build_config(tiny_dataset, config_file=bad)

@@ -190,7 +190,7 @@ def _int_list(text: str, option: str) -> tuple[int, ...]:
 def train_command(
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="NAME or NAME@VERSION to train on."),
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="A model preset (see `critic models list`)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML file with [encoder], [model] blocks, [train]."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML (or YAML) file with encoder, model (blocks) and train tables."),
     name: Optional[str] = typer.Option(None, "--name", help="Experiment name (default: PRESET-N)."),
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue this experiment from its last finished epoch."),
     epochs: Optional[int] = typer.Option(None, "--epochs"),

@@ -1,11 +1,13 @@
 """Training settings and experiment configuration: frozen dataclasses, loaded from CLI flags or a
-TOML file, unknown keys rejected, saved resolved (config.json) with every run."""
+TOML or YAML file, unknown keys rejected, saved resolved (config.json) with every run."""
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+
+import yaml
 
 from critic.errors import SettingsError
 from critic.models.graph import GraphSpec
@@ -96,12 +98,24 @@ def train_settings(data: dict, base: TrainSettings | None = None) -> TrainSettin
 
 
 def load_config_file(path: Path) -> dict:
-    """A TOML file with optional [encoder], [model] (blocks) and [train] tables."""
+    """A TOML file (or YAML: `.yaml`/`.yml`) with optional encoder, model (blocks) and train tables."""
+    path = Path(path)
     try:
-        data = tomllib.loads(Path(path).read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise SettingsError(f"no such config file: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path} is not valid TOML: {exc}") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"{path} is not valid YAML: {exc}") from None
+        data = {} if data is None else data
+        if not isinstance(data, dict):
+            raise SettingsError(f"{path} must be a mapping with encoder, model and train keys, not {type(data).__name__}")
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path} is not valid TOML (for YAML, name it .yaml or .yml): {exc}") from None
     strict(data, {"preset", "encoder", "model", "train"}, f"table in {path}")
     return data
