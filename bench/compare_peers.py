@@ -1,6 +1,7 @@
 """Benchmark: critic against what its users would otherwise pick, on the same IMDB split.
 
-    .venv/bin/python bench/compare_peers.py [--dataset imdb@1] [--only NAME,NAME] [--limit N]
+    .venv/bin/python bench/compare_peers.py [--dataset imdb@1] [--only NAME,NAME] [--limit N] [--seed N]
+    .venv/bin/python bench/compare_peers.py --seeds-table   # every saved seed's accuracy, mean and spread
     (peers: pip install fasttext-wheel "keras>=3"; Keras runs with KERAS_BACKEND=torch)
 
 Every contender trains on the same train subset of the same dataset version (20,000 reviews of
@@ -9,6 +10,8 @@ runs in its own process (peak RSS per contender). The seeds' Keras models get th
 sequences critic's presets get (critic's fitted word encoder with the preset's settings), so the
 comparison is of models and training loops, not tokenizers. A peer that cannot be imported is
 reported as such. `--limit N` trains and tests on N rows each: a smoke run, saved separately.
+`--seed N` (default 0) seeds critic's training and Keras's (`keras.utils.set_random_seed`); a seed
+other than 0 saves to compare_peers_seedN.json, so one-seed differences can be told from noise.
 Prints a table and saves bench/results/compare_peers.json.
 Goals (issue 9): critic linear the most accurate of the fast models and faster than the
 scikit-learn pipeline; the critic Kim CNN at least as accurate as the Keras one in ≤ ½ its time.
@@ -44,7 +47,7 @@ def _data(dataset: str, limit: int | None):
     return version, parts, labels, classes
 
 
-def run_critic(preset: str, dataset: str, limit: int | None) -> dict:
+def run_critic(preset: str, dataset: str, limit: int | None, seed: int = 0) -> dict:
     from critic.experiment import build_config, train_experiment
     from critic.predictor import Predictor
 
@@ -53,7 +56,8 @@ def run_critic(preset: str, dataset: str, limit: int | None) -> dict:
         ref = _small_copy(dataset, limit)
     _, (_, _, test), (_, _, y_test), _ = _data(ref, None)
     start = time.perf_counter()
-    experiment = train_experiment(build_config(ref, preset=preset), name=f"peers-{preset}-{int(time.time())}")
+    config = build_config(ref, preset=preset, train={"seed": seed} if seed else None)
+    experiment = train_experiment(config, name=f"peers-{preset}-{int(time.time())}")
     train_s = time.perf_counter() - start
     predictor = Predictor.from_checkpoint(experiment.checkpoint("best"))
     start = time.perf_counter()
@@ -114,7 +118,7 @@ def run_fasttext(dataset: str, limit: int | None) -> dict:
             "test_accuracy": float((predicted == y_test).mean()), "settings": "train_supervised(wordNgrams=2), defaults otherwise"}
 
 
-def run_keras(preset: str, dataset: str, limit: int | None) -> dict:
+def run_keras(preset: str, dataset: str, limit: int | None, seed: int = 0) -> dict:
     os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras
     import numpy as np
@@ -124,7 +128,7 @@ def run_keras(preset: str, dataset: str, limit: int | None) -> dict:
 
     _, (train, val, test), (y_train, y_val, y_test), classes = _data(dataset, limit)
     p = get_preset(preset)
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     encoder = encoder_for(p.encoder).fit(train["text"])  # the same fitted encoder critic's preset uses
     dense = (lambda x: x.toarray()) if p.encoder.kind == "multi-hot" else (lambda x: x)
@@ -184,20 +188,21 @@ def contenders(only: set[str] | None) -> list[str]:
     return [n for n in names if not only or n in only]
 
 
-def one(name: str, dataset: str, limit: int | None) -> dict:
+def one(name: str, dataset: str, limit: int | None, seed: int = 0) -> dict:
     if name.startswith("critic "):
-        return run_critic(name.removeprefix("critic "), dataset, limit)
-    if name == "sklearn tfidf+LR":
-        return run_sklearn(dataset, limit)
-    if name == "fastText bigrams":
-        return run_fasttext(dataset, limit)
-    return run_keras(KERAS_MODELS[name], dataset, limit)
+        return run_critic(name.removeprefix("critic "), dataset, limit, seed)
+    if name in KERAS_MODELS:
+        return run_keras(KERAS_MODELS[name], dataset, limit, seed)
+    if seed:
+        raise SystemExit(f"--seed applies to critic's and Keras's contenders, not {name!r}")
+    return run_sklearn(dataset, limit) if name == "sklearn tfidf+LR" else run_fasttext(dataset, limit)
 
 
-def run_child(name: str, dataset: str, limit: int | None) -> dict:
+def run_child(name: str, dataset: str, limit: int | None, seed: int = 0) -> dict:
     import tempfile
 
-    command = [sys.executable, __file__, "--one", name, "--dataset", dataset] + (["--limit", str(limit)] if limit else [])
+    command = [sys.executable, __file__, "--one", name, "--dataset", dataset, "--seed", str(seed)]
+    command += ["--limit", str(limit)] if limit else []
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True,
                                 env={**os.environ, "KERAS_BACKEND": "torch"})
@@ -209,7 +214,7 @@ def run_child(name: str, dataset: str, limit: int | None) -> dict:
         last = (errors.strip().splitlines() or ["?"])[-1]
         kind = "not installed" if "ModuleNotFoundError" in errors or "ImportError" in errors else "failed"
         return {"contender": name, "error": f"{kind}: {last[:200]}"}
-    return {"contender": name, **json.loads(out.strip().splitlines()[-1]), "peak_rss_mb": usage.ru_maxrss / 1024}
+    return {"contender": name, "seed": seed, **json.loads(out.strip().splitlines()[-1]), "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
 def main() -> None:
@@ -217,23 +222,29 @@ def main() -> None:
     parser.add_argument("--dataset", default="imdb@1")
     parser.add_argument("--only", help="comma-separated contender names")
     parser.add_argument("--limit", type=int, help="smoke run: this many rows per subset")
+    parser.add_argument("--seed", type=int, default=0, help="training seed of critic's and Keras's contenders")
     parser.add_argument("--markdown", action="store_true", help="print the saved results as a Markdown table and exit")
+    parser.add_argument("--seeds-table", action="store_true", help="print every saved seed's accuracy per contender and exit")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.markdown:
         _markdown(json.loads((RESULTS / "compare_peers.json").read_text()))
         return
+    if args.seeds_table:
+        _seeds_table()
+        return
     if args.one:
-        print(json.dumps(one(args.one, args.dataset, args.limit)))
+        print(json.dumps(one(args.one, args.dataset, args.limit, args.seed)))
         return
     RESULTS.mkdir(parents=True, exist_ok=True)
-    target = RESULTS / ("compare_peers_smoke.json" if args.limit else "compare_peers.json")
+    target = RESULTS / ("compare_peers_smoke.json" if args.limit else
+                        f"compare_peers_seed{args.seed}.json" if args.seed else "compare_peers.json")
     rows = []
     if args.only and target.exists():  # a partial rerun replaces its contenders' rows and keeps the others
         rows = [r for r in json.loads(target.read_text())["rows"] if r["contender"] not in args.only.split(",")]
     for name in contenders(set(args.only.split(",")) if args.only else None):
         start = time.perf_counter()
-        rows.append(run_child(name, args.dataset, args.limit))
+        rows.append(run_child(name, args.dataset, args.limit, args.seed))
         rows[-1]["wall_s"] = time.perf_counter() - start
         _print(rows)
         target.write_text(json.dumps({"benchmark": "compare_peers", "dataset": args.dataset, "limit": args.limit,
@@ -258,6 +269,24 @@ def _markdown(data: dict) -> None:
         ratio = f"{twin['train_s'] / r['train_s']:.2f} ({twins[name]})" if "train_s" in twin else ""
         print(f"| {name} | {r['test_accuracy']:.2%} | {r['train_s']:.1f} s | {r['predict_s']:.1f} s | "
               f"{r['peak_rss_mb']:,.0f} MB | {ratio} |")
+
+
+def _seeds_table() -> None:
+    """Test accuracy per seed (compare_peers.json is seed 0), for the contenders run with more than one."""
+    import statistics
+
+    runs: dict[str, dict[int, float]] = {}
+    for path in [RESULTS / "compare_peers.json", *sorted(RESULTS.glob("compare_peers_seed*.json"))]:
+        for r in json.loads(path.read_text())["rows"] if path.exists() else []:
+            if "test_accuracy" in r:
+                runs.setdefault(r["contender"], {})[r.get("seed", 0)] = r["test_accuracy"]
+    print("| contender | seeds | test accuracy per seed | mean | standard deviation |")
+    print("|---|---|---|---|---|")
+    for name, by_seed in runs.items():
+        if len(by_seed) > 1:
+            values = [by_seed[s] for s in sorted(by_seed)]
+            print(f"| {name} | {', '.join(map(str, sorted(by_seed)))} | {' / '.join(f'{v:.2%}' for v in values)} | "
+                  f"{statistics.mean(values):.2%} | {statistics.stdev(values) * 100:.2f} points |")
 
 
 def _print(rows: list[dict]) -> None:
