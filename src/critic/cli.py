@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -232,16 +233,20 @@ def train_command(
 @experiments_app.command("list")
 def experiments_list() -> None:
     """Every experiment: dataset, model, status, best epoch and its validation numbers."""
-    table = Table("name", "dataset", "model", "settings", "status", "epochs", "best", "val acc", "val loss", "time",
-                  "created (UTC)")
+    # narrow terminals fold cells instead of cutting them: a name or a number is never shortened
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+    for header in ("name", "dataset", "model", "settings", "status", "best/\nepochs", "val\nacc", "val\nloss", "time",
+                   "created\n(UTC)"):
+        table.add_column(header, overflow="fold")
     for e in list_experiments():
         r = e.record
         best = next((row for row in r.epochs if row["epoch"] == r.best_epoch), None)
         t = r.config["train"]
-        key = f"{t['optimizer']} lr {t['learning_rate']:g}, batch {t['batch_size']}, seed {t['seed']}"
-        table.add_row(r.name, r.dataset, r.model, key, _status(e.status), f"{r.epochs_done}/{t['epochs']}",
-                      str(r.best_epoch or "-"), _num(best and best["val_accuracy"]), _num(best and best["val_loss"]),
-                      _duration(r.seconds), r.created[:16].replace("T", " "))
+        key = f"{t['optimizer']} {t['learning_rate']:g}\nbatch {t['batch_size']}\nseed {t['seed']}"
+        table.add_row(r.name, r.dataset, r.model, key, _status(e.status), f"{r.best_epoch or '-'}/{r.epochs_done}"
+                      + ("" if r.epochs_done == t["epochs"] else f" of {t['epochs']}"),
+                      _num(best and best["val_accuracy"]), _num(best and best["val_loss"]),
+                      _duration(r.seconds), r.created[5:16].replace("T", "\n"))
     console.print(table if table.rows else "no experiments yet: run `critic train --dataset NAME --preset kim-cnn`")
 
 
