@@ -1,7 +1,7 @@
 """Cross-dataset check: any `text,label` table through the normal CLI path, per fold.
 
     .venv/bin/python bench/cross_dataset.py DATA.csv [--test TEST.csv | --folds 10] [--presets linear,kim-cnn-2014]
-                                            [--text COLUMN] [--label COLUMN] [--name NAME]
+                                            [--text COLUMN] [--label COLUMN] [--name NAME] [--results DIR]
 
 With --test, one run: DATA is train (+ 20 % validation), TEST is test. Otherwise stratified k-fold
 cross-validation (k = 10 as the papers do): each fold's table gets a `subset` column (test = the
@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--text", default="text")
     parser.add_argument("--label", default="label")
     parser.add_argument("--name")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON (default bench/results)")
     args = parser.parse_args()
     name = args.name or Path(args.data).stem.replace("_", "-").lower()
     presets = args.presets.split(",")
@@ -94,8 +95,8 @@ def main() -> None:
     summary = {p: {"mean": statistics.fmean(r[p]["accuracy"] for r in rows),
                    "std": statistics.pstdev(r[p]["accuracy"] for r in rows)} for p in presets}
     print(f"{'mean':>4} " + " ".join(f"{summary[p]['mean']:>8.2%} ± {summary[p]['std']:.1%}" for p in presets))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"cross_dataset-{name}.json").write_text(json.dumps(
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / f"cross_dataset-{name}.json").write_text(json.dumps(
         {"benchmark": "cross_dataset", "data": args.data, "test": args.test, "folds": None if args.test else args.folds,
          "presets": presets, "rows": rows, "summary": summary, "workspace": home}, indent=2) + "\n")
 
