@@ -243,8 +243,9 @@ def experiments_list() -> None:
         best = next((row for row in r.epochs if row["epoch"] == r.best_epoch), None)
         t = r.config["train"]
         key = f"{t['optimizer']} {t['learning_rate']:g}\nbatch {t['batch_size']}\nseed {t['seed']}"
-        table.add_row(r.name, r.dataset, r.model, key, _status(e.status), f"{r.best_epoch or '-'}/{r.epochs_done}"
-                      + ("" if r.epochs_done == t["epochs"] else f" of {t['epochs']}"),
+        # best epoch / epochs done, and the planned total while a run is short of it: "2/3 of 5"
+        epochs = f"{r.best_epoch or '-'}/{r.epochs_done}" + ("" if r.epochs_done == t["epochs"] else f" of {t['epochs']}")
+        table.add_row(r.name, r.dataset, r.model, key, _status(e.status), epochs,
                       _num(best and best["val_accuracy"]), _num(best and best["val_loss"]),
                       _duration(r.seconds), r.created[5:16].replace("T", "\n"))
     console.print(table if table.rows else "no experiments yet: run `critic train --dataset NAME --preset kim-cnn`")

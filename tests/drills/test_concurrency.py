@@ -1,16 +1,20 @@
 """Drill: things at once. Two processes importing one name make two whole versions; a deployment
-disabled while a request is being answered finishes that request and refuses the next ones."""
+disabled while a request is being answered finishes that request and refuses the next ones; a new
+catalog opened while another connection holds its lock waits instead of failing."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 
 import httpx
 import pytest
 
+from critic.catalog import Catalog
 from critic.data import import_dataset, list_versions
 from critic.deploy import create_deployment, set_enabled
 from critic.experiment import build_config, train_experiment
@@ -75,11 +79,6 @@ def test_disabling_a_deployment_finishes_in_flight_requests_and_refuses_new_ones
 def test_a_new_catalog_waits_for_a_lock_instead_of_failing(tmp_path):
     # Two processes switching one new catalog to WAL at once: SQLite tells one "database is locked"
     # without waiting. Here another connection holds the lock for a moment; opening must wait it out.
-    import sqlite3
-    import time
-
-    from critic.catalog import Catalog
-
     path = tmp_path / "catalog.sqlite"
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN EXCLUSIVE")
