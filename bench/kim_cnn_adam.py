@@ -5,8 +5,8 @@
 
 Keras adds ε to √v before the bias correction; PyTorch (and critic's `adam`) adds it after:
     Keras:   θ -= lr·m̂ / (√v̂ + ε/√(1-β₂ᵗ))        PyTorch: θ -= lr·m̂ / (√v̂ + ε)
-so early on, and for rarely updated rows (an embedding's rare words, whose v is tiny), Keras's
-effective ε is up to 30× larger. `KerasAdam` is PyTorch's Adam with ε rescaled before every
+so Keras's effective ε is 1/√(1-β₂ᵗ) times larger: 32× at step 1, 3× at step 100 (the preset's
+last). It matters where v̂ is tiny, as for an embedding's rarely seen words. `KerasAdam` is PyTorch's Adam with ε rescaled before every
 step; `--check` shows it equals `keras.optimizers.Adam` on gradients spanning 1e-9..1.
 The kim-cnn preset is trained with it (everything else as the preset) and tested on the test
 subset. Prints a table and saves bench/results/kim_cnn_keras_adam.json.
@@ -18,7 +18,6 @@ import argparse
 import json
 import math
 import os
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -66,10 +65,13 @@ def check() -> None:
 
 
 def run(dataset: str, seed: int) -> dict:
-    import critic.experiment
-    from critic.data import load_version
-    from critic.experiment import build_config, train_experiment
-    from critic.predictor import Predictor
+    """The kim-cnn row of compare_peers.py (same training, checkpoint and test measurement), trained with KerasAdam."""
+    from unittest import mock
+
+    from compare_peers import (
+        run_critic,  # bench/ is on sys.path when a bench script runs
+    )
+
     from critic.train import make_optimizer
 
     def keras_adam(model, s):
@@ -77,16 +79,8 @@ def run(dataset: str, seed: int) -> dict:
             return make_optimizer(model, s)
         return KerasAdam([p for p in model.parameters() if p.requires_grad], lr=s.learning_rate, weight_decay=s.weight_decay)
 
-    critic.experiment.make_optimizer = keras_adam  # the experiment path builds its optimizer through this name
-    start = time.perf_counter()
-    config = build_config(dataset, preset="kim-cnn", train={"seed": seed} if seed else None)
-    experiment = train_experiment(config, name=f"keras-adam-s{seed}-{int(time.time())}")
-    train_s = time.perf_counter() - start
-    version = load_version(dataset)
-    test = version.subset("test", ["text", "label"])
-    probs = Predictor.from_checkpoint(experiment.checkpoint("best")).predict_proba(test["text"].tolist())
-    y = test["label"].map({c: i for i, c in enumerate(version.classes)}).to_numpy()
-    return {"seed": seed, "experiment": experiment.name, "train_s": train_s, "test_accuracy": float((probs.argmax(1) == y).mean())}
+    with mock.patch("critic.experiment.make_optimizer", keras_adam):  # the experiment path builds its optimizer by this name
+        return {"seed": seed, **run_critic("kim-cnn", dataset, None, seed)}
 
 
 def main() -> None:
