@@ -287,6 +287,28 @@ def _seeds_table() -> None:
             values = [by_seed[s] for s in sorted(by_seed)]
             print(f"| {name} | {', '.join(map(str, sorted(by_seed)))} | {' / '.join(f'{v:.2%}' for v in values)} | "
                   f"{statistics.mean(values):.2%} | {statistics.stdev(values) * 100:.2f} points |")
+    _twins_test(runs)
+
+
+def _twins_test(runs: dict[str, dict[int, float]]) -> None:
+    """critic's model against its Keras twin over their seeds: the difference of mean test accuracy
+    with Welch's 95 % confidence interval (unequal variances, as the two loops' spreads differ)."""
+    from scipy import stats
+
+    lines = []
+    for preset in KERAS_MODELS.values():
+        ours, theirs = runs.get(f"critic {preset}", {}), runs.get(f"keras {preset}", {})
+        if len(ours) < 2 or len(theirs) < 2:
+            continue
+        test = stats.ttest_ind(list(ours.values()), list(theirs.values()), equal_var=False)
+        low, high = test.confidence_interval(0.95)
+        diff = (sum(ours.values()) / len(ours) - sum(theirs.values()) / len(theirs)) * 100
+        lines.append(f"| {preset} | {len(ours)} / {len(theirs)} | {diff:+.2f} points | "
+                     f"{low * 100:+.2f} to {high * 100:+.2f} | {test.pvalue:.2f} |")
+    if lines:
+        print("\n| critic − Keras | seeds (critic / Keras) | difference of means | 95 % interval (Welch) | p |")
+        print("|---|---|---|---|---|")
+        print("\n".join(lines))
 
 
 def _print(rows: list[dict]) -> None:
