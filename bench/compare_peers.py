@@ -26,7 +26,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -248,7 +248,7 @@ def main() -> None:
         rows[-1]["wall_s"] = time.perf_counter() - start
         _print(rows)
         target.write_text(json.dumps({"benchmark": "compare_peers", "dataset": args.dataset, "limit": args.limit,
-                                      "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                      "date": datetime.now(UTC).isoformat(timespec="seconds"),
                                       "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rows": rows},
                                      indent=2) + "\n")  # after every contender: a long run cut short keeps its rows
 

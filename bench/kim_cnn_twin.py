@@ -33,7 +33,9 @@ KERNELS = (1, 2, 3, 5)
 def twins(dataset: str, rows: int):
     """critic's model (Keras initialization, seed 0), the encoded rows, and a Keras twin with the same weights."""
     import keras
-    from compare_peers import _keras_model  # bench/ is on sys.path when a bench script runs
+    from compare_peers import (
+        _keras_model,  # bench/ is on sys.path when a bench script runs
+    )
 
     from critic.data import load_version
     from critic.experiment import _data
