@@ -292,7 +292,7 @@ def _seeds_table() -> None:
 
 def _twins_test(runs: dict[str, dict[int, float]]) -> None:
     """critic's model against its Keras twin over their seeds: the difference of mean test accuracy
-    with Welch's 95 % confidence interval (unequal variances, as the two loops' spreads differ)."""
+    with Welch's 95 % confidence interval (which does not assume the two spreads are equal)."""
     from scipy import stats
 
     lines = []
