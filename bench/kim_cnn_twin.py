@@ -97,15 +97,15 @@ def run(dataset: str, rows: int, batch_size: int, epochs: int, adam: str) -> dic
     from kim_cnn_adam import KerasAdam
 
     from critic.config import TrainSettings
-    from critic.train import batch_order, fit
+    from critic.train import batch_order, fit, make_optimizer
 
     model, twin, data, classes = twins(dataset, rows)
     probe = data.encoded[:256]
     ours, theirs = probabilities(model, twin, probe)
     start = {name: [w.copy() for w in _as_keras(name, m)] for name, m, _ in _pairs(model, twin, keras)}
     s = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer="adam", learning_rate=1e-3)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = KerasAdam(params, lr=s.learning_rate) if adam == "keras" else torch.optim.Adam(params, lr=s.learning_rate, eps=1e-7)
+    optimizer = (KerasAdam([p for p in model.parameters() if p.requires_grad], lr=s.learning_rate) if adam == "keras"
+                 else make_optimizer(model, s))  # critic's own `adam`, as a run builds it
     fit(model, data, None, s, classes=classes, optimizer=optimizer, checkpoint=lambda result, best: None)
     twin.compile(optimizer=keras.optimizers.Adam(s.learning_rate), loss="sparse_categorical_crossentropy")
     for epoch in range(1, epochs + 1):
