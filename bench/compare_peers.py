@@ -62,7 +62,14 @@ def run_critic(preset: str, dataset: str, limit: int | None, seed: int = 0) -> d
     predictor = Predictor.from_checkpoint(experiment.checkpoint("best"))
     start = time.perf_counter()
     probs = predictor.predict_proba(test["text"].tolist())
-    return {"train_s": train_s, "predict_s": time.perf_counter() - start, "test_accuracy": float((probs.argmax(1) == y_test).mean())}
+    return {"train_s": train_s, "predict_s": time.perf_counter() - start, "test_accuracy": float((probs.argmax(1) == y_test).mean()),
+            "history": _history(json.loads(line) for line in (experiment.path / "metrics.jsonl").read_text().splitlines())}
+
+
+def _history(epochs) -> dict[str, list[float | None]]:
+    """Per-epoch train and validation loss and accuracy, in one shape for critic and Keras."""
+    epochs = list(epochs)
+    return {key: [e.get(key) for e in epochs] for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")}
 
 
 def _small_copy(dataset: str, limit: int) -> str:
@@ -142,15 +149,18 @@ def run_keras(preset: str, dataset: str, limit: int | None, seed: int = 0) -> di
         validation = (x_val, y_val)
     best = keras.callbacks.ModelCheckpoint(str(Path(os.environ.get("TMPDIR", "/tmp")) / f"keras-{preset}-{os.getpid()}.weights.h5"),
                                            monitor="val_loss", save_best_only=True, save_weights_only=True)
-    model.fit(x_train, y_train, batch_size=p.train.batch_size, epochs=p.train.epochs, validation_data=validation,
-              callbacks=[best] if validation else [], verbose=0)
+    fitted = model.fit(x_train, y_train, batch_size=p.train.batch_size, epochs=p.train.epochs, validation_data=validation,
+                       callbacks=[best] if validation else [], verbose=0).history
     if validation:
         model.load_weights(best.filepath)
     train_s = time.perf_counter() - start
     start = time.perf_counter()  # text → ids → probabilities, as critic's Predictor is timed
     predicted = model.predict(dense(encoder.encode(test["text"])), batch_size=512, verbose=0).argmax(1)
+    names = {"loss": "train_loss", "accuracy": "train_accuracy", "val_loss": "val_loss", "val_accuracy": "val_accuracy"}
     return {"train_s": train_s, "predict_s": time.perf_counter() - start,
-            "test_accuracy": float((predicted == np.asarray(y_test)).mean())}
+            "test_accuracy": float((predicted == np.asarray(y_test)).mean()),
+            "history": _history({names[k]: float(v[i]) for k, v in fitted.items() if k in names}
+                                for i in range(p.train.epochs))}
 
 
 def _keras_model(keras, preset: str, enc, n_classes: int):
