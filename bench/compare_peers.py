@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+WEIGHTS = RESULTS / "weights"  # Keras's trained Kim CNNs (not in git: 19 MB each)
 KERAS_MODELS = {"keras multi-hot-mlp": "multi-hot-mlp", "keras embedding-mlp": "embedding-mlp", "keras cnn-1d": "cnn-1d",
                 "keras kim-cnn": "kim-cnn"}
 FAST = {"critic linear", "sklearn tfidf+LR", "fastText bigrams"}
@@ -63,7 +64,7 @@ def run_critic(preset: str, dataset: str, limit: int | None, seed: int = 0) -> d
     start = time.perf_counter()
     probs = predictor.predict_proba(test["text"].tolist())
     return {"train_s": train_s, "predict_s": time.perf_counter() - start, "test_accuracy": float((probs.argmax(1) == y_test).mean()),
-            "history": _history(json.loads(line) for line in (experiment.path / "metrics.jsonl").read_text().splitlines())}
+            "experiment": experiment.name, "history": _history(json.loads(line) for line in (experiment.path / "metrics.jsonl").read_text().splitlines())}
 
 
 def _history(epochs) -> dict[str, list[float | None]]:
@@ -147,7 +148,10 @@ def run_keras(preset: str, dataset: str, limit: int | None, seed: int = 0) -> di
     if preset == "kim-cnn":  # the platform's protocol: validation subset, keep the best epoch by val loss
         x_val = encoder.encode(val["text"])
         validation = (x_val, y_val)
-    best = keras.callbacks.ModelCheckpoint(str(Path(os.environ.get("TMPDIR", "/tmp")) / f"keras-{preset}-{os.getpid()}.weights.h5"),
+    # the best epoch's weights stay (bench/kim_cnn_errors.py reads them); a smoke run's go to a temporary folder
+    folder = Path(os.environ.get("TMPDIR", "/tmp")) if limit else WEIGHTS
+    folder.mkdir(parents=True, exist_ok=True)
+    best = keras.callbacks.ModelCheckpoint(str(folder / f"keras-{preset}-seed{seed}.weights.h5"),
                                            monitor="val_loss", save_best_only=True, save_weights_only=True)
     fitted = model.fit(x_train, y_train, batch_size=p.train.batch_size, epochs=p.train.epochs, validation_data=validation,
                        callbacks=[best] if validation else [], verbose=0).history
@@ -159,6 +163,7 @@ def run_keras(preset: str, dataset: str, limit: int | None, seed: int = 0) -> di
     names = {"loss": "train_loss", "accuracy": "train_accuracy", "val_loss": "val_loss", "val_accuracy": "val_accuracy"}
     return {"train_s": train_s, "predict_s": time.perf_counter() - start,
             "test_accuracy": float((predicted == np.asarray(y_test)).mean()),
+            **({"weights": str(Path(best.filepath).relative_to(RESULTS.parent.parent))} if validation and not limit else {}),
             "history": _history({names[k]: float(v[i]) for k, v in fitted.items() if k in names}
                                 for i in range(p.train.epochs))}
 

@@ -1,0 +1,156 @@
+"""Benchmark: where do critic's and Keras's trained Kim CNNs differ?
+
+    .venv/bin/python bench/kim_cnn_errors.py [--dataset imdb@1]
+    (needs keras; runs with KERAS_BACKEND=torch; reads what bench/compare_peers.py saved)
+
+Takes every seed of the Kim CNN rows in bench/results/compare_peers*.json: critic's best checkpoint
+(the row's experiment) and Keras's best weights (the row's weights file), loaded into critic's
+kim-cnn graph, which bench/kim_cnn_twin.py shows is the same network. Every model predicts through
+critic's `Predictor` with the encoder fitted on the train subset, so the only difference between
+two rows is the trained weights. For validation and test it reports accuracy, ROC AUC (how well
+the scores rank, whatever the threshold), the share of texts predicted as the second class, and
+the accuracy at the balanced threshold (the median score, so half are predicted each way: the
+test set is balanced), then test accuracy by review length. Prints the mean over seeds per
+contender and saves every seed's numbers to bench/results/kim_cnn_errors.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+REPO = RESULTS.parent.parent
+LENGTHS = (0, 100, 150, 200, 300, 450, 650)  # bucket edges in words; the last bucket is "cut at 650"
+
+
+def saved_models() -> list[tuple[str, int, str]]:
+    """(contender, seed, checkpoint folder or Keras weights file) for every saved Kim CNN seed."""
+    found = []
+    for path in [RESULTS / "compare_peers.json", *sorted(RESULTS.glob("compare_peers_seed*.json"))]:
+        for r in json.loads(path.read_text())["rows"] if path.exists() else []:
+            if r["contender"] == "critic kim-cnn" and "experiment" in r:
+                found.append((r["contender"], r.get("seed", 0), r["experiment"]))
+            elif r["contender"] == "keras kim-cnn" and "weights" in r and (REPO / r["weights"]).exists():
+                found.append((r["contender"], r.get("seed", 0), r["weights"]))
+    return found
+
+
+def keras_predictor(weights: str, encoder, classes: list[str]):
+    """Keras's trained weights in critic's kim-cnn graph, behind critic's Predictor."""
+    import keras
+    from compare_peers import _keras_model  # bench/ is on sys.path when a bench script runs
+    from kim_cnn_twin import _pairs
+
+    from critic.models.graph import GraphModel
+    from critic.models.presets import get_preset
+    from critic.predictor import Predictor
+
+    preset = get_preset("kim-cnn")
+    twin = _keras_model(keras, "kim-cnn", preset.encoder, len(classes))
+    twin.load_weights(weights)
+    model = GraphModel(preset.model, encoder.input_spec, len(classes))
+    with torch.no_grad():
+        for name, module, layer in _pairs(model, twin, keras):
+            values = [torch.from_numpy(np.ascontiguousarray(w)) for w in layer.get_weights()]
+            if name == "embedding":
+                module.weight.copy_(values[0])
+                continue
+            # Keras Conv1D (k, in, out) → torch (out, in, k); Dense (in, out) → Linear (out, in)
+            module.weight.copy_(values[0].permute(2, 1, 0) if values[0].dim() == 3 else values[0].T)
+            module.bias.copy_(values[1])
+    return Predictor(model.eval(), encoder, classes, {})
+
+
+def scores(probs: np.ndarray, labels: np.ndarray) -> dict:
+    from sklearn.metrics import roc_auc_score
+
+    second = probs[:, 1]
+    balanced = second > np.median(second)
+    return {"accuracy": float((probs.argmax(1) == labels).mean()), "auc": float(roc_auc_score(labels, second)),
+            "predicted_second": float((probs.argmax(1) == 1).mean()),
+            "balanced_accuracy": float((balanced == (labels == 1)).mean())}
+
+
+def by_length(probs: np.ndarray, labels: np.ndarray, words: np.ndarray) -> dict[str, float]:
+    right = probs.argmax(1) == labels
+    out = {}
+    for low, high in zip(LENGTHS, LENGTHS[1:] + (None,)):
+        rows = (words >= low) & (words < high) if high else words >= low
+        out[f"{low}-{high - 1}" if high else f"{low} (cut)"] = float(right[rows].mean())
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="imdb@1")
+    args = parser.parse_args()
+
+    from critic.data import load_version
+    from critic.models.presets import get_preset
+    from critic.predictor import Predictor
+    from critic.text.encoders import PAD, encoder_for
+
+    version = load_version(args.dataset)
+    classes = version.classes
+    if len(classes) != 2:
+        raise SystemExit(f"{version.ref} has {len(classes)} classes; this comparison (AUC, balanced threshold) needs 2")
+    subsets = {s: version.subset(s, ["text", "label"]) for s in ("validation", "test")}
+    labels = {s: rows["label"].map({c: i for i, c in enumerate(classes)}).to_numpy() for s, rows in subsets.items()}
+    encoder = encoder_for(get_preset("kim-cnn").encoder).fit(version.subset("train", ["text"])["text"])
+    words = (encoder.encode(subsets["test"]["text"].tolist()) != PAD).sum(1)
+    rows = []
+    for contender, seed, source in saved_models():
+        predictor = (keras_predictor(str(REPO / source), encoder, classes) if contender.startswith("keras")
+                     else Predictor.from_checkpoint(Path.home() / ".critic" / "experiments" / source / "checkpoints" / "best"))
+        row = {"contender": contender, "seed": seed, "source": source}
+        for subset, texts in subsets.items():
+            probs = predictor.predict_proba(texts["text"].tolist())
+            row[subset] = scores(probs, labels[subset])
+            if subset == "test":
+                row["test_by_length"] = by_length(probs, labels[subset], words)
+        rows.append(row)
+        print(f"{contender} seed {seed}: test {row['test']['accuracy']:.2%}", flush=True)
+    _print(rows, classes, words)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "kim_cnn_errors.json").write_text(json.dumps(
+        {"benchmark": "kim_cnn_errors", "dataset": args.dataset, "date": datetime.now(UTC).isoformat(timespec="seconds"),
+         "machine": {"cpus": os.cpu_count()}, "classes": classes, "rows": rows}, indent=2) + "\n")
+
+
+def _print(rows: list[dict], classes: list[str], words: np.ndarray) -> None:
+    contenders = sorted({r["contender"] for r in rows})
+
+    def mean(name: str, get) -> str:
+        values = [get(r) for r in rows if r["contender"] == name]
+        return f"{statistics.mean(values):.2%}" + (f" ± {statistics.stdev(values) * 100:.2f}" if len(values) > 1 else "")
+
+    print(f"\nmean ± sd over seeds; '{classes[1]}' share = texts predicted {classes[1]!r} (both subsets are balanced)\n")
+    print("| contender | seeds | subset | accuracy | ROC AUC | " + f"'{classes[1]}' share | accuracy at the balanced threshold |")
+    print("|---|---|---|---|---|---|---|")
+    for name in contenders:
+        n = sum(r["contender"] == name for r in rows)
+        for subset in ("validation", "test"):
+            cells = [mean(name, lambda r, k=k: r[subset][k]) for k in ("accuracy", "auc", "predicted_second", "balanced_accuracy")]
+            print(f"| {name} | {n} | {subset} | " + " | ".join(cells) + " |")
+    buckets = list(rows[0]["test_by_length"])
+    counts = [int(((words >= low) & (words < high)).sum()) if high else int((words >= low).sum())
+              for low, high in zip(LENGTHS, LENGTHS[1:] + (None,))]
+    print("\ntest accuracy by review length (words after cleaning), mean over seeds\n")
+    print("| contender | " + " | ".join(f"{b} ({c:,})" for b, c in zip(buckets, counts)) + " |")
+    print("|---|" + "---|" * len(buckets))
+    for name in contenders:
+        print(f"| {name} | " + " | ".join(mean(name, lambda r, b=b: r["test_by_length"][b]).split(" ±")[0] for b in buckets) + " |")
+
+
+if __name__ == "__main__":
+    main()
