@@ -12,7 +12,9 @@ comparison is of models and training loops, not tokenizers. A peer that cannot b
 reported as such. `--limit N` trains and tests on N rows each: a smoke run, saved separately.
 `--seed N` (default 0) seeds critic's training and Keras's (`keras.utils.set_random_seed`); a seed
 other than 0 saves to compare_peers_seedN.json, so one-seed differences can be told from noise.
-Prints a table and saves bench/results/compare_peers.json.
+Prints a table and saves bench/results/compare_peers.json, with each critic and Keras run's
+per-epoch history; critic's run names its experiment, and the Keras Kim CNN's best weights stay in
+bench/results/weights/ (not in git), for bench/kim_cnn_errors.py.
 Goals (issue 9): critic linear the most accurate of the fast models and faster than the
 scikit-learn pipeline; the critic Kim CNN at least as accurate as the Keras one in ≤ ½ its time.
 """
