@@ -11,7 +11,8 @@ two rows is the trained weights. For validation and test it reports accuracy, RO
 the scores rank, whatever the threshold), the share of texts predicted as the second class, and
 the accuracy at the balanced threshold (the median score, so half are predicted each way: the
 test set is balanced), then test accuracy by review length. Prints the mean over seeds per
-contender and saves every seed's numbers to bench/results/kim_cnn_errors.json.
+contender, and critic − Keras with Welch's p, and saves every seed's numbers to
+bench/results/kim_cnn_errors.json (`--table` prints them again).
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ def saved_models() -> list[tuple[str, int, str]]:
 def keras_predictor(weights: str, encoder, classes: list[str]):
     """Keras's trained weights in critic's kim-cnn graph, behind critic's Predictor."""
     import keras
-    from compare_peers import _keras_model  # bench/ is on sys.path when a bench script runs
+    from compare_peers import (
+        _keras_model,  # bench/ is on sys.path when a bench script runs
+    )
     from kim_cnn_twin import _pairs
 
     from critic.models.graph import GraphModel
@@ -93,7 +96,12 @@ def by_length(probs: np.ndarray, labels: np.ndarray, words: np.ndarray) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="imdb@1")
+    parser.add_argument("--table", action="store_true", help="print the saved results' tables and exit")
     args = parser.parse_args()
+    if args.table:
+        saved = json.loads((RESULTS / "kim_cnn_errors.json").read_text())
+        _print(saved["rows"], saved["classes"], saved["test_reviews_by_length"])
+        return
 
     from critic.data import load_version
     from critic.models.presets import get_preset
@@ -120,14 +128,38 @@ def main() -> None:
                 row["test_by_length"] = by_length(probs, labels[subset], words)
         rows.append(row)
         print(f"{contender} seed {seed}: test {row['test']['accuracy']:.2%}", flush=True)
-    _print(rows, classes, words)
+    counts = {bucket: int(n) for bucket, n in zip(rows[0]["test_by_length"], _bucket_counts(words))}
+    _print(rows, classes, counts)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "kim_cnn_errors.json").write_text(json.dumps(
         {"benchmark": "kim_cnn_errors", "dataset": args.dataset, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-         "machine": {"cpus": os.cpu_count()}, "classes": classes, "rows": rows}, indent=2) + "\n")
+         "machine": {"cpus": os.cpu_count()}, "classes": classes, "test_reviews_by_length": counts, "rows": rows},
+        indent=2) + "\n")
 
 
-def _print(rows: list[dict], classes: list[str], words: np.ndarray) -> None:
+def _difference(rows: list[dict]) -> None:
+    """critic − Keras per subset and measure, with Welch's p (unequal spreads)."""
+    from scipy import stats
+
+    ours = [r for r in rows if r["contender"].startswith("critic")]
+    theirs = [r for r in rows if r["contender"].startswith("keras")]
+    if len(ours) < 2 or len(theirs) < 2:
+        return
+    for subset in ("validation", "test"):
+        cells = []
+        for key in ("accuracy", "auc", "predicted_second", "balanced_accuracy"):
+            a, b = [r[subset][key] * 100 for r in ours], [r[subset][key] * 100 for r in theirs]
+            p = stats.ttest_ind(a, b, equal_var=False).pvalue
+            cells.append(f"{statistics.mean(a) - statistics.mean(b):+.2f} points (p {p:.2f})")
+        print(f"| critic − Keras | | {subset} | " + " | ".join(cells) + " |")
+
+
+def _bucket_counts(words: np.ndarray) -> list[int]:
+    return [int(((words >= low) & (words < high)).sum()) if high else int((words >= low).sum())
+            for low, high in zip(LENGTHS, LENGTHS[1:] + (None,))]
+
+
+def _print(rows: list[dict], classes: list[str], counts: dict[str, int]) -> None:
     contenders = sorted({r["contender"] for r in rows})
 
     def mean(name: str, get) -> str:
@@ -140,13 +172,12 @@ def _print(rows: list[dict], classes: list[str], words: np.ndarray) -> None:
     for name in contenders:
         n = sum(r["contender"] == name for r in rows)
         for subset in ("validation", "test"):
-            cells = [mean(name, lambda r, k=k: r[subset][k]) for k in ("accuracy", "auc", "predicted_second", "balanced_accuracy")]
+            cells = [mean(name, lambda r, k=k, s=subset: r[s][k]) for k in ("accuracy", "auc", "predicted_second", "balanced_accuracy")]
             print(f"| {name} | {n} | {subset} | " + " | ".join(cells) + " |")
+    _difference(rows)
     buckets = list(rows[0]["test_by_length"])
-    counts = [int(((words >= low) & (words < high)).sum()) if high else int((words >= low).sum())
-              for low, high in zip(LENGTHS, LENGTHS[1:] + (None,))]
     print("\ntest accuracy by review length (words after cleaning), mean over seeds\n")
-    print("| contender | " + " | ".join(f"{b} ({c:,})" for b, c in zip(buckets, counts)) + " |")
+    print("| contender | " + " | ".join(f"{b} ({counts[b]:,})" for b in buckets) + " |")
     print("|---|" + "---|" * len(buckets))
     for name in contenders:
         print(f"| {name} | " + " | ".join(mean(name, lambda r, b=b: r["test_by_length"][b]).split(" ±")[0] for b in buckets) + " |")
