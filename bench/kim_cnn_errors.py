@@ -27,11 +27,11 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import numpy as np
-import torch
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPO = RESULTS.parent.parent
 LENGTHS = (0, 100, 150, 200, 300, 450, 650)  # bucket edges in words; the last bucket is "cut at 650"
+MEASURES = ("accuracy", "auc", "predicted_second", "balanced_accuracy")  # the keys `scores` returns
 
 
 def saved_models() -> list[tuple[str, int, str]]:
@@ -52,7 +52,7 @@ def keras_predictor(weights: str, encoder, classes: list[str]):
     from compare_peers import (
         _keras_model,  # bench/ is on sys.path when a bench script runs
     )
-    from kim_cnn_twin import _pairs
+    from kim_cnn_twin import copy_from_keras
 
     from critic.models.graph import GraphModel
     from critic.models.presets import get_preset
@@ -62,15 +62,7 @@ def keras_predictor(weights: str, encoder, classes: list[str]):
     twin = _keras_model(keras, "kim-cnn", preset.encoder, len(classes))
     twin.load_weights(weights)
     model = GraphModel(preset.model, encoder.input_spec, len(classes))
-    with torch.no_grad():
-        for name, module, layer in _pairs(model, twin, keras):
-            values = [torch.from_numpy(np.ascontiguousarray(w)) for w in layer.get_weights()]
-            if name == "embedding":
-                module.weight.copy_(values[0])
-                continue
-            # Keras Conv1D (k, in, out) → torch (out, in, k); Dense (in, out) → Linear (out, in)
-            module.weight.copy_(values[0].permute(2, 1, 0) if values[0].dim() == 3 else values[0].T)
-            module.bias.copy_(values[1])
+    copy_from_keras(model, twin, keras)
     return Predictor(model.eval(), encoder, classes, {})
 
 
@@ -84,13 +76,15 @@ def scores(probs: np.ndarray, labels: np.ndarray) -> dict:
             "balanced_accuracy": float((balanced == (labels == 1)).mean())}
 
 
-def by_length(probs: np.ndarray, labels: np.ndarray, words: np.ndarray) -> dict[str, float]:
+def length_buckets(words: np.ndarray) -> dict[str, np.ndarray]:
+    """Bucket name → (N,) mask of the texts whose word count falls in it."""
+    return {f"{low}-{high - 1}" if high else f"{low} (cut)": (words >= low) & (words < high) if high else words >= low
+            for low, high in zip(LENGTHS, LENGTHS[1:] + (None,))}
+
+
+def by_length(probs: np.ndarray, labels: np.ndarray, buckets: dict[str, np.ndarray]) -> dict[str, float]:
     right = probs.argmax(1) == labels
-    out = {}
-    for low, high in zip(LENGTHS, LENGTHS[1:] + (None,)):
-        rows = (words >= low) & (words < high) if high else words >= low
-        out[f"{low}-{high - 1}" if high else f"{low} (cut)"] = float(right[rows].mean())
-    return out
+    return {name: float(right[rows].mean()) for name, rows in buckets.items()}
 
 
 def main() -> None:
@@ -104,6 +98,7 @@ def main() -> None:
         return
 
     from critic.data import load_version
+    from critic.experiment import get_experiment
     from critic.models.presets import get_preset
     from critic.predictor import Predictor
     from critic.text.encoders import PAD, encoder_for
@@ -115,20 +110,20 @@ def main() -> None:
     subsets = {s: version.subset(s, ["text", "label"]) for s in ("validation", "test")}
     labels = {s: rows["label"].map({c: i for i, c in enumerate(classes)}).to_numpy() for s, rows in subsets.items()}
     encoder = encoder_for(get_preset("kim-cnn").encoder).fit(version.subset("train", ["text"])["text"])
-    words = (encoder.encode(subsets["test"]["text"].tolist()) != PAD).sum(1)
+    buckets = length_buckets((encoder.encode(subsets["test"]["text"].tolist()) != PAD).sum(1))
     rows = []
     for contender, seed, source in saved_models():
         predictor = (keras_predictor(str(REPO / source), encoder, classes) if contender.startswith("keras")
-                     else Predictor.from_checkpoint(Path.home() / ".critic" / "experiments" / source / "checkpoints" / "best"))
+                     else Predictor.from_checkpoint(get_experiment(source).checkpoint("best")))
         row = {"contender": contender, "seed": seed, "source": source}
         for subset, texts in subsets.items():
             probs = predictor.predict_proba(texts["text"].tolist())
             row[subset] = scores(probs, labels[subset])
             if subset == "test":
-                row["test_by_length"] = by_length(probs, labels[subset], words)
+                row["test_by_length"] = by_length(probs, labels[subset], buckets)
         rows.append(row)
         print(f"{contender} seed {seed}: test {row['test']['accuracy']:.2%}", flush=True)
-    counts = {bucket: int(n) for bucket, n in zip(rows[0]["test_by_length"], _bucket_counts(words))}
+    counts = {name: int(mask.sum()) for name, mask in buckets.items()}
     _print(rows, classes, counts)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "kim_cnn_errors.json").write_text(json.dumps(
@@ -147,16 +142,11 @@ def _difference(rows: list[dict]) -> None:
         return
     for subset in ("validation", "test"):
         cells = []
-        for key in ("accuracy", "auc", "predicted_second", "balanced_accuracy"):
+        for key in MEASURES:
             a, b = [r[subset][key] * 100 for r in ours], [r[subset][key] * 100 for r in theirs]
             p = stats.ttest_ind(a, b, equal_var=False).pvalue
             cells.append(f"{statistics.mean(a) - statistics.mean(b):+.2f} points (p {p:.2f})")
         print(f"| critic − Keras | | {subset} | " + " | ".join(cells) + " |")
-
-
-def _bucket_counts(words: np.ndarray) -> list[int]:
-    return [int(((words >= low) & (words < high)).sum()) if high else int((words >= low).sum())
-            for low, high in zip(LENGTHS, LENGTHS[1:] + (None,))]
 
 
 def _print(rows: list[dict], classes: list[str], counts: dict[str, int]) -> None:
@@ -172,7 +162,7 @@ def _print(rows: list[dict], classes: list[str], counts: dict[str, int]) -> None
     for name in contenders:
         n = sum(r["contender"] == name for r in rows)
         for subset in ("validation", "test"):
-            cells = [mean(name, lambda r, k=k, s=subset: r[s][k]) for k in ("accuracy", "auc", "predicted_second", "balanced_accuracy")]
+            cells = [mean(name, lambda r, k=k, s=subset: r[s][k]) for k in MEASURES]
             print(f"| {name} | {n} | {subset} | " + " | ".join(cells) + " |")
     _difference(rows)
     buckets = list(rows[0]["test_by_length"])

@@ -85,6 +85,17 @@ def _copy(model, twin, keras) -> None:
         layer.set_weights(_as_keras(name, module))
 
 
+@torch.no_grad()
+def copy_from_keras(model, twin, keras) -> None:
+    """The reverse of `_copy`: the Keras twin's (trained) weights into critic's modules."""
+    for name, module, layer in _pairs(model, twin, keras):
+        w, *bias = (torch.from_numpy(np.ascontiguousarray(v)) for v in layer.get_weights())
+        # Keras Conv1D (k, in, out) → torch Conv1d (out, in, k); Dense (in, out) → Linear (out, in)
+        module.weight.copy_(w if name == "embedding" else w.permute(2, 1, 0) if w.dim() == 3 else w.T)
+        if bias:
+            module.bias.copy_(bias[0])
+
+
 def probabilities(model, twin, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     model.eval()
     with torch.inference_mode():
