@@ -8,7 +8,8 @@ except that it starts from the initial weights the Keras run of the same seed st
 seed's Keras model is built as compare_peers.py builds it after `keras.utils.set_random_seed(N)`,
 and its weights are copied into critic's graph (kim_cnn_twin.copy_from_keras) before training.
 critic's own RNG stream is restored afterwards, so only the initial weights change.
-Prints a table and saves bench/results/kim_cnn_keras_init.json (rows of earlier runs are kept).
+Prints the validation (best epoch, by validation loss) and test accuracy per seed and saves
+bench/results/kim_cnn_keras_init.json (rows of earlier runs on the same dataset are kept).
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def run(dataset: str, seed: int) -> dict:
 
     with mock.patch("critic.experiment.load_pretrained_weights", keras_initial_weights):
         result = run_critic("kim-cnn", dataset, None, seed)
-    result.pop("history", None)
-    return {"seed": seed, **result}
+    history = result.pop("history")
+    best = min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__)  # the checkpoint run_critic tested
+    return {"seed": seed, "best_epoch": best + 1, "val_accuracy": history["val_accuracy"][best], **result}
 
 
 def main() -> None:
@@ -60,14 +62,17 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2,3")
     args = parser.parse_args()
     saved = json.loads(OUT.read_text()) if OUT.exists() else {}
-    rows = {r["seed"]: r for r in saved.get("rows", [])}
+    # earlier seeds are kept only when they were run on the same dataset (a smoke run on a small copy starts afresh)
+    rows = {r["seed"]: r for r in saved.get("rows", [])} if saved.get("dataset") == args.dataset else {}
     for seed in map(int, args.seeds.split(",")):
         rows[seed] = run(args.dataset, seed)
-        print(f"seed {seed}: test accuracy {rows[seed]['test_accuracy']:.2%}, training {rows[seed]['train_s']:.0f} s", flush=True)
+        print(f"seed {seed}: validation {rows[seed]['val_accuracy']:.2%}, test {rows[seed]['test_accuracy']:.2%} "
+              f"(epoch {rows[seed]['best_epoch']}), training {rows[seed]['train_s']:.0f} s", flush=True)
     ordered = [rows[s] for s in sorted(rows)]
     mean = sum(r["test_accuracy"] for r in ordered) / len(ordered)
-    per_seed = " / ".join(f"{r['test_accuracy']:.2%}" for r in ordered)
-    print(f"\n| kim-cnn from Keras's initial weights | seeds {', '.join(str(r['seed']) for r in ordered)} | {per_seed} | mean {mean:.2%} |")
+    per_seed = {k: " / ".join(f"{r[k]:.2%}" for r in ordered) for k in ("val_accuracy", "test_accuracy")}
+    print(f"\n| kim-cnn from Keras's initial weights | seeds {', '.join(str(r['seed']) for r in ordered)} "
+          f"| {per_seed['val_accuracy']} | {per_seed['test_accuracy']} (mean {mean:.2%}) |")
     RESULTS.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(
         {"benchmark": "kim_cnn_keras_init", "dataset": args.dataset, "date": datetime.now(UTC).isoformat(timespec="seconds"),
