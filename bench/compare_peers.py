@@ -53,6 +53,7 @@ def _data(dataset: str, limit: int | None):
 def run_critic(preset: str, dataset: str, limit: int | None, seed: int = 0) -> dict:
     from critic.experiment import build_config, train_experiment
     from critic.predictor import Predictor
+    from critic.train import resolve_device
 
     ref = dataset
     if limit:  # a smoke run trains on a small stored copy, through the same path
@@ -62,7 +63,8 @@ def run_critic(preset: str, dataset: str, limit: int | None, seed: int = 0) -> d
     config = build_config(ref, preset=preset, train={"seed": seed} if seed else None)
     experiment = train_experiment(config, name=f"peers-{preset}-{int(time.time())}")
     train_s = time.perf_counter() - start
-    predictor = Predictor.from_checkpoint(experiment.checkpoint("best"))
+    # tested on the device it trained on (the CPU here; a GPU when bench/kim_cnn_seeds.py runs on one)
+    predictor = Predictor.from_checkpoint(experiment.checkpoint("best"), device=str(resolve_device(config.train.device)))
     start = time.perf_counter()
     probs = predictor.predict_proba(test["text"].tolist())
     return {"train_s": train_s, "predict_s": time.perf_counter() - start, "test_accuracy": float((probs.argmax(1) == y_test).mean()),

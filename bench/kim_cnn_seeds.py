@@ -1,0 +1,158 @@
+"""Benchmark: the Kim CNN in critic and in Keras over many training seeds, several runs at a time.
+
+    .venv/bin/python bench/kim_cnn_seeds.py --seeds 0-15 [--workers 4] [--budget-s 540] [--dataset imdb@1]
+    .venv/bin/python bench/kim_cnn_seeds.py --table cuda   # the saved runs of that device again
+    (needs keras; Keras runs with KERAS_BACKEND=torch)
+
+Each run is one kim-cnn row of compare_peers.py (`compare_peers.py --one "critic kim-cnn" --seed N`
+and its Keras twin, each in its own process): same split, encoder, protocol (best epoch by
+validation loss) and test through critic's Predictor or Keras's predict. What this script adds is
+numbers: on a machine with more cores or a GPU it runs `--workers` of them side by side (the
+cores shared out through OMP_NUM_THREADS) and alternates critic and Keras seed by seed, so a run
+cut short by `--budget-s` (no new run starts after it) leaves both with about as many seeds.
+Both train on whatever device torch picks ("auto": a CUDA GPU when there is one), with TF32 off
+(NVIDIA_TF32_OVERRIDE=0), so a GPU computes in float32 as the CPU does.
+Saves bench/results/kim_cnn_seeds-<device>.json after every run (rows of other seeds are kept) and
+prints, per contender, mean ± sd of test and validation accuracy, and critic − Keras with Welch's
+95 % interval. Numbers from a GPU answer "is the gap real" for the same code on another device;
+the issue's CPU figures stay compare_peers.py's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import UTC, datetime
+from pathlib import Path
+from threading import Lock
+
+from compare_peers import (  # bench/ is on sys.path when a bench script runs
+    RESULTS,
+    run_child,
+)
+
+CONTENDERS = ("critic kim-cnn", "keras kim-cnn")
+
+
+def _seeds(text: str) -> list[int]:
+    """'0-3,8' → [0, 1, 2, 3, 8]"""
+    seeds = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        seeds += range(int(low), int(high or low) + 1)
+    return seeds
+
+
+def _device() -> str:
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+
+
+def _target(kind: str, limit: int | None = None) -> Path:
+    """kind: "cpu" or "cuda"; a smoke run (--limit) saves apart."""
+    return RESULTS / f"kim_cnn_seeds-{kind}{'-smoke' if limit else ''}.json"
+
+
+def _row(result: dict) -> dict:
+    """compare_peers' row plus the best epoch's validation accuracy (the checkpoint tested)."""
+    history = result.pop("history", None)
+    if history and history.get("val_loss"):
+        best = min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__)
+        result.update(best_epoch=best + 1, val_accuracy=history["val_accuracy"][best], history=history)
+    return result
+
+
+def run(seeds: list[int], dataset: str, workers: int, budget_s: float, contenders: list[str],
+        limit: int | None = None) -> list[dict]:
+    device = _device()
+    target = _target("cpu" if device == "cpu" else "cuda", limit)
+    saved = json.loads(target.read_text())["rows"] if target.exists() else []
+    jobs = [(name, seed) for seed in seeds for name in contenders]
+    rows = [r for r in saved if (r["contender"], r.get("seed")) not in set(jobs)]
+    os.environ.update(NVIDIA_TF32_OVERRIDE="0", KERAS_BACKEND="torch",
+                      OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // workers)))
+    start, lock = time.perf_counter(), Lock()
+
+    def job(name: str, seed: int) -> dict | None:
+        if time.perf_counter() - start > budget_s:
+            return None  # past the budget: leave it for a later call
+        began = time.perf_counter()
+        result = _row(run_child(name, dataset, limit, seed))
+        result["wall_s"] = time.perf_counter() - began
+        return result
+
+    with ThreadPoolExecutor(workers) as pool:
+        for future in as_completed([pool.submit(job, *j) for j in jobs]):
+            result = future.result()
+            if result is None:
+                continue
+            with lock:
+                rows.append(result)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(json.dumps({
+                    "benchmark": "kim_cnn_seeds", "dataset": dataset, "device": device, "workers": workers,
+                    "tf32": False, "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+                    "rows": sorted(rows, key=lambda r: (r["contender"], r.get("seed", -1)))}, indent=2) + "\n")
+                acc = f"test {result['test_accuracy']:.2%}" if "test_accuracy" in result else result.get("error")
+                print(f"{result['contender']:<15} seed {result.get('seed', '?'):>3}: {acc}  "
+                      f"({result['wall_s']:.0f} s, {time.perf_counter() - start:.0f} s in)", flush=True)
+    return rows
+
+
+def table(kind: str, limit: int | None = None) -> None:
+    from scipy import stats
+
+    data = json.loads(_target(kind, limit).read_text())
+    runs = {name: [r for r in data["rows"] if r["contender"] == name and "test_accuracy" in r] for name in CONTENDERS}
+    print(f"{data['dataset']} on {data['device']}, {data['workers']} runs at a time, {data['date'][:10]}\n")
+    print("| contender | seeds | test accuracy, mean ± sd | validation (best epoch), mean ± sd | min to max test | "
+          "training per run (median) |")
+    print("|---|---|---|---|---|---|")
+    for name, rows in runs.items():
+        if len(rows) < 2:
+            continue
+        test = [r["test_accuracy"] * 100 for r in rows]
+        val = [r["val_accuracy"] * 100 for r in rows if "val_accuracy" in r]
+        print(f"| {name} | {len(rows)} | {statistics.mean(test):.2f} % ± {statistics.stdev(test):.2f} | "
+              f"{statistics.mean(val):.2f} % ± {statistics.stdev(val):.2f} | {min(test):.2f} to {max(test):.2f} % | "
+              f"{statistics.median(r['train_s'] for r in rows):.0f} s |")
+    ours, theirs = runs[CONTENDERS[0]], runs[CONTENDERS[1]]
+    if len(ours) < 2 or len(theirs) < 2:
+        return
+    print("\n| critic − Keras | seeds (critic / Keras) | difference of means | 95 % interval (Welch) | p |")
+    print("|---|---|---|---|---|")
+    for key, label in (("test_accuracy", "test"), ("val_accuracy", "validation")):
+        a, b = [r[key] * 100 for r in ours], [r[key] * 100 for r in theirs]
+        welch = stats.ttest_ind(a, b, equal_var=False)
+        low, high = welch.confidence_interval(0.95)
+        print(f"| {label} | {len(a)} / {len(b)} | {statistics.mean(a) - statistics.mean(b):+.2f} points | "
+              f"{low:+.2f} to {high:+.2f} | {welch.pvalue:.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", default="0-7", help="e.g. 0-15 or 0,3,8-11")
+    parser.add_argument("--dataset", default="imdb@1")
+    parser.add_argument("--workers", type=int, default=1, help="runs at a time")
+    parser.add_argument("--budget-s", type=float, default=float("inf"), help="start no run after this many seconds")
+    parser.add_argument("--only", choices=CONTENDERS, help="one of the two contenders")
+    parser.add_argument("--limit", type=int, help="smoke run: this many rows per subset (saved apart)")
+    parser.add_argument("--table", choices=("cpu", "cuda"), help="print the saved runs of that device and exit")
+    args = parser.parse_args()
+    if args.table:
+        table(args.table)
+        return
+    contenders = [args.only] if args.only else list(CONTENDERS)
+    run(_seeds(args.seeds), args.dataset, args.workers, args.budget_s, contenders, args.limit)
+    table("cpu" if _device() == "cpu" else "cuda", args.limit)
+
+
+if __name__ == "__main__":
+    main()
