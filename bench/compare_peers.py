@@ -61,7 +61,7 @@ def run_critic(preset: str, dataset: str, limit: int | None, seed: int = 0) -> d
     _, (_, _, test), (_, _, y_test), _ = _data(ref, None)
     start = time.perf_counter()
     config = build_config(ref, preset=preset, train={"seed": seed} if seed else None)
-    experiment = train_experiment(config, name=f"peers-{preset}-{int(time.time())}")
+    experiment = train_experiment(config, name=f"peers-{preset}-seed{seed}-{int(time.time())}-{os.getpid()}")
     train_s = time.perf_counter() - start
     # tested on the device it trained on (the CPU here; a GPU when bench/kim_cnn_seeds.py runs on one)
     predictor = Predictor.from_checkpoint(experiment.checkpoint("best"), device=str(resolve_device(config.train.device)))
