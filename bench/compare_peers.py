@@ -63,7 +63,7 @@ def run_critic(preset: str, dataset: str, limit: int | None, seed: int = 0) -> d
     config = build_config(ref, preset=preset, train={"seed": seed} if seed else None)
     experiment = train_experiment(config, name=f"peers-{preset}-seed{seed}-{int(time.time())}-{os.getpid()}")
     train_s = time.perf_counter() - start
-    # tested on the device it trained on (the CPU here; a GPU when bench/kim_cnn_seeds.py runs on one)
+    # tested on the device it trained on (the CPU here; a GPU when bench/peer_seeds.py runs on one)
     predictor = Predictor.from_checkpoint(experiment.checkpoint("best"), device=str(resolve_device(config.train.device)))
     start = time.perf_counter()
     probs = predictor.predict_proba(test["text"].tolist())
