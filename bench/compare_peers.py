@@ -258,13 +258,16 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     target = RESULTS / ("compare_peers_smoke.json" if args.limit else
                         f"compare_peers_seed{args.seed}.json" if args.seed else "compare_peers.json")
-    rows = []
-    if args.only and target.exists():  # a partial rerun replaces its contenders' rows and keeps the others
-        rows = [r for r in json.loads(target.read_text())["rows"] if r["contender"] not in args.only.split(",")]
+    ours: list[dict] = []
     for name in contenders(set(args.only.split(",")) if args.only else None):
         start = time.perf_counter()
-        rows.append(run_child(name, args.dataset, args.limit, args.seed))
-        rows[-1]["wall_s"] = time.perf_counter() - start
+        ours.append(run_child(name, args.dataset, args.limit, args.seed))
+        ours[-1]["wall_s"] = time.perf_counter() - start
+        # a partial rerun replaces its contenders' rows and keeps the others, as the file is now
+        # (read again here: another run of the same seed may have written it meanwhile)
+        rows = [r for r in json.loads(target.read_text())["rows"] if r["contender"] not in args.only.split(",")] \
+            if args.only and target.exists() else []
+        rows += ours
         _print(rows)
         target.write_text(json.dumps({"benchmark": "compare_peers", "dataset": args.dataset, "limit": args.limit,
                                       "date": datetime.now(UTC).isoformat(timespec="seconds"),
