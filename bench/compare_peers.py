@@ -77,6 +77,25 @@ def _history(epochs) -> dict[str, list[float | None]]:
     return {key: [e.get(key) for e in epochs] for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")}
 
 
+def best_epoch(history: dict) -> int | None:
+    """0-based index of the epoch with the lowest validation loss (the checkpoint critic and the Keras
+    Kim CNN keep), or None for a run without validation."""
+    losses = history.get("val_loss") or [None]
+    return None if None in losses else min(range(len(losses)), key=losses.__getitem__)
+
+
+def welch_cells(ours: list[float], theirs: list[float]) -> str:
+    """Table cells for critic − peer, values in %: seeds, difference of means, Welch's 95 % interval
+    (which does not assume the two spreads are equal) and p."""
+    from scipy import stats
+
+    test = stats.ttest_ind(ours, theirs, equal_var=False)
+    low, high = test.confidence_interval(0.95)
+    p = f"{test.pvalue:.2f}" if test.pvalue >= 0.01 else f"{test.pvalue:.1g}"
+    return (f"{len(ours)} / {len(theirs)} | {sum(ours) / len(ours) - sum(theirs) / len(theirs):+.2f} points | "
+            f"{low:+.2f} to {high:+.2f} | {p}")
+
+
 def _small_copy(dataset: str, limit: int) -> str:
     import tempfile
 
@@ -313,20 +332,13 @@ def _seeds_table() -> None:
 
 
 def _twins_test(runs: dict[str, dict[int, float]]) -> None:
-    """critic's model against its Keras twin over their seeds: the difference of mean test accuracy
-    with Welch's 95 % confidence interval (which does not assume the two spreads are equal)."""
-    from scipy import stats
-
+    """critic's model against its Keras twin over their seeds: the difference of mean test accuracy."""
     lines = []
     for preset in KERAS_MODELS.values():
         ours, theirs = runs.get(f"critic {preset}", {}), runs.get(f"keras {preset}", {})
         if len(ours) < 2 or len(theirs) < 2:
             continue
-        test = stats.ttest_ind(list(ours.values()), list(theirs.values()), equal_var=False)
-        low, high = test.confidence_interval(0.95)
-        diff = (sum(ours.values()) / len(ours) - sum(theirs.values()) / len(theirs)) * 100
-        lines.append(f"| {preset} | {len(ours)} / {len(theirs)} | {diff:+.2f} points | "
-                     f"{low * 100:+.2f} to {high * 100:+.2f} | {test.pvalue:.2f} |")
+        lines.append(f"| {preset} | {welch_cells([v * 100 for v in ours.values()], [v * 100 for v in theirs.values()])} |")
     if lines:
         print("\n| critic − Keras | seeds (critic / Keras) | difference of means | 95 % interval (Welch) | p |")
         print("|---|---|---|---|---|")

@@ -34,6 +34,7 @@ def run(dataset: str, seed: int) -> dict:
     import keras
     from compare_peers import (  # bench/ is on sys.path when a bench script runs
         _keras_model,
+        best_epoch,
         run_critic,
     )
     from kim_cnn_twin import copy_from_keras
@@ -52,7 +53,7 @@ def run(dataset: str, seed: int) -> dict:
     with mock.patch("critic.experiment.load_pretrained_weights", keras_initial_weights):
         result = run_critic("kim-cnn", dataset, None, seed)
     history = result.pop("history")
-    best = min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__)  # the checkpoint run_critic tested
+    best = best_epoch(history)  # the checkpoint run_critic tested
     return {"seed": seed, "best_epoch": best + 1, "val_accuracy": history["val_accuracy"][best], **result}
 
 

@@ -30,12 +30,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
-from threading import Lock
 
 from compare_peers import (  # bench/ is on sys.path when a bench script runs
     KERAS_MODELS,
     RESULTS,
+    best_epoch,
     run_child,
+    welch_cells,
 )
 
 # test accuracy (%) each preset is held to: the seeds' published figures; kim-cnn's is issue 4's bar
@@ -57,6 +58,11 @@ def _device() -> str:
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
 
 
+def _kind() -> str:
+    """This machine's results file: "cpu" or "cuda"."""
+    return "cpu" if _device() == "cpu" else "cuda"
+
+
 def _contenders(preset: str) -> tuple[str, str]:
     return f"critic {preset}", f"keras {preset}"
 
@@ -69,24 +75,24 @@ def _target(preset: str, kind: str, limit: int | None = None) -> Path:
 def _row(result: dict) -> dict:
     """compare_peers' row plus, where the run has validation, the best epoch's validation accuracy
     (the checkpoint tested)."""
-    history = result.pop("history", None)
-    if history and None not in history.get("val_loss", [None]):
-        best = min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__)
-        result.update(best_epoch=best + 1, val_accuracy=history["val_accuracy"][best], history=history)
+    best = best_epoch(result.get("history") or {})
+    if best is not None:
+        result.update(best_epoch=best + 1, val_accuracy=result["history"]["val_accuracy"][best])
     return result
 
 
 def run(preset: str, seeds: list[int], dataset: str, workers: int, budget_s: float, contenders: list[str],
         limit: int | None = None) -> list[dict]:
     device = _device()
-    target = _target(preset, "cpu" if device == "cpu" else "cuda", limit)
+    target = _target(preset, _kind(), limit)
     saved = json.loads(target.read_text())["rows"] if target.exists() else []
     done = {(r["contender"], r.get("seed")) for r in saved if "test_accuracy" in r}  # kept, not run again
     jobs = [(name, seed) for seed in seeds for name in contenders if (name, seed) not in done]
-    rows = [r for r in saved if "test_accuracy" in r or (r["contender"], r.get("seed")) not in set(jobs)]
+    retried = set(jobs)  # a failed run's row goes when it is run again
+    rows = [r for r in saved if "test_accuracy" in r or (r["contender"], r.get("seed")) not in retried]
     os.environ.update(NVIDIA_TF32_OVERRIDE="0", KERAS_BACKEND="torch",
                       OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // workers)))
-    start, lock = time.perf_counter(), Lock()
+    start = time.perf_counter()
 
     def job(name: str, seed: int) -> dict | None:
         if time.perf_counter() - start > budget_s:
@@ -101,23 +107,20 @@ def run(preset: str, seeds: list[int], dataset: str, workers: int, budget_s: flo
             result = future.result()
             if result is None:
                 continue
-            with lock:
-                rows.append(result)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(json.dumps({
-                    "benchmark": "peer_seeds", "preset": preset, "dataset": dataset, "device": device,
-                    "tf32": False, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-                    "rows": sorted(rows, key=lambda r: (r["contender"], r.get("seed", -1)))}, indent=2) + "\n")
-                acc = f"test {result['test_accuracy']:.2%}" if "test_accuracy" in result else result.get("error")
-                print(f"{result['contender']:<15} seed {result.get('seed', '?'):>3}: {acc}  "
-                      f"({result['wall_s']:.0f} s, {time.perf_counter() - start:.0f} s in)", flush=True)
+            rows.append(result)  # this loop is the main thread's alone: the workers only run processes
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps({
+                "benchmark": "peer_seeds", "preset": preset, "dataset": dataset, "device": device,
+                "tf32": False, "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+                "rows": sorted(rows, key=lambda r: (r["contender"], r.get("seed", -1)))}, indent=2) + "\n")
+            acc = f"test {result['test_accuracy']:.2%}" if "test_accuracy" in result else result.get("error")
+            print(f"{result['contender']:<15} seed {result.get('seed', '?'):>3}: {acc}  "
+                  f"({result['wall_s']:.0f} s, {time.perf_counter() - start:.0f} s in)", flush=True)
     return rows
 
 
 def table(preset: str, kind: str, limit: int | None = None) -> None:
-    from scipy import stats
-
     data = json.loads(_target(preset, kind, limit).read_text())
     contenders = _contenders(preset)
     runs = {name: [r for r in data["rows"] if r["contender"] == name and "test_accuracy" in r] for name in contenders}
@@ -143,12 +146,8 @@ def table(preset: str, kind: str, limit: int | None = None) -> None:
     print("|---|---|---|---|---|")
     for key, label in (("test_accuracy", "test"), ("val_accuracy", "validation")):
         a, b = [r[key] * 100 for r in ours if key in r], [r[key] * 100 for r in theirs if key in r]
-        if len(a) < 2 or len(b) < 2:
-            continue
-        welch = stats.ttest_ind(a, b, equal_var=False)
-        low, high = welch.confidence_interval(0.95)
-        print(f"| {label} | {len(a)} / {len(b)} | {statistics.mean(a) - statistics.mean(b):+.2f} points | "
-              f"{low:+.2f} to {high:+.2f} | {welch.pvalue:.2f} |")
+        if len(a) >= 2 and len(b) >= 2:
+            print(f"| {label} | {welch_cells(a, b)} |")
 
 
 def main() -> None:
@@ -167,7 +166,7 @@ def main() -> None:
         return
     contenders = [c for c in _contenders(args.preset) if not args.only or c.startswith(args.only)]
     run(args.preset, _seeds(args.seeds), args.dataset, args.workers, args.budget_s, contenders, args.limit)
-    table(args.preset, "cpu" if _device() == "cpu" else "cuda", args.limit)
+    table(args.preset, _kind(), args.limit)
 
 
 if __name__ == "__main__":
