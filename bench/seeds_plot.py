@@ -7,7 +7,8 @@ Reads the runs the other scripts saved (nothing is trained here):
 - GPU: peer_seeds-<preset>-cuda.json.
 A seed run on the CPU is deterministic, so one saved twice counts once. Prints, per device, each
 contender's seeds, mean ± sd and seeds at or above the preset's bar, then critic − Keras per device
-and CPU − GPU per contender (Welch's 95 % interval and p: does the device move the mean?).
+and CPU − GPU per contender (Welch's 95 % interval and p: does the device move the mean?), and,
+where both devices have seeds, critic − Keras over all of them.
 Saves bench/results/seeds-<preset>.png: every seed as a dot, the mean with its 95 % interval as a
 bar, the bar line dashed, and bench/results/seeds-<preset>.json with the numbers printed.
 """
@@ -82,6 +83,10 @@ def print_tables(preset: str, runs: dict[tuple[str, str], dict[int, float]], row
     for label, a, b in pairs:
         if len(runs.get(a, {})) >= 2 and len(runs.get(b, {})) >= 2:
             print(f"| {label} | {welch_cells(list(runs[a].values()), list(runs[b].values()))} |")
+    # every seed of both devices in one sample each: fair only where the CPU − GPU rows show no device effect
+    both = [[v for d in DEVICES for v in runs.get((d, name), {}).values()] for name in (ours, theirs)]
+    if all(len(runs.get((d, n), {})) >= 2 for d in DEVICES for n in (ours, theirs)):
+        print(f"| critic − Keras, CPU and GPU together | {welch_cells(*both)} |")
 
 
 def plot(preset: str, runs: dict[tuple[str, str], dict[int, float]], bar: float):
