@@ -312,15 +312,21 @@ def _markdown(data: dict) -> None:
               f"{r['peak_rss_mb']:,.0f} MB | {ratio} |")
 
 
-def _seeds_table() -> None:
-    """Test accuracy per seed (compare_peers.json is seed 0), for the contenders run with more than one."""
-    import statistics
-
+def saved_seeds() -> dict[str, dict[int, float]]:
+    """{contender: {seed: test accuracy}} over every saved run (compare_peers.json is seed 0)."""
     runs: dict[str, dict[int, float]] = {}
     for path in [RESULTS / "compare_peers.json", *sorted(RESULTS.glob("compare_peers_seed*.json"))]:
         for r in json.loads(path.read_text())["rows"] if path.exists() else []:
             if "test_accuracy" in r:
                 runs.setdefault(r["contender"], {})[r.get("seed", 0)] = r["test_accuracy"]
+    return runs
+
+
+def _seeds_table() -> None:
+    """Test accuracy per seed, for the contenders run with more than one."""
+    import statistics
+
+    runs = saved_seeds()
     print("| contender | seeds | test accuracy per seed | mean | standard deviation |")
     print("|---|---|---|---|---|")
     for name, by_seed in runs.items():

@@ -21,6 +21,7 @@ import statistics
 
 from compare_peers import (  # bench/ is on sys.path when a bench script runs
     RESULTS,
+    saved_seeds,
     welch_cells,
 )
 from peer_seeds import BARS
@@ -29,22 +30,24 @@ DEVICES = ("cpu", "cuda")
 NAMES = {"cpu": "CPU", "cuda": "GPU"}
 
 
-def _cpu_runs(preset: str) -> list[dict]:
-    paths = [RESULTS / "compare_peers.json", *sorted(RESULTS.glob("compare_peers_seed*.json")),
-             RESULTS / f"peer_seeds-{preset}-cpu.json"]
-    return [{"seed": 0, **r} for p in paths if p.exists() for r in json.loads(p.read_text())["rows"]]
+def _peer_seeds(preset: str, kind: str) -> dict[str, dict[int, float]]:
+    """{contender: {seed: test accuracy}} from peer_seeds-<preset>-<kind>.json, if it was saved."""
+    path = RESULTS / f"peer_seeds-{preset}-{kind}.json"
+    runs: dict[str, dict[int, float]] = {}
+    for r in json.loads(path.read_text())["rows"] if path.exists() else []:
+        if "test_accuracy" in r:
+            runs.setdefault(r["contender"], {})[r["seed"]] = r["test_accuracy"]
+    return runs
 
 
 def load(preset: str) -> dict[tuple[str, str], dict[int, float]]:
     """{(device, contender): {seed: test accuracy in %}} for critic's and Keras's rows of `preset`."""
-    gpu = RESULTS / f"peer_seeds-{preset}-cuda.json"
-    sources = {"cpu": _cpu_runs(preset), "cuda": json.loads(gpu.read_text())["rows"] if gpu.exists() else []}
-    runs: dict[tuple[str, str], dict[int, float]] = {}
-    for device, rows in sources.items():
-        for r in rows:
-            if r["contender"] in (f"critic {preset}", f"keras {preset}") and "test_accuracy" in r:
-                runs.setdefault((device, r["contender"]), {})[r["seed"]] = r["test_accuracy"] * 100
-    return runs
+    cpu, cpu_peer = saved_seeds(), _peer_seeds(preset, "cpu")
+    sources = {"cpu": {c: {**cpu.get(c, {}), **cpu_peer.get(c, {})} for c in {*cpu, *cpu_peer}},
+               "cuda": _peer_seeds(preset, "cuda")}
+    return {(device, name): {seed: acc * 100 for seed, acc in by_seed.items()}
+            for device, by_contender in sources.items() for name, by_seed in by_contender.items()
+            if name in (f"critic {preset}", f"keras {preset}")}
 
 
 def _ranges(seeds: list[int]) -> str:
