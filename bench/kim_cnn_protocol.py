@@ -1,0 +1,136 @@
+"""Benchmark: does the Kim CNN reach 89 % on test if it trains longer, or on all the train reviews?
+
+    .venv/bin/python bench/kim_cnn_protocol.py [--seeds 0-4] [--dataset imdb] [--protocols split,all,long]
+
+The kim-cnn preset, its settings unchanged, under three protocols, through the normal experiment
+path (`critic train`, then `critic evaluate EXP --subset test` on the best checkpoint):
+- split: the platform's (seed 000): train on 80 % of aclImdb's train, keep the epoch with the
+  lowest validation loss; 5 epochs. This is the preset as it is.
+- all:   the Keras tutorials' (seeds 002 to 004): train on all 25,000 train reviews (a version
+  made with `critic data split NAME --validation-fraction 0`), keep the last of the 5 epochs.
+- long:  as split, but up to 15 epochs with early stopping after 2 epochs without a lower
+  validation loss (`--epochs 15 --early-stopping 2`): is 5 epochs too few?
+Each protocol and seed is one experiment, named by --names (e.g. `all-s3`); one that already
+exists is read, not trained again, so a run can be stopped and continued. Prints test accuracy
+per seed and protocol, each protocol's mean, and each protocol's paired difference from `split`
+(the same seeds, so the same initial weights and the same first batches), then saves
+bench/results/kim_cnn_protocol.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scipy import stats
+
+from critic.data import SplitSettings, resplit
+from critic.evaluate import evaluate
+from critic.experiment import (
+    ExperimentNotFound,
+    build_config,
+    get_experiment,
+    train_experiment,
+)
+
+OUT = Path(__file__).resolve().parent / "results" / "kim_cnn_protocol.json"
+PROTOCOLS = {  # name: (validation share of the train reviews, overrides of the preset's train settings)
+    "split": (0.2, {}),
+    "all": (0.0, {}),
+    "long": (0.2, {"epochs": 15, "early_stopping": 2}),
+}
+NAMES = "split=p-s{seed},all=all-s{seed},long=long-s{seed}"
+
+
+def seeds_of(text: str) -> list[int]:
+    """'0-4' or '0,2,5' → [0, 1, 2, 3, 4] or [0, 2, 5]."""
+    if "-" in text:
+        low, high = text.split("-")
+        return list(range(int(low), int(high) + 1))
+    return [int(s) for s in text.split(",")]
+
+
+def one(protocol: str, seed: int, dataset: str, name: str) -> dict:
+    """Train (unless done before) and test one experiment; its test accuracy and best epoch."""
+    share, train = PROTOCOLS[protocol]
+    try:
+        experiment = get_experiment(name)
+    except ExperimentNotFound:
+        ref = resplit(dataset, SplitSettings(validation_fraction=share)).version.ref
+        config = build_config(ref, preset="kim-cnn", train={**train, "seed": seed})
+        experiment = train_experiment(config, name=name)
+    if experiment.status != "done":
+        raise SystemExit(f"experiment {name!r} is {experiment.status}; remove it (`critic experiments delete {name}`) and run again")
+    settings = experiment.record.config["train"]
+    if settings["seed"] != seed or any(settings[k] != v for k, v in train.items()):
+        raise SystemExit(f"experiment {name!r} is not protocol {protocol!r} with seed {seed}: {settings}")
+    saved = experiment.path / "evaluation" / "best" / "test" / "metrics.json"
+    metrics = json.loads(saved.read_text()) if saved.exists() else evaluate(name, subset="test", progress=False)[0].metrics
+    history = [json.loads(line) for line in (experiment.path / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    best = int(metrics["epoch"])
+    return {"protocol": protocol, "seed": seed, "experiment": name, "dataset": experiment.record.dataset,
+            "test_accuracy": metrics["accuracy"], "best_epoch": best, "epochs_run": len(history),
+            "val_loss": [h["val_loss"] for h in history], "train_s": round(sum(h["seconds"] for h in history), 1)}
+
+
+def cpu_model() -> str:
+    """The CPU's model name: CPU runs are deterministic on one kind of CPU, not across kinds."""
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.machine())
+
+
+def table(rows: list[dict], protocols: list[str]) -> list[str]:
+    by = {(r["protocol"], r["seed"]): r for r in rows}
+    seeds = sorted({r["seed"] for r in rows})
+    lines = ["| seed | " + " | ".join(protocols) + " |", "|---|" + "---|" * len(protocols)]
+    for s in seeds:
+        cells = [f"{by[p, s]['test_accuracy']:.2%} (epoch {by[p, s]['best_epoch']})" if (p, s) in by else "" for p in protocols]
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    lines += ["", "| protocol | seeds | test accuracy, mean ± sd | seeds ≥ 89 % | paired difference from split | 95 % interval | p |",
+              "|---|---|---|---|---|---|---|"]
+    for p in protocols:
+        acc = {s: by[p, s]["test_accuracy"] for s in seeds if (p, s) in by}
+        if not acc:
+            continue
+        sd = f" ± {statistics.stdev(acc.values()) * 100:.2f}" if len(acc) > 1 else ""
+        cells = ["", "", ""]
+        pairs = [(acc[s], by["split", s]["test_accuracy"]) for s in acc if ("split", s) in by]
+        if p != "split" and len(pairs) > 1:
+            diffs = [(a - b) * 100 for a, b in pairs]
+            mean, se = statistics.mean(diffs), statistics.stdev(diffs) / len(diffs) ** 0.5
+            half = stats.t.ppf(0.975, len(diffs) - 1) * se
+            p_value = stats.ttest_rel([a for a, _ in pairs], [b for _, b in pairs]).pvalue
+            cells = [f"{mean:+.2f} points ({len(diffs)} seeds)", f"{mean - half:+.2f} to {mean + half:+.2f}", f"{p_value:.2f}"]
+        lines.append(f"| {p} | {len(acc)} | {statistics.mean(acc.values()):.2%}{sd} | {sum(a >= 0.89 for a in acc.values())} | "
+                     + " | ".join(cells) + " |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0-4")
+    parser.add_argument("--dataset", default="imdb", help="the imported aclImdb (NAME; its versions are made as needed)")
+    parser.add_argument("--protocols", default="split,all,long")
+    parser.add_argument("--names", default=NAMES, help="experiment name per protocol, with {seed}")
+    args = parser.parse_args()
+    protocols = args.protocols.split(",")
+    names = dict(item.split("=") for item in args.names.split(","))
+    rows = []
+    for seed in seeds_of(args.seeds):
+        for p in protocols:
+            rows.append(one(p, seed, args.dataset, names[p].format(seed=seed)))
+            print(f"{p} seed {seed}: {rows[-1]['test_accuracy']:.2%} (best epoch {rows[-1]['best_epoch']})", flush=True)
+    print("\n".join(table(rows, protocols)))
+    OUT.write_text(json.dumps({"benchmark": "kim_cnn_protocol", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                               "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "platform": platform.platform()},
+                               "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
