@@ -11,10 +11,10 @@ path (`critic train`, then `critic evaluate EXP --subset test` on the best check
 - long:  as split, but up to 15 epochs with early stopping after 2 epochs without a lower
   validation loss (`--epochs 15 --early-stopping 2`): is 5 epochs too few?
 Each protocol and seed is one experiment, named by --names (e.g. `all-s3`); one that already
-exists is read, not trained again, so a run can be stopped and continued. Prints test accuracy
-per seed and protocol, each protocol's mean, and each protocol's paired difference from `split`
-(the same seeds, so the same initial weights and the same first batches), then saves
-bench/results/kim_cnn_protocol.json.
+exists is read, not trained again, so a run can be stopped and continued. Saves the rows in
+bench/results/kim_cnn_protocol.json (rows of earlier calls are kept) and prints all saved rows:
+test accuracy per seed and protocol, each protocol's mean, and its paired difference from `split`
+(the same seeds, so the same initial weights).
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def one(protocol: str, seed: int, dataset: str, name: str) -> dict:
     best = int(metrics["epoch"])
     return {"protocol": protocol, "seed": seed, "experiment": name, "dataset": experiment.record.dataset,
             "test_accuracy": metrics["accuracy"], "best_epoch": best, "epochs_run": len(history),
-            "val_loss": [h["val_loss"] for h in history], "train_s": round(sum(h["seconds"] for h in history), 1)}
+            "val_loss": [h["val_loss"] for h in history], "train_s": round(sum(h["seconds"] for h in history), 1),
+            "cpu": cpu_model()}
 
 
 def cpu_model() -> str:
@@ -121,15 +122,17 @@ def main() -> None:
     args = parser.parse_args()
     protocols = args.protocols.split(",")
     names = dict(item.split("=") for item in args.names.split(","))
-    rows = []
+    saved = {(r["protocol"], r["seed"]): r for r in json.loads(OUT.read_text())["rows"]} if OUT.exists() else {}
     for seed in seeds_of(args.seeds):
         for p in protocols:
-            rows.append(one(p, seed, args.dataset, names[p].format(seed=seed)))
-            print(f"{p} seed {seed}: {rows[-1]['test_accuracy']:.2%} (best epoch {rows[-1]['best_epoch']})", flush=True)
-    print("\n".join(table(rows, protocols)))
+            row = one(p, seed, args.dataset, names[p].format(seed=seed))
+            saved[p, seed] = row
+            print(f"{p} seed {seed}: {row['test_accuracy']:.2%} (best epoch {row['best_epoch']})", flush=True)
+    rows = sorted(saved.values(), key=lambda r: (r["seed"], list(PROTOCOLS).index(r["protocol"])))
+    print("\n".join(table(rows, [p for p in PROTOCOLS if any(r["protocol"] == p for r in rows)])))
     OUT.write_text(json.dumps({"benchmark": "kim_cnn_protocol", "date": datetime.now(UTC).isoformat(timespec="seconds"),
                                "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "platform": platform.platform()},
-                               "rows": rows}, indent=1))
+                               "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
