@@ -104,6 +104,10 @@ def table(rows: list[dict], protocols: list[str]) -> list[str]:
         pairs = [(acc[s], by["split", s]["test_accuracy"]) for s in acc if ("split", s) in by]
         if p != "split" and len(pairs) > 1:
             diffs = [(a - b) * 100 for a, b in pairs]
+            if len(set(diffs)) == 1:  # no spread, no interval: e.g. `long` keeping split's checkpoint in every seed
+                lines.append(f"| {p} | {len(acc)} | {statistics.mean(acc.values()):.2%}{sd} | {sum(a >= 0.89 for a in acc.values())} | "
+                             f"{diffs[0]:+.2f} points in each of {len(diffs)} seeds |  |  |")
+                continue
             mean, se = statistics.mean(diffs), statistics.stdev(diffs) / len(diffs) ** 0.5
             half = stats.t.ppf(0.975, len(diffs) - 1) * se
             p_value = stats.ttest_rel([a for a, _ in pairs], [b for _, b in pairs]).pvalue
