@@ -58,19 +58,24 @@ def seeds_of(text: str) -> list[int]:
 def one(protocol: str, seed: int, dataset: str, name: str) -> dict:
     """Train (unless done before) and test one experiment; its test accuracy and best epoch."""
     share, train = PROTOCOLS[protocol]
+    ref = resplit(dataset, SplitSettings(validation_fraction=share)).version.ref  # an identical version is reused
     try:
         experiment = get_experiment(name)
     except ExperimentNotFound:
-        ref = resplit(dataset, SplitSettings(validation_fraction=share)).version.ref
-        config = build_config(ref, preset="kim-cnn", train={**train, "seed": seed})
-        experiment = train_experiment(config, name=name)
-    if experiment.status != "done":
-        raise SystemExit(f"experiment {name!r} is {experiment.status}; remove it (`critic experiments delete {name}`) and run again")
+        experiment = train_experiment(build_config(ref, preset="kim-cnn", train={**train, "seed": seed}), name=name)
     settings = experiment.record.config["train"]
-    if settings["seed"] != seed or any(settings[k] != v for k, v in train.items()):
-        raise SystemExit(f"experiment {name!r} is not protocol {protocol!r} with seed {seed}: {settings}")
+    if experiment.record.dataset != ref or settings["seed"] != seed or any(settings[k] != v for k, v in train.items()):
+        raise SystemExit(f"experiment {name!r} ({experiment.record.dataset}, {settings}) is not protocol {protocol!r} "
+                         f"with seed {seed} on {ref}: pass other names with --names")
+    if experiment.status != "done":
+        raise SystemExit(f"experiment {name!r} is {experiment.status}: continue it (`critic train --resume {name}`) "
+                         "or pass other names with --names")
     saved = experiment.path / "evaluation" / "best" / "test" / "metrics.json"
-    metrics = json.loads(saved.read_text()) if saved.exists() else evaluate(name, subset="test", progress=False)[0].metrics
+    if saved.exists():
+        metrics = json.loads(saved.read_text())
+    else:
+        evaluation = evaluate(name, subset="test", progress=False)[0]
+        metrics = {**evaluation.metrics, "epoch": evaluation.epoch}
     history = [json.loads(line) for line in (experiment.path / "metrics.jsonl").read_text().splitlines() if line.strip()]
     best = int(metrics["epoch"])
     return {"protocol": protocol, "seed": seed, "experiment": name, "dataset": experiment.record.dataset,
