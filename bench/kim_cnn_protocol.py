@@ -27,8 +27,10 @@ import statistics
 from datetime import UTC, datetime
 from pathlib import Path
 
+from peer_seeds import _seeds  # bench/ is on sys.path when a bench script runs
 from scipy import stats
 
+from critic.catalog import Catalog
 from critic.data import SplitSettings, resplit
 from critic.evaluate import evaluate
 from critic.experiment import (
@@ -37,6 +39,7 @@ from critic.experiment import (
     get_experiment,
     train_experiment,
 )
+from critic.workspace import Workspace
 
 OUT = Path(__file__).resolve().parent / "results" / "kim_cnn_protocol.json"
 PROTOCOLS = {  # name: (validation share of the train reviews, overrides of the preset's train settings)
@@ -45,14 +48,6 @@ PROTOCOLS = {  # name: (validation share of the train reviews, overrides of the 
     "long": (0.2, {"epochs": 15, "early_stopping": 2}),
 }
 NAMES = "split=p-s{seed},all=all-s{seed},long=long-s{seed}"
-
-
-def seeds_of(text: str) -> list[int]:
-    """'0-4' or '0,2,5' → [0, 1, 2, 3, 4] or [0, 2, 5]."""
-    if "-" in text:
-        low, high = text.split("-")
-        return list(range(int(low), int(high) + 1))
-    return [int(s) for s in text.split(",")]
 
 
 def one(protocol: str, seed: int, dataset: str, name: str) -> dict:
@@ -70,18 +65,21 @@ def one(protocol: str, seed: int, dataset: str, name: str) -> dict:
     if experiment.status != "done":
         raise SystemExit(f"experiment {name!r} is {experiment.status}: continue it (`critic train --resume {name}`) "
                          "or pass other names with --names")
-    saved = experiment.path / "evaluation" / "best" / "test" / "metrics.json"
-    if saved.exists():
-        metrics = json.loads(saved.read_text())
-    else:
-        evaluation = evaluate(name, subset="test", progress=False)[0]
-        metrics = {**evaluation.metrics, "epoch": evaluation.epoch}
-    history = [json.loads(line) for line in (experiment.path / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    best = int(metrics["epoch"])
+    tested = best_on_test(name)
+    if tested is None:
+        evaluate(name, subset="test", progress=False)
+        tested = best_on_test(name)
+    history = experiment.record.epochs  # the catalog's rows, one per finished epoch
     return {"protocol": protocol, "seed": seed, "experiment": name, "dataset": experiment.record.dataset,
-            "test_accuracy": metrics["accuracy"], "best_epoch": best, "epochs_run": len(history),
+            "test_accuracy": tested["accuracy"], "best_epoch": tested["epoch"], "epochs_run": len(history),
             "val_loss": [h["val_loss"] for h in history], "train_s": round(sum(h["seconds"] for h in history), 1),
             "cpu": cpu_model()}
+
+
+def best_on_test(name: str) -> dict | None:
+    """The catalog's latest evaluation of the experiment's best checkpoint on test (accuracy, epoch, ...)."""
+    evaluations = Catalog(Workspace.from_env().catalog_path).evaluations(name)
+    return next((e for e in evaluations if (e["checkpoint"], e["subset"]) == ("best", "test")), None)
 
 
 def cpu_model() -> str:
@@ -107,12 +105,10 @@ def table(rows: list[dict], protocols: list[str]) -> list[str]:
         sd = f" ± {statistics.stdev(acc.values()) * 100:.2f}" if len(acc) > 1 else ""
         cells = ["", "", ""]
         pairs = [(acc[s], by["split", s]["test_accuracy"]) for s in acc if ("split", s) in by]
-        if p != "split" and len(pairs) > 1:
-            diffs = [(a - b) * 100 for a, b in pairs]
-            if len(set(diffs)) == 1:  # no spread, no interval: e.g. `long` keeping split's checkpoint in every seed
-                lines.append(f"| {p} | {len(acc)} | {statistics.mean(acc.values()):.2%}{sd} | {sum(a >= 0.89 for a in acc.values())} | "
-                             f"{diffs[0]:+.2f} points in each of {len(diffs)} seeds |  |  |")
-                continue
+        diffs = [(a - b) * 100 for a, b in pairs]
+        if p != "split" and len(set(diffs)) == 1:  # no spread, no interval: e.g. `long` keeping split's checkpoint
+            cells = [f"{diffs[0]:+.2f} points in each of {len(diffs)} seeds", "", ""]
+        elif p != "split" and len(diffs) > 1:
             mean, se = statistics.mean(diffs), statistics.stdev(diffs) / len(diffs) ** 0.5
             half = stats.t.ppf(0.975, len(diffs) - 1) * se
             p_value = stats.ttest_rel([a for a, _ in pairs], [b for _, b in pairs]).pvalue
@@ -124,7 +120,7 @@ def table(rows: list[dict], protocols: list[str]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="0-4")
+    parser.add_argument("--seeds", default="0-4", help="e.g. 0-4 or 0,3,8-11")
     parser.add_argument("--dataset", default="imdb", help="the imported aclImdb (NAME; its versions are made as needed)")
     parser.add_argument("--protocols", default="split,all,long")
     parser.add_argument("--names", default=NAMES, help="experiment name per protocol, with {seed}")
@@ -132,7 +128,7 @@ def main() -> None:
     protocols = args.protocols.split(",")
     names = dict(item.split("=") for item in args.names.split(","))
     saved = {(r["protocol"], r["seed"]): r for r in json.loads(OUT.read_text())["rows"]} if OUT.exists() else {}
-    for seed in seeds_of(args.seeds):
+    for seed in _seeds(args.seeds):
         for p in protocols:
             row = one(p, seed, args.dataset, names[p].format(seed=seed))
             saved[p, seed] = row
