@@ -12,7 +12,8 @@ import pytest
 
 from critic.data import import_dataset
 from critic.deploy import create_deployment
-from critic.experiment import build_config, train_experiment
+from critic.experiments.configure import build_config
+from critic.experiments.run import train_experiment
 from critic.server import ServeSettings, create_app
 from tests.conftest import LiveServer, sentiment_rows
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from critic.config import ExperimentConfig
-from critic.experiment import build_config, train_experiment
-from critic.models.presets import preset_names
+from critic.experiments.configure import build_config
+from critic.experiments.run import train_experiment
+from critic.presets import preset_names
 from critic.predictor import Predictor
 from tests.conftest import sentiment_rows, write_csv
 

@@ -10,7 +10,9 @@ from critic.batch_predict import predict_file
 from critic.data import SplitSettings, import_dataset
 from critic.errors import SettingsError
 from critic.evaluate import evaluate
-from critic.experiment import build_config, compare_experiments, train_experiment
+from critic.experiments.compare import compare_experiments
+from critic.experiments.configure import build_config
+from critic.experiments.run import train_experiment
 from critic.metrics import classification_metrics
 from critic.predictor import Predictor
 from tests.conftest import sentiment_rows, write_csv

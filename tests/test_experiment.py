@@ -10,14 +10,10 @@ from pathlib import Path
 import pytest
 
 from critic.data import import_dataset
-from critic.errors import SettingsError
-from critic.experiment import (
-    build_config,
-    get_experiment,
-    resume_experiment,
-    train_experiment,
-)
-from critic.models.graph import GraphError
+from critic.errors import GraphError, SettingsError
+from critic.experiments.configure import build_config
+from critic.experiments.run import resume_experiment, train_experiment
+from critic.experiments.store import get_experiment
 from critic.predictor import Predictor
 from tests.conftest import sentiment_rows, write_csv
 
@@ -120,7 +116,8 @@ def test_without_validation_the_last_epoch_is_the_best(workspace, tmp_path):
 
 RUNNER = """
 import sys
-from critic.experiment import build_config, train_experiment
+from critic.experiments.configure import build_config
+from critic.experiments.run import train_experiment
 config = build_config("big", preset="kim-cnn", encoder={"sequence_length": 60, "max_words": 500},
                       train={"epochs": 4, "batch_size": 4, "threads": 1})
 train_experiment(config, name=sys.argv[1])

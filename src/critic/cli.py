@@ -17,13 +17,14 @@ from rich.table import Table
 import critic
 from critic.data import IMDB_URL, SUBSETS, SplitSettings, import_dataset, list_versions, load_version, resplit
 from critic.data.stats import COVERAGE_LENGTHS, DatasetStats, dataset_stats, wordpiece_cut
-from critic.errors import CriticError, SettingsError
-from critic.experiment import (build_config, compare_experiments, get_experiment, input_spec_of, list_experiments,
-                               resume_experiment, train_experiment)
+from critic.errors import CriticError, MissingModel, SettingsError
+from critic.experiments.compare import compare_experiments
+from critic.experiments.configure import build_config, input_spec_of
+from critic.experiments.run import resume_experiment, train_experiment
+from critic.experiments.store import get_experiment, list_experiments
 from critic.models.graph import GraphModel
-from critic.models.presets import get_preset, preset_names
+from critic.presets import get_preset, preset_names
 from critic.models.pretrained import resolve_pretrained
-from critic.text.wordpiece import MissingModel
 from critic.deploy import (PREDICT_PATH, create_deployment, delete_deployment, get_deployment, list_deployments, rotate_token,
                            set_enabled)
 from critic.evaluate import evaluate

@@ -4,17 +4,19 @@ TOML or YAML file, unknown keys rejected, saved resolved (config.json) with ever
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
 
 from critic.errors import SettingsError
+from critic.fields import check_keys, update
 from critic.models.graph import GraphSpec
 from critic.models.linear import LinearSettings
 from critic.text.encoders import MultiHotSettings, WordSequenceSettings, settings_from_dict
+from critic.text.wordpiece import WordPieceSettings
 
-__all__ = ["OPTIMIZERS", "TrainSettings", "ExperimentConfig", "load_config_file", "strict"]
+__all__ = ["OPTIMIZERS", "TrainSettings", "ExperimentConfig", "load_config_file", "train_settings"]
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adadelta")
 CHECKPOINT_METRICS = ("val_loss", "val_accuracy")
@@ -66,7 +68,7 @@ class ExperimentConfig:
     """Everything that decides a run's result, saved as config.json."""
 
     dataset: str  # resolved to name@version
-    encoder: WordSequenceSettings | MultiHotSettings | None  # None: the model tokenizes itself (linear)
+    encoder: WordSequenceSettings | MultiHotSettings | WordPieceSettings | None  # None: the model tokenizes itself (linear)
     model: GraphSpec | LinearSettings
     train: TrainSettings
     preset: str | None = None  # the versioned preset it came from, if any
@@ -79,22 +81,15 @@ class ExperimentConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ExperimentConfig":
-        strict(data, {"dataset", "preset", "source", "encoder", "model", "train"}, "experiment config")
+        check_keys(data, {"dataset", "preset", "source", "encoder", "model", "train"}, "experiment config key")
         linear = data["model"].get("kind") == "linear"
         model = LinearSettings.from_dict(data["model"]) if linear else GraphSpec.from_dict(data["model"])
         encoder = settings_from_dict(data["encoder"]) if data.get("encoder") else None
         return cls(data["dataset"], encoder, model, train_settings(data.get("train", {})), data.get("preset"), data.get("source"))
 
 
-def strict(data: dict, known: set[str], what: str) -> None:
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise SettingsError(f"unknown {what} key(s) {unknown}; known: {sorted(known)}")
-
-
 def train_settings(data: dict, base: TrainSettings | None = None) -> TrainSettings:
-    strict(data, {f.name for f in fields(TrainSettings)}, "train setting")
-    return replace(base or TrainSettings(), **data)
+    return update(base or TrainSettings(), data, "train setting")
 
 
 def load_config_file(path: Path) -> dict:
@@ -117,5 +112,5 @@ def load_config_file(path: Path) -> dict:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{path} is not valid TOML (for YAML, name it .yaml or .yml): {exc}") from None
-    strict(data, {"preset", "encoder", "model", "train"}, f"table in {path}")
+    check_keys(data, {"preset", "encoder", "model", "train"}, "table", where=str(path))
     return data

@@ -15,20 +15,16 @@ from datetime import datetime, timezone
 
 from critic.catalog import Catalog, DeploymentRecord
 from critic.data import load_version
-from critic.errors import CriticError, SettingsError
-from critic.experiment import get_experiment
+from critic.errors import DeploymentNotFound, SettingsError
+from critic.experiments.store import get_experiment
 from critic.names import validate_name
 from critic.workspace import Workspace
 
-__all__ = ["Created", "DeploymentNotFound", "create_deployment", "list_deployments", "get_deployment", "set_enabled",
+__all__ = ["Created", "create_deployment", "list_deployments", "get_deployment", "set_enabled",
            "rotate_token", "delete_deployment", "hash_token", "token_matches", "TOKEN_PREFIX", "PREDICT_PATH"]
 
 TOKEN_PREFIX = "critic_"
 PREDICT_PATH = "/v1/deployments/{name}/predict"  # stable: documented in the README and printed by the CLI
-
-
-class DeploymentNotFound(CriticError, LookupError):
-    pass
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,20 @@
-"""The exceptions critic raises. Every message says what to do next.
+"""The exceptions critic raises: one tree, defined here and nowhere else. Every message says
+what to do next.
 
-CriticError
-├── InvalidName            a name that would become a path is unsafe
-├── DatasetNotFound        no such dataset or version in the catalog
-├── SourceError            a source cannot be read (missing, unknown format, nothing parses)
-│   ├── ColumnError        the text/label columns cannot be found
-│   └── DownloadError      the transfer failed (it resumes when run again)
-│       └── ChecksumMismatch  the bytes are not the ones expected
-└── SettingsError          an option is out of range
+CriticError                    an error a user can fix; the CLI prints it as one line
+├── InvalidName                a name that would become a path is unsafe
+├── DatasetNotFound            no such dataset or version in the catalog
+├── ExperimentNotFound         no such experiment in the catalog
+├── DeploymentNotFound         no such deployment in the catalog
+├── SourceError                a source cannot be read (missing, unknown format, nothing parses)
+│   ├── ColumnError            the text/label columns cannot be found
+│   └── DownloadError          the transfer failed (it resumes when run again)
+│       ├── IncompleteTransfer the server ended a transfer early (retried, then resumed)
+│       └── ChecksumMismatch   the bytes are not the ones expected
+└── SettingsError              an option or a config key is out of range, unknown or missing
+    ├── GraphError             a block graph does not fit together (names the block)
+    └── MissingModel           a pretrained model's files cannot be found (says where it looked)
+ApiError                       an HTTP answer: status, stable code and message (the server's JSON body)
 """
 
 from __future__ import annotations
@@ -16,11 +23,17 @@ __all__ = [
     "CriticError",
     "InvalidName",
     "DatasetNotFound",
+    "ExperimentNotFound",
+    "DeploymentNotFound",
     "SourceError",
     "ColumnError",
     "DownloadError",
+    "IncompleteTransfer",
     "ChecksumMismatch",
     "SettingsError",
+    "GraphError",
+    "MissingModel",
+    "ApiError",
 ]
 
 
@@ -36,6 +49,14 @@ class DatasetNotFound(CriticError, LookupError):
     pass
 
 
+class ExperimentNotFound(CriticError, LookupError):
+    pass
+
+
+class DeploymentNotFound(CriticError, LookupError):
+    pass
+
+
 class SourceError(CriticError):
     pass
 
@@ -45,6 +66,10 @@ class ColumnError(SourceError):
 
 
 class DownloadError(SourceError):
+    pass
+
+
+class IncompleteTransfer(DownloadError):
     pass
 
 
@@ -59,3 +84,19 @@ class ChecksumMismatch(DownloadError):
 
 class SettingsError(CriticError, ValueError):
     pass
+
+
+class GraphError(SettingsError):
+    pass
+
+
+class MissingModel(SettingsError):
+    pass
+
+
+class ApiError(Exception):
+    """An HTTP error answer: `{"error": code, "message": message}` with `status` (and `headers`)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers

@@ -26,7 +26,7 @@ from critic.artifacts import replace_dir, write_json
 from critic.catalog import Catalog
 from critic.data import load_version
 from critic.errors import SettingsError
-from critic.experiment import Experiment, get_experiment
+from critic.experiments.store import Experiment, get_experiment
 from critic.metrics import classification_metrics
 from critic.plots import confusion_png, correct_incorrect_png, history_png, reliability_png, roc_pr_png
 from critic.predictor import Predictor, predict_in_chunks

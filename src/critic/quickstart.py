@@ -10,7 +10,9 @@ from critic.data import IMDB_URL, Saved, SplitSettings, import_dataset
 from critic.data.stats import DatasetStats, dataset_stats
 from critic.deploy import Created, create_deployment
 from critic.evaluate import Evaluation, evaluate
-from critic.experiment import Experiment, build_config, train_experiment
+from critic.experiments.configure import build_config
+from critic.experiments.run import train_experiment
+from critic.experiments.store import Experiment
 from critic.train import Log
 from critic.workspace import Workspace
 

@@ -36,7 +36,7 @@ import critic
 from critic.catalog import Catalog, DeploymentRecord
 from critic.deploy import PREDICT_PATH, hash_token, token_matches
 from critic.errors import CriticError
-from critic.experiment import get_experiment
+from critic.experiments.store import get_experiment
 from critic.predictor import Predictor
 from critic.workspace import Workspace
 

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from critic.data import import_dataset
 from critic.deploy import create_deployment, delete_deployment, rotate_token, set_enabled
-from critic.experiment import build_config, train_experiment
+from critic.experiments.configure import build_config
+from critic.experiments.run import train_experiment
 from critic.server import ServeSettings, create_app
 from tests.conftest import LiveServer, sentiment_rows, write_csv
 

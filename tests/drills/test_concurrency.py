@@ -17,7 +17,8 @@ import pytest
 from critic.catalog import Catalog
 from critic.data import import_dataset, list_versions
 from critic.deploy import create_deployment, set_enabled
-from critic.experiment import build_config, train_experiment
+from critic.experiments.configure import build_config
+from critic.experiments.run import train_experiment
 from critic.predictor import Predictor
 from critic.server import ServeSettings, create_app
 from tests.conftest import LiveServer, sentiment_rows, write_csv

@@ -15,7 +15,8 @@ import pytest
 
 from critic.data import import_dataset, list_versions
 from critic.deploy import create_deployment, list_deployments
-from critic.experiment import build_config, train_experiment
+from critic.experiments.configure import build_config
+from critic.experiments.run import train_experiment
 from tests.conftest import sentiment_rows, write_csv
 from tests.drills.conftest import integrity
 

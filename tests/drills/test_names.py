@@ -9,7 +9,9 @@ from critic.data import import_dataset, load_version, resplit, SplitSettings
 from critic.deploy import create_deployment, delete_deployment, get_deployment, rotate_token, set_enabled
 from critic.errors import InvalidName
 from critic.evaluate import evaluate
-from critic.experiment import build_config, get_experiment, resume_experiment, train_experiment
+from critic.experiments.configure import build_config
+from critic.experiments.run import resume_experiment, train_experiment
+from critic.experiments.store import get_experiment
 from tests.conftest import sentiment_rows, write_csv
 from tests.drills.conftest import snapshot
 

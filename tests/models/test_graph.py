@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from critic.models.graph import GraphError, GraphModel, GraphSpec, trim
-from critic.models.presets import get_preset, preset_names
+from critic.errors import GraphError
+from critic.models.graph import GraphModel, GraphSpec, trim
+from critic.presets import get_preset, preset_names
 from critic.text.encoders import InputSpec
 
 IDS = InputSpec("ids", vocab_size=50, length=30)

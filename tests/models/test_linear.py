@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from critic.errors import SettingsError
-from critic.experiment import build_config, train_experiment
+from critic.experiments.configure import build_config
+from critic.experiments.run import train_experiment
 from critic.models.linear import LinearSettings, NBLinear
 from critic.predictor import Predictor
 from tests.conftest import sentiment_rows

@@ -4,11 +4,14 @@ from fastapi.testclient import TestClient
 
 from critic.deploy import create_deployment
 from critic.errors import SettingsError
-from critic.experiment import build_config, get_experiment, train_experiment
+from critic.experiments.configure import build_config
+from critic.experiments.run import train_experiment
+from critic.experiments.store import get_experiment
 from critic.predictor import Predictor
 from critic.server import ServeSettings, create_app
 from critic.text.encoders import encoder_for, settings_from_dict
-from critic.text.wordpiece import MissingModel, WordPieceEncoder, WordPieceSettings
+from critic.errors import MissingModel
+from critic.text.wordpiece import WordPieceEncoder, WordPieceSettings
 
 
 def _encoder(tiny_bert, length, truncation="head") -> WordPieceEncoder:

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlparse
 
 import httpx
 
-from critic.errors import ChecksumMismatch, DownloadError, SettingsError
+from critic.errors import ChecksumMismatch, DownloadError, IncompleteTransfer, SettingsError
 from critic.progress import bar
 
 __all__ = ["IMDB_URL", "KNOWN_SOURCES", "fetch", "file_sha256", "is_url"]
@@ -75,17 +75,13 @@ def _transfer_with_retries(url: str, part: Path, *, retries: int, timeout: float
     for attempt in range(retries + 1):
         try:
             return _transfer(url, part, timeout=timeout, progress=progress)
-        except (httpx.TransportError, _Incomplete) as exc:
+        except (httpx.TransportError, IncompleteTransfer) as exc:
             if attempt == retries:
                 have = part.stat().st_size if part.exists() else 0
                 raise DownloadError(
                     f"download of {url} failed after {attempt + 1} attempts with {have:,} bytes kept ({exc}); "
                     "run the same command again to resume where it stopped"
                 ) from exc
-
-
-class _Incomplete(Exception):
-    pass
 
 
 def _transfer(url: str, part: Path, *, timeout: float, progress: bool) -> None:
@@ -95,7 +91,7 @@ def _transfer(url: str, part: Path, *, timeout: float, progress: bool) -> None:
     with httpx.stream("GET", url, headers=headers, follow_redirects=True, timeout=timeout) as response:
         if response.status_code == 416:  # the partial file is not a prefix the server knows: start over
             part.unlink()
-            raise _Incomplete("the server refused to resume; starting again")
+            raise IncompleteTransfer("the server refused to resume; starting again")
         if response.status_code not in (200, 206):
             raise DownloadError(f"{url} answered HTTP {response.status_code}; check the address")
         if response.status_code == 200:
@@ -110,4 +106,4 @@ def _transfer(url: str, part: Path, *, timeout: float, progress: bool) -> None:
                 f.write(chunk)
                 advance(len(chunk))
     if total is not None and part.stat().st_size != total:
-        raise _Incomplete(f"got {part.stat().st_size:,} of {total:,} bytes")
+        raise IncompleteTransfer(f"got {part.stat().st_size:,} of {total:,} bytes")

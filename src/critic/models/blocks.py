@@ -10,19 +10,16 @@ torch module and the output shape, or raises GraphError naming the block."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 
-from critic.errors import SettingsError
-from critic.text.encoders import PAD
+from critic.errors import GraphError
+from critic.fields import from_dict
+from critic.text.spec import PAD
 
-__all__ = ["GraphError", "Shape", "BLOCK_TYPES", "ACTIVATIONS"]
-
-
-class GraphError(SettingsError):
-    pass
+__all__ = ["Shape", "BLOCK_TYPES", "ACTIVATIONS", "block_params"]
 
 
 @dataclass(frozen=True)
@@ -413,12 +410,7 @@ def block_params(block_type: str, block_id: str, params: dict):
     """The parameter dataclass for one block, with unknown or missing keys named."""
     if block_type not in BLOCK_TYPES:
         raise GraphError(f"block {block_id!r}: unknown type {block_type!r}; use one of {', '.join(BLOCK_TYPES)}")
-    cls = BLOCK_TYPES[block_type]
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise GraphError(f"block {block_id!r} ({block_type}): unknown setting(s) {unknown}; known: {sorted(known) or 'none'}")
     try:
-        return cls(**params)
-    except TypeError as exc:
+        return from_dict(BLOCK_TYPES[block_type], params, where=f"block {block_id!r} ({block_type})", error=GraphError)
+    except (TypeError, ValueError) as exc:
         raise GraphError(f"block {block_id!r} ({block_type}): {exc}") from None

@@ -20,11 +20,13 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from critic.models.blocks import MONOTONIC, ConvModule, Flatten, GraphError, Input, Output, Shape, block_params
+from critic.errors import GraphError
+from critic.fields import check_keys
+from critic.models.blocks import MONOTONIC, ConvModule, Flatten, Input, Output, Shape, block_params
 from critic.models.init import INITS, initialize
-from critic.text.encoders import PAD, InputSpec
+from critic.text.spec import PAD, InputSpec
 
-__all__ = ["Block", "GraphSpec", "GraphModel", "GraphError", "check_graph", "trim"]
+__all__ = ["Block", "GraphSpec", "GraphModel", "check_graph", "trim"]
 
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
@@ -47,9 +49,7 @@ class GraphSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> "GraphSpec":
-        unknown = sorted(set(data) - {"blocks", "init"})
-        if unknown:
-            raise GraphError(f"unknown model setting(s) {unknown}; a model has 'blocks' and optionally 'init'")
+        check_keys(data, {"blocks", "init"}, "model setting", error=GraphError)
         init = data.get("init", "keras")
         if init not in INITS:
             raise GraphError(f"model init must be one of {INITS}, got {init!r}")

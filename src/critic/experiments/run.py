@@ -1,23 +1,13 @@
-"""Experiments: a dataset version + encoder + model graph + training settings → a folder of
-checkpoints and per-epoch metrics, registered in the catalog.
-
-    experiments/<name>/
-      config.json          the resolved ExperimentConfig
-      metrics.jsonl        one line per finished epoch
-      checkpoints/best/    the best epoch by the checkpoint metric on validation (never test)
-      checkpoints/last/    the last finished epoch
-      state/               optimizer + RNG + history, for --resume
-"""
+"""Running experiments: train a new one or resume one, writing checkpoints (best and last),
+per-epoch metrics and resume state into its folder (see `critic.experiments.store`), and keeping
+its catalog row true: "running" while it runs, then done, stopped or failed."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import time
-from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,126 +18,20 @@ import critic
 from critic.artifacts import (load_checkpoint, load_state, save_checkpoint, save_linear_checkpoint, save_state,
                               write_json)
 from critic.catalog import Catalog, ExperimentRecord
-from critic.config import ExperimentConfig, TrainSettings, load_config_file, train_settings
+from critic.config import ExperimentConfig
 from critic.data.store import DatasetVersion, load_version
-from critic.errors import CriticError, SettingsError
-from critic.models.graph import GraphModel, check_graph
-from critic.models.graph import GraphSpec
+from critic.errors import SettingsError
+from critic.experiments.store import Experiment, get_experiment, now, owner
+from critic.models.graph import GraphModel
 from critic.models.linear import LinearSettings, NBLinear
-from critic.models.presets import get_preset, preset_names
-from critic.models.pretrained import load_pretrained_weights, pretrain_embeddings, resolve_pretrained, with_source
+from critic.models.pretrained import load_pretrained_weights, pretrain_embeddings
 from critic.names import validate_name
-from critic.plots import curves_png
-from critic.text.encoders import PAD, Encoder, InputSpec, WordSequenceSettings, encoder_for, settings_from_dict
+from critic.text.encoders import Encoder, encoder_for
+from critic.text.spec import PAD
 from critic.train import Data, EpochResult, Log, fit, make_optimizer, resolve_device
 from critic.workspace import Workspace
 
-__all__ = ["ExperimentNotFound", "Experiment", "build_config", "compare_experiments", "train_experiment", "resume_experiment", "get_experiment", "list_experiments"]
-
-
-class ExperimentNotFound(CriticError, LookupError):
-    pass
-
-
-@dataclass(frozen=True)
-class Experiment:
-    record: ExperimentRecord
-    path: Path
-
-    @property
-    def name(self) -> str:
-        return self.record.name
-
-    @property
-    def status(self) -> str:
-        """The catalog's status, except that a "running" run whose process is gone is "killed"."""
-        if self.record.status == "running" and not _alive(self.record.owner):
-            return "killed"
-        return self.record.status
-
-    def checkpoint(self, which: str = "best") -> Path:
-        if which not in ("best", "last"):
-            raise SettingsError(f"checkpoint must be 'best' or 'last', got {which!r}")
-        path = self.path / "checkpoints" / which
-        if not (path / "model.json").exists():
-            raise SettingsError(f"experiment {self.name!r} has no {which} checkpoint yet (status: {self.record.status})")
-        return path
-
-
-def build_config(dataset: str, *, preset: str | None = None, config_file: Path | None = None,
-                 train: dict | None = None, encoder: dict | None = None, pretrained: str | None = None) -> ExperimentConfig:
-    """Preset defaults, then the config file's tables, then explicit overrides (CLI flags).
-    `pretrained` points every pretrained part (WordPiece encoder, Transformer blocks) at another
-    source: a local model directory or a hub name."""
-    data = load_config_file(config_file) if config_file else {}
-    preset_name = preset or data.get("preset")
-    if preset_name:
-        p = get_preset(preset_name)
-        enc, model, train_base, name, source = p.encoder, p.model, p.train, p.name, p.source
-    elif "model" in data:
-        enc, model, train_base, name, source = WordSequenceSettings(), None, TrainSettings(), None, str(config_file)
-    else:
-        raise SettingsError(f"give --preset NAME (one of {', '.join(preset_names())}) or --config FILE with a [model] table")
-    if "model" in data and data["model"].get("kind") == "linear":
-        model, enc = LinearSettings.from_dict({**(asdict(model) if isinstance(model, LinearSettings) else {}),
-                                               **data["model"]}), None
-    elif "model" in data:
-        model = GraphSpec.from_dict(data["model"])
-        enc = enc or WordSequenceSettings()
-    if "model" in data and preset_name:
-        name, source = None, f"{name} with the model of {config_file}"
-    settings = train_settings({**data.get("train", {}), **(train or {})}, base=train_base)
-    if isinstance(model, LinearSettings):
-        if encoder or data.get("encoder"):
-            raise SettingsError("the linear model tokenizes text itself; it takes no encoder settings (see [model] n-gram settings)")
-        return ExperimentConfig(dataset, None, model, settings, name, source)
-    enc = _merge_encoder(_merge_encoder(enc, data.get("encoder", {})), encoder or {})
-    if pretrained:
-        model = with_source(model, pretrained)
-        enc = replace(enc, source=pretrained) if enc.kind == "wordpiece" else enc
-    model = resolve_pretrained(model)
-    check_graph(model, input_spec_of(enc))
-    return ExperimentConfig(dataset, enc, model, settings, name, source)
-
-
-def input_spec_of(settings) -> InputSpec:
-    """The encoder's input, known before fitting (a word vocabulary's size is a setting; a WordPiece
-    one is the pretrained tokenizer's)."""
-    encoder = encoder_for(settings)
-    if settings.kind == "wordpiece":
-        encoder.fit()
-    return encoder.input_spec
-
-
-def _merge_encoder(base, overrides: dict):
-    if not overrides:
-        return base
-    same_kind = overrides.get("kind", base.kind) == base.kind
-    return settings_from_dict({**(asdict(base) if same_kind else {}), **overrides})
-
-
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _alive(owner: str | None) -> bool:
-    """Whether the process that claimed a run still exists (known only on the same host)."""
-    if not owner:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname():
-        return True  # another machine's run: assume it is alive
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError):
-        return True
-    return True
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+__all__ = ["train_experiment", "resume_experiment"]
 
 
 def train_experiment(config: ExperimentConfig, *, name: str | None = None, workspace: Workspace | None = None,
@@ -160,9 +44,9 @@ def train_experiment(config: ExperimentConfig, *, name: str | None = None, works
     name = validate_name(name, "experiment name") if name is not None else _free_name(catalog, config)
     folder = workspace.experiments / name
     model_name = config.preset or "custom"
-    catalog.add_experiment(ExperimentRecord(name, version.ref, model_name, "running", _now(), _now(), 0, None, 0.0,
+    catalog.add_experiment(ExperimentRecord(name, version.ref, model_name, "running", now(), now(), 0, None, 0.0,
                                             None, folder.relative_to(workspace.root).as_posix(), config.as_dict(),
-                                            _owner()))
+                                            owner()))
     if folder.exists():  # left by a run whose catalog row was never written: not an experiment
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -183,7 +67,7 @@ def resume_experiment(name: str, *, workspace: Workspace | None = None, log: Log
         config = replace(config, train=replace(config.train, epochs=epochs))
         write_json(experiment.path / "config.json", config.as_dict())
     catalog = Catalog(workspace.catalog_path)
-    catalog.set_experiment_status(name, "running", _now(), owner=_owner())
+    catalog.set_experiment_status(name, "running", now(), owner=owner())
     version = load_version(config.dataset, workspace)
     return _guarded(catalog, name, experiment.path, config, version, workspace, log, resume=True)
 
@@ -193,12 +77,12 @@ def _guarded(catalog, name, folder, config, version, workspace, log, resume) -> 
     try:
         _run(catalog, name, folder, config, version, log, resume)
     except KeyboardInterrupt:
-        catalog.set_experiment_status(name, "stopped", _now(), "interrupted; continue with critic train --resume " + name)
+        catalog.set_experiment_status(name, "stopped", now(), "interrupted; continue with critic train --resume " + name)
         raise
     except BaseException as exc:
-        catalog.set_experiment_status(name, "failed", _now(), f"{type(exc).__name__}: {exc}")
+        catalog.set_experiment_status(name, "failed", now(), f"{type(exc).__name__}: {exc}")
         raise
-    catalog.set_experiment_status(name, "done", _now())
+    catalog.set_experiment_status(name, "done", now())
     return get_experiment(name, workspace)
 
 
@@ -278,7 +162,7 @@ def _loss_accuracy(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]
 def _manifest(name, result, config, version) -> dict:
     return {"experiment": name, "epoch": result.epoch, "metrics": result.as_dict(), "config": config.as_dict(),
             "dataset": version.ref, "dataset_fingerprint": version.record.fingerprint,
-            "critic_version": critic.__version__, "saved": _now()}
+            "critic_version": critic.__version__, "saved": now()}
 
 
 def _data(encoder: Encoder, rows: pd.DataFrame, classes: list[str]) -> Data:
@@ -321,7 +205,7 @@ def _sync_metrics(catalog: Catalog, name: str, folder: Path, history: list[dict]
     (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
     for row in history:
         catalog.record_epoch(name, row["epoch"], row, _best_epoch(history, metric),
-                             sum(r["seconds"] for r in history if r["epoch"] <= row["epoch"]), _now())
+                             sum(r["seconds"] for r in history if r["epoch"] <= row["epoch"]), now())
 
 
 def _free_name(catalog: Catalog, config: ExperimentConfig) -> str:
@@ -331,52 +215,3 @@ def _free_name(catalog: Catalog, config: ExperimentConfig) -> str:
     while f"{base}-{n}" in taken:
         n += 1
     return f"{base}-{n}"
-
-
-def get_experiment(name: str, workspace: Workspace | None = None) -> Experiment:
-    workspace = workspace or Workspace.from_env()
-    validate_name(name, "experiment name")
-    records = Catalog(workspace.catalog_path).experiments(name)
-    if not records:
-        raise ExperimentNotFound(f"no experiment {name!r}; see `critic experiments list`")
-    return Experiment(records[0], workspace.root / records[0].path)
-
-
-def list_experiments(workspace: Workspace | None = None) -> list[Experiment]:
-    workspace = workspace or Workspace.from_env()
-    return [Experiment(r, workspace.root / r.path) for r in Catalog(workspace.catalog_path).experiments()]
-
-
-@dataclass(frozen=True)
-class Comparison:
-    experiments: list[Experiment]
-    settings: list[tuple[str, list[str]]]  # (setting, value per experiment)
-    curves: Path
-    evaluations: list[list[dict]]  # per experiment, its latest evaluation per (checkpoint, subset)
-
-
-def compare_experiments(names: list[str], workspace: Workspace | None = None) -> Comparison:
-    """Settings side by side and one PNG with every run's per-epoch curves overlaid."""
-    workspace = workspace or Workspace.from_env()
-    if len(names) < 1:
-        raise SettingsError("name at least one experiment to compare")
-    runs = [get_experiment(n, workspace) for n in names]
-    flat = [_flatten(r.record.config) for r in runs]
-    keys = sorted({k for f in flat for k in f} - {"model.blocks"})
-    settings = [(k, [str(f.get(k, "")) for f in flat]) for k in keys]
-    settings.append(("model.blocks", [f"{len(r.record.config['model']['blocks'])} blocks" if "blocks" in r.record.config["model"]
-                                      else "linear" for r in runs]))
-    path = workspace.root / "reports" / ("compare-" + "-".join(names)[:150] + ".png")
-    curves_png({r.name: list(r.record.epochs) for r in runs}, path, "per-epoch curves: " + ", ".join(names))
-    catalog = Catalog(workspace.catalog_path)
-    return Comparison(runs, settings, path, [catalog.evaluations(r.name) for r in runs])
-
-
-def _flatten(config: dict, prefix: str = "") -> dict[str, object]:
-    out = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and key != "class_weight":
-            out.update(_flatten(value, f"{prefix}{key}."))
-        elif not (prefix == "model." and key == "blocks"):
-            out[f"{prefix}{key}"] = value
-    return out

@@ -1,0 +1,89 @@
+"""Experiments as records: lookups in the catalog, the folder each one owns, and whether the
+process that runs one is still alive. Light on purpose: the server and deployments find a
+checkpoint here without importing training code.
+
+    experiments/<name>/
+      config.json          the resolved ExperimentConfig
+      metrics.jsonl        one line per finished epoch
+      checkpoints/best/    the best epoch by the checkpoint metric on validation (never test)
+      checkpoints/last/    the last finished epoch
+      state/               optimizer + RNG + history, for --resume
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from critic.catalog import Catalog, ExperimentRecord
+from critic.errors import ExperimentNotFound, SettingsError
+from critic.names import validate_name
+from critic.workspace import Workspace
+
+__all__ = ["Experiment", "get_experiment", "list_experiments", "owner", "now"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    record: ExperimentRecord
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def status(self) -> str:
+        """The catalog's status, except that a "running" run whose process is gone is "killed"."""
+        if self.record.status == "running" and not _alive(self.record.owner):
+            return "killed"
+        return self.record.status
+
+    def checkpoint(self, which: str = "best") -> Path:
+        if which not in ("best", "last"):
+            raise SettingsError(f"checkpoint must be 'best' or 'last', got {which!r}")
+        path = self.path / "checkpoints" / which
+        if not (path / "model.json").exists():
+            raise SettingsError(f"experiment {self.name!r} has no {which} checkpoint yet (status: {self.record.status})")
+        return path
+
+
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(owner: str | None) -> bool:
+    """Whether the process that claimed a run still exists (known only on the same host)."""
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine's run: assume it is alive
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def get_experiment(name: str, workspace: Workspace | None = None) -> Experiment:
+    workspace = workspace or Workspace.from_env()
+    validate_name(name, "experiment name")
+    records = Catalog(workspace.catalog_path).experiments(name)
+    if not records:
+        raise ExperimentNotFound(f"no experiment {name!r}; see `critic experiments list`")
+    return Experiment(records[0], workspace.root / records[0].path)
+
+
+def list_experiments(workspace: Workspace | None = None) -> list[Experiment]:
+    workspace = workspace or Workspace.from_env()
+    return [Experiment(r, workspace.root / r.path) for r in Catalog(workspace.catalog_path).experiments()]
