@@ -181,7 +181,7 @@ def tiny_dataset(workspace, tmp_path) -> str:
 
 
 class LiveServer:
-    """`critic.server` on uvicorn in a daemon thread, on a free port of 127.0.0.1; stopped at teardown
+    """`critic.serve` on uvicorn in a daemon thread, on a free port of 127.0.0.1; stopped at teardown
     (and with the test process, whatever happens)."""
 
     def __init__(self, app, log_level: str = "warning", access_log: bool = False):

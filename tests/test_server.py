@@ -10,7 +10,7 @@ from critic.experiments.configure import build_config
 from critic.experiments.run import train_experiment
 from critic.experiments.store import get_experiment
 from critic.predictor import Predictor
-from critic.server import ServeSettings, create_app
+from critic.serve import ServeSettings, create_app
 from tests.conftest import sentiment_rows
 
 TEXT = "a wonderful film, I loved it"

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from critic.catalog import Catalog, DeploymentRecord
-from critic.data import load_version
 from critic.errors import DeploymentNotFound, SettingsError
 from critic.experiments.store import get_experiment
 from critic.names import validate_name
@@ -55,6 +54,8 @@ def create_deployment(experiment: str, *, checkpoint: str = "best", name: str | 
     run = get_experiment(experiment, workspace)
     run.checkpoint(checkpoint)  # exists, or a clear error
     name = validate_name(f"{experiment}-{checkpoint}" if name is None else name, "deployment name")
+    from critic.data.store import load_version  # here, not at the top: the server imports this module, not the data code
+
     version = load_version(run.record.dataset, workspace)
     input_name = version.manifest.get("columns", {}).get("text") or "text"
     token = _new_token()

@@ -12,9 +12,9 @@ import torch
 from critic.artifacts import load_checkpoint
 from critic.models.graph import trim
 from critic.progress import bar
-from critic.text.encoders import PAD
+from critic.text.spec import PAD
 
-__all__ = ["Predictor", "predict_in_chunks"]
+__all__ = ["Predictor", "answers", "predict_in_chunks"]
 
 
 class Predictor:
@@ -51,9 +51,14 @@ class Predictor:
 
     def predict(self, texts: Sequence[str]) -> list[dict]:
         """[{"label": ..., "probabilities": {class: p, ...}}, ...]"""
-        probs = self.predict_proba(texts)
-        return [{"label": self.classes[int(p.argmax())],
-                 "probabilities": {c: float(v) for c, v in zip(self.classes, p)}} for p in probs]
+        return answers(self.classes, self.predict_proba(texts))
+
+
+def answers(classes: list[str], probs: np.ndarray) -> list[dict]:
+    """(N, n_classes) probabilities → one {"label", "probabilities": {class: p}} per row: the answer
+    the CLI, the server and the workbench give."""
+    return [{"label": classes[int(p.argmax())], "probabilities": {c: float(v) for c, v in zip(classes, p)}}
+            for p in probs]
 
 
 def predict_in_chunks(predictor: Predictor, texts: Sequence[str], description: str, *, progress: bool = True,

@@ -14,7 +14,7 @@ from critic.data import import_dataset
 from critic.deploy import create_deployment, delete_deployment, rotate_token, set_enabled
 from critic.experiments.configure import build_config
 from critic.experiments.run import train_experiment
-from critic.server import ServeSettings, create_app
+from critic.serve import ServeSettings, create_app
 from tests.conftest import LiveServer, sentiment_rows, write_csv
 
 pytestmark = pytest.mark.drill("auth")

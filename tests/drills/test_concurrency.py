@@ -20,7 +20,7 @@ from critic.deploy import create_deployment, set_enabled
 from critic.experiments.configure import build_config
 from critic.experiments.run import train_experiment
 from critic.predictor import Predictor
-from critic.server import ServeSettings, create_app
+from critic.serve import ServeSettings, create_app
 from tests.conftest import LiveServer, sentiment_rows, write_csv
 from tests.drills.conftest import integrity
 

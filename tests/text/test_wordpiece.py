@@ -8,7 +8,7 @@ from critic.experiments.configure import build_config
 from critic.experiments.run import train_experiment
 from critic.experiments.store import get_experiment
 from critic.predictor import Predictor
-from critic.server import ServeSettings, create_app
+from critic.serve import ServeSettings, create_app
 from critic.text.encoders import encoder_for, settings_from_dict
 from critic.errors import MissingModel
 from critic.text.wordpiece import WordPieceEncoder, WordPieceSettings
