@@ -27,7 +27,7 @@ def csv_file(tmp_path):
 
 def test_import_list_show_stats(workspace, monkeypatch, capsys, csv_file):
     code, out, _ = run(monkeypatch, capsys, "data", "import", "rev", "--source", str(csv_file), "-q")
-    assert code == 0 and "imported" in out and "rev@1" in out and "1 rows rejected" in out and "rejects.csv" in out
+    assert code == 0 and "imported" in out and "rev@1" in out and "1 row rejected" in out and "rejects.csv" in out
     code, out, _ = run(monkeypatch, capsys, "data", "import", "rev", "--source", str(csv_file), "-q")
     assert code == 0 and "already stored as" in out
     code, out, _ = run(monkeypatch, capsys, "data", "list")

@@ -1,9 +1,13 @@
 """Experiment configuration: a preset's settings, then a config file's tables, then explicit
-overrides (CLI flags, the workbench) → one resolved, checked `ExperimentConfig`."""
+overrides (CLI flags, the workbench) → one resolved, checked `ExperimentConfig`.
+
+Two steps: `assemble_config` merges the tables (no file is read but the config file, nothing is
+downloaded); `resolve_config` reads pretrained configs and checks the graph's shapes. `build_config`
+does both; `model_config` assembles a preset or a config file without a dataset, to look at it."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 from critic.config import ExperimentConfig, TrainSettings, load_config_file, train_settings
@@ -15,7 +19,14 @@ from critic.presets import get_preset, preset_names
 from critic.text.encoders import WordSequenceSettings, encoder_for, settings_from_dict
 from critic.text.spec import InputSpec
 
-__all__ = ["build_config", "input_spec_of"]
+__all__ = ["build_config", "assemble_config", "resolve_config", "model_config", "input_spec_of",
+           "LINEAR_TRAIN_SETTINGS", "CONFIG_SUFFIXES"]
+
+# The train settings the linear model reads (critic.experiments.run._run_linear): it is fitted in one
+# pass by liblinear, so epochs, batches, optimizers, devices and seeds mean nothing to it; its seed
+# and class weights live in its own [model] table.
+LINEAR_TRAIN_SETTINGS = ("checkpoint_metric",)
+CONFIG_SUFFIXES = (".toml", ".yaml", ".yml")
 
 
 def build_config(dataset: str, *, preset: str | None = None, config_file: Path | None = None,
@@ -23,6 +34,14 @@ def build_config(dataset: str, *, preset: str | None = None, config_file: Path |
     """Preset defaults, then the config file's tables, then explicit overrides (CLI flags).
     `pretrained` points every pretrained part (WordPiece encoder, Transformer blocks) at another
     source: a local model directory or a hub name."""
+    return resolve_config(assemble_config(dataset, preset=preset, config_file=config_file, train=train,
+                                          encoder=encoder, pretrained=pretrained))
+
+
+def assemble_config(dataset: str, *, preset: str | None = None, config_file: Path | None = None,
+                    train: dict | None = None, encoder: dict | None = None,
+                    pretrained: str | None = None) -> ExperimentConfig:
+    """The merged tables, checked key by key, before any pretrained file is read."""
     data = load_config_file(config_file) if config_file else {}
     preset_name = preset or data.get("preset")
     if preset_name:
@@ -40,18 +59,38 @@ def build_config(dataset: str, *, preset: str | None = None, config_file: Path |
         enc = enc or WordSequenceSettings()
     if "model" in data and preset_name:
         name, source = None, f"{name} with the model of {config_file}"
-    settings = train_settings({**data.get("train", {}), **(train or {})}, base=train_base)
     if isinstance(model, LinearSettings):
-        if encoder or data.get("encoder"):
-            raise SettingsError("the linear model tokenizes text itself; it takes no encoder settings (see [model] n-gram settings)")
+        _refuse_for_linear(data.get("train", {}), train or {}, encoder or data.get("encoder"))
+        settings = train_settings({**data.get("train", {}), **(train or {})}, base=train_base)
         return ExperimentConfig(dataset, None, model, settings, name, source)
+    settings = train_settings({**data.get("train", {}), **(train or {})}, base=train_base)
     enc = _merge_encoder(_merge_encoder(enc, data.get("encoder", {})), encoder or {})
     if pretrained:
         model = with_source(model, pretrained)
         enc = replace(enc, source=pretrained) if enc.kind == "wordpiece" else enc
-    model = resolve_pretrained(model)
-    check_graph(model, input_spec_of(enc))
     return ExperimentConfig(dataset, enc, model, settings, name, source)
+
+
+def resolve_config(config: ExperimentConfig) -> ExperimentConfig:
+    """Each Transformer block's config read from its source, and the graph built once on the meta
+    device, so a missing model or a shape mismatch surfaces before a run."""
+    if isinstance(config.model, LinearSettings):
+        return config
+    model = resolve_pretrained(config.model)
+    check_graph(model, input_spec_of(config.encoder))
+    return replace(config, model=model)
+
+
+def model_config(target: str | Path) -> ExperimentConfig:
+    """A preset name or a config file (TOML/YAML, as `critic train --config` takes), assembled
+    without a dataset: what `critic models show` draws."""
+    path = Path(target)
+    if path.suffix.lower() in CONFIG_SUFFIXES or path.is_file():
+        return assemble_config("", config_file=path)
+    try:
+        return assemble_config("", preset=str(target))
+    except SettingsError as exc:
+        raise SettingsError(f"{exc}; or give a config file (.toml, .yaml) with a [model] table") from None
 
 
 def input_spec_of(settings) -> InputSpec:
@@ -61,6 +100,19 @@ def input_spec_of(settings) -> InputSpec:
     if settings.kind == "wordpiece":
         encoder.fit()
     return encoder.input_spec
+
+
+def _refuse_for_linear(from_file: dict, overrides: dict, encoder: dict | None) -> None:
+    """The linear model reads none of the neural training settings: refuse them rather than record
+    settings that did nothing (an `experiments list` showing "adam 0.001 batch 32" for it)."""
+    if encoder:
+        raise SettingsError("the linear model tokenizes text itself; it takes no encoder settings (see [model] n-gram settings)")
+    ignored = [f"{key} (--{key.replace('_', '-')})" for key in overrides if key not in LINEAR_TRAIN_SETTINGS]
+    ignored += [f"[train] {key}" for key in from_file if key not in LINEAR_TRAIN_SETTINGS and key not in overrides]
+    if ignored:
+        own = ", ".join(f.name for f in fields(LinearSettings) if f.name != "kind")
+        raise SettingsError(f"the linear model is fitted in one pass and does not use {', '.join(ignored)}; "
+                            f"it takes its settings from the [model] table of a --config file (kind = \"linear\"): {own}")
 
 
 def _merge_encoder(base, overrides: dict):

@@ -62,6 +62,11 @@ def _positive(block_id: str, **values) -> None:
             raise GraphError(f"block {block_id!r}: {name} must be a positive whole number, got {value!r}")
 
 
+def _max_norm(block_id: str, value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise GraphError(f"block {block_id!r}: max_norm must be a positive number or left out, got {value!r}")
+
+
 # -- modules: forward(xs, masks) -> (tensor, mask) -------------------------------------------------
 
 class _Module(nn.Module):
@@ -88,12 +93,9 @@ class TransformerModule(_Module):
     def load_pretrained(self, source: str) -> None:
         from transformers import AutoModel
 
-        from critic.text.wordpiece import missing_model, resolve_source
+        from critic.text.wordpiece import from_pretrained
 
-        try:
-            pretrained = AutoModel.from_pretrained(resolve_source(source))
-        except (OSError, ValueError) as exc:
-            raise missing_model(source, exc) from None
+        pretrained = from_pretrained(AutoModel.from_pretrained, source)
         result = self.encoder.load_state_dict(pretrained.state_dict(), strict=False)
         if result.unexpected_keys:
             raise GraphError(f"the weights of {source!r} do not fit its config: unexpected {result.unexpected_keys[:5]}")
@@ -322,6 +324,7 @@ class Dense:
     def build(self, block_id, shapes, n_classes):
         s = _one(block_id, "Dense", shapes, "vec")
         _positive(block_id, units=self.units)
+        _max_norm(block_id, self.max_norm)
         module = DenseModule(s.size, self.units, _activation(block_id, self.activation), self.max_norm)
         return module, replace(s, size=self.units)
 
@@ -398,6 +401,7 @@ class Output:
 
     def build(self, block_id, shapes, n_classes):
         s = _one(block_id, "Output", shapes, "vec")
+        _max_norm(block_id, self.max_norm)
         # logits (B, n_classes); softmax is applied by the loss and by prediction
         return DenseModule(s.size, n_classes, nn.Identity(), self.max_norm), replace(s, size=n_classes)
 
@@ -407,10 +411,14 @@ BLOCK_TYPES = {cls.__name__: cls for cls in (Input, Embedding, Dropout, Conv1D, 
 
 
 def block_params(block_type: str, block_id: str, params: dict):
-    """The parameter dataclass for one block, with unknown or missing keys named."""
+    """The parameter dataclass for one block, with unknown, missing and mistyped settings named
+    with the block (`critic.fields.from_dict`)."""
     if block_type not in BLOCK_TYPES:
         raise GraphError(f"block {block_id!r}: unknown type {block_type!r}; use one of {', '.join(BLOCK_TYPES)}")
+    where = f"block {block_id!r} ({block_type})"
     try:
-        return from_dict(BLOCK_TYPES[block_type], params, where=f"block {block_id!r} ({block_type})", error=GraphError)
-    except (TypeError, ValueError) as exc:
-        raise GraphError(f"block {block_id!r} ({block_type}): {exc}") from None
+        return from_dict(BLOCK_TYPES[block_type], params, where=where, error=GraphError)
+    except GraphError:
+        raise  # already names the block
+    except (TypeError, ValueError) as exc:  # anything the checks above let through
+        raise GraphError(f"{where}: {exc}") from None

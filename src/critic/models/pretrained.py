@@ -16,7 +16,7 @@ import torch
 
 from critic.models.blocks import EmbeddingModule, Transformer, TransformerModule
 from critic.models.graph import GraphModel, GraphSpec
-from critic.text.wordpiece import missing_model, resolve_source
+from critic.text.wordpiece import from_pretrained
 
 __all__ = ["resolve_pretrained", "load_pretrained_weights", "pretrain_embeddings", "with_source"]
 
@@ -40,10 +40,7 @@ def resolve_pretrained(spec: GraphSpec) -> GraphSpec:
 def _config(source: str) -> dict:
     from transformers import AutoConfig
 
-    try:
-        config = AutoConfig.from_pretrained(resolve_source(source)).to_dict()
-    except (OSError, ValueError) as exc:
-        raise missing_model(source, exc) from None
+    config = from_pretrained(AutoConfig.from_pretrained, source).to_dict()
     # keep what rebuilds the architecture; drop provenance that changes between transformers versions
     return {k: v for k, v in config.items() if k not in ("_name_or_path", "transformers_version", "architectures")}
 

