@@ -111,6 +111,7 @@ def test_train_list_show_compare_resume(tiny_dataset, monkeypatch, capsys):
     assert code == 0
     code, out, _ = run(monkeypatch, capsys, "experiments", "list")
     assert code == 0 and "first" in out and "second" in out and "done" in out
+    assert "adam 0.001" in out and "adam 0.01" in out and "batch 8" in out  # what a neural run is told apart by
     code, out, _ = run(monkeypatch, capsys, "experiments", "show", "second")
     assert code == 0 and "learning_rate=0.01" in out and "★" in out
     code, out, _ = run(monkeypatch, capsys, "experiments", "compare", "first", "second")

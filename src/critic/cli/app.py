@@ -10,6 +10,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 import critic
 from critic.cli import data, deploy, evaluate, experiments, models, quickstart, serve, train
@@ -48,5 +49,6 @@ def main() -> None:
     try:
         app(prog_name="critic")  # also under `python -m critic.cli`: one name for usage lines and completion
     except CriticError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escaped: messages name config tables ("[model]"), which rich would take for markup and drop
+        Console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)

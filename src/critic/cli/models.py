@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from critic.cli.base import App
@@ -50,7 +51,7 @@ def models_show(
         config = resolve_config(config)
     except MissingModel as exc:  # a pretrained model not on this machine: its blocks, and how to get it
         console.print(f"[bold]{title}[/]: blocks " + " → ".join(b.type for b in config.model.blocks))
-        console.print(f"  [yellow]{exc}[/]")
+        console.print(f"  [yellow]{escape(str(exc))}[/]")
         return
     summary = summarize(config.model, input_spec_of(config.encoder))
     png = graph_png(summary, output or _default_png(config.preset or Path(target).stem), title)

@@ -8,6 +8,7 @@ import urllib.parse
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from critic.cli.defaults import SUBSETS
@@ -130,7 +131,7 @@ def print_experiment(experiment, settings: bool = False) -> None:
     r = experiment.record
     console.print(f"[bold]{r.name}[/]  {r.model} on {r.dataset}  {status(experiment.status)}  {experiment.path}")
     if r.error:
-        console.print(f"  [red]{r.error}[/]")
+        console.print(f"  [red]{escape(r.error)}[/]")
     if settings:
         _print_settings(r.config)
     table = Table("epoch", "train loss", "train acc", "val loss", "val acc", "seconds", "samples/s")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -80,18 +82,33 @@ def recorded_url() -> str | None:
 
 @contextmanager
 def recording_url(url: str) -> Iterator[None]:
-    """Record `url` as this process's while the block runs; remove it after (if still ours)."""
+    """Record `url` as this process's while the block runs; remove it after (if still ours), on
+    Ctrl-C and on SIGTERM too."""
     path = _address_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"url": url, "pid": os.getpid()}) + "\n")
+    # uvicorn shuts down on SIGTERM, then raises it again under the handler it found: SIGTERM's default
+    # would end the process before `finally`, so the handler found is one that exits through it
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main_thread else None
     try:
         yield
     finally:
-        try:
-            if json.loads(path.read_text()).get("pid") == os.getpid():  # a later server may have taken over
-                path.unlink()
-        except (OSError, ValueError):
-            pass
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        _forget(path)
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)  # the shell's status for a process ended by the signal
+
+
+def _forget(path: Path) -> None:
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():  # a later server may have taken over
+            path.unlink()
+    except (OSError, ValueError):
+        pass
 
 
 def _alive(pid: int) -> bool:
