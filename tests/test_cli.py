@@ -21,7 +21,11 @@ def run(monkeypatch, capsys, *args):
 @pytest.fixture
 def csv_file(tmp_path):
     path = tmp_path / "reviews.csv"
-    path.write_text("review,sentiment\n" + "".join(f"\"review {i}, with a comma\",{'pn'[i % 2]}\n" for i in range(20)) + "broken,row,here\n")
+    path.write_text(
+        "review,sentiment\n"
+        + "".join(f'"review {i}, with a comma",{"pn"[i % 2]}\n' for i in range(20))
+        + "broken,row,here\n"
+    )
     return path
 
 
@@ -77,9 +81,25 @@ def test_quickstart_serves_and_answers_its_printed_curl(workspace, aclimdb_tar):
 
     port = _free_port()
     env = {**os.environ, "CRITIC_HOME": str(workspace.root), "COLUMNS": "250"}
-    job = subprocess.Popen(["timeout", "180", sys.executable, "-m", "critic.cli", "quickstart", "--source", str(aclimdb_tar),
-                            "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                           start_new_session=True)
+    job = subprocess.Popen(
+        [
+            "timeout",
+            "180",
+            sys.executable,
+            "-m",
+            "critic.cli",
+            "quickstart",
+            "--source",
+            str(aclimdb_tar),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     try:
         lines = []
         for line in job.stdout:  # until it says it is serving
@@ -103,8 +123,19 @@ def test_quickstart_serves_and_answers_its_printed_curl(workspace, aclimdb_tar):
 
 
 def test_train_list_show_compare_resume(tiny_dataset, monkeypatch, capsys):
-    args = ["train", "--dataset", "tiny", "--preset", "kim-cnn", "--sequence-length", "40", "--max-words", "300",
-            "--batch-size", "8"]
+    args = [
+        "train",
+        "--dataset",
+        "tiny",
+        "--preset",
+        "kim-cnn",
+        "--sequence-length",
+        "40",
+        "--max-words",
+        "300",
+        "--batch-size",
+        "8",
+    ]
     code, out, err = run(monkeypatch, capsys, *args, "--epochs", "1", "--name", "first")
     assert code == 0 and "first" in out and "checkpoint best" in out and "epoch 1:" in err
     code, out, _ = run(monkeypatch, capsys, *args, "--epochs", "2", "--name", "second", "--learning-rate", "0.01")
@@ -129,7 +160,9 @@ def test_train_errors(tiny_dataset, monkeypatch, capsys):
     assert code == 2 and "unknown preset" in err and "kim-cnn" in err
     code, _, err = run(monkeypatch, capsys, "train", "--preset", "kim-cnn")
     assert code == 2 and "--dataset" in err
-    code, _, err = run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "kim-cnn", "--class-weight", "pos:2")
+    code, _, err = run(
+        monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "kim-cnn", "--class-weight", "pos:2"
+    )
     assert code == 2 and "LABEL=WEIGHT" in err
     code, _, err = run(monkeypatch, capsys, "experiments", "show", "ghost")
     assert code == 2 and "no experiment 'ghost'" in err
@@ -181,7 +214,9 @@ def test_deploy_commands_and_the_printed_curl_against_critic_serve(tiny_dataset,
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     code, out, _ = run(monkeypatch, capsys, "deploy", "create", "lin", "--name", "web", "--base-url", base)
-    assert code == 0 and "shown once" in out and f"{base}/v1/deployments/web/predict" in out and "input name  text" in out
+    assert (
+        code == 0 and "shown once" in out and f"{base}/v1/deployments/web/predict" in out and "input name  text" in out
+    )
     token = re.search(r"token\s+(critic_\S+)", out).group(1)
     curls = [line.strip() for line in out.splitlines() if line.strip().startswith("curl ")]
     assert len(curls) == 2 and all(f'-u "{token}:"' in c for c in curls)
@@ -190,9 +225,13 @@ def test_deploy_commands_and_the_printed_curl_against_critic_serve(tiny_dataset,
     assert code == 0 and "web" in out and "yes" in out and token not in out
     code, out, _ = run(monkeypatch, capsys, "deploy", "show", "web", "--base-url", base)
     assert code == 0 and "<token>" in out and token not in out
-    server = subprocess.Popen(["timeout", "120", sys.executable, "-m", "critic.cli", "serve", "--port", str(port)],
-                              env={**os.environ, "CRITIC_HOME": str(workspace.root)}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, start_new_session=True)
+    server = subprocess.Popen(
+        ["timeout", "120", sys.executable, "-m", "critic.cli", "serve", "--port", str(port)],
+        env={**os.environ, "CRITIC_HOME": str(workspace.root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -204,18 +243,27 @@ def test_deploy_commands_and_the_printed_curl_against_critic_serve(tiny_dataset,
             assert time.monotonic() < deadline and server.poll() is None, server.stderr.read().decode()
             time.sleep(0.2)
         for command in curls:  # exactly as printed, in a shell
-            answer = json.loads(subprocess.run(["bash", "-c", command + " --silent --show-error"], capture_output=True,
-                                               text=True, check=True).stdout)
+            answer = json.loads(
+                subprocess.run(
+                    ["bash", "-c", command + " --silent --show-error"], capture_output=True, text=True, check=True
+                ).stdout
+            )
             assert answer["deployment"] == "web" and set(answer["probabilities"]) == {"negative", "positive"}
         code, out, _ = run(monkeypatch, capsys, "deploy", "rotate-token", "web")
         new = re.search(r"(critic_\S+)", out).group(1)
         time.sleep(1.2)  # the server re-reads the catalog at most once a second
-        refused = subprocess.run(["bash", "-c", curls[0] + " --silent -o /dev/null -w '%{http_code}'"], capture_output=True, text=True)
+        refused = subprocess.run(
+            ["bash", "-c", curls[0] + " --silent -o /dev/null -w '%{http_code}'"], capture_output=True, text=True
+        )
         assert refused.stdout == "401"
-        assert httpx.post(f"{base}/v1/deployments/web/predict", data={"text": "dull"}, auth=(new, "")).status_code == 200
+        assert (
+            httpx.post(f"{base}/v1/deployments/web/predict", data={"text": "dull"}, auth=(new, "")).status_code == 200
+        )
         assert run(monkeypatch, capsys, "deploy", "disable", "web")[0] == 0
         time.sleep(1.2)
-        assert httpx.post(f"{base}/v1/deployments/web/predict", data={"text": "dull"}, auth=(new, "")).status_code == 404
+        assert (
+            httpx.post(f"{base}/v1/deployments/web/predict", data={"text": "dull"}, auth=(new, "")).status_code == 404
+        )
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
@@ -227,11 +275,39 @@ def test_deploy_commands_and_the_printed_curl_against_critic_serve(tiny_dataset,
 
 
 def test_train_a_bert_preset_on_a_local_model_directory(tiny_dataset, tiny_bert, monkeypatch, capsys):
-    code, out, err = run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "minilm", "--pretrained", tiny_bert,
-                         "--sequence-length", "32", "--epochs", "1", "--batch-size", "8", "--name", "mini")
+    code, out, err = run(
+        monkeypatch,
+        capsys,
+        "train",
+        "--dataset",
+        "tiny",
+        "--preset",
+        "minilm",
+        "--pretrained",
+        tiny_bert,
+        "--sequence-length",
+        "32",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--name",
+        "mini",
+    )
     assert code == 0 and "minilm.v1 on tiny@1" in out and "loaded the pretrained weights" in err
     code, out, _ = run(monkeypatch, capsys, "predict", "mini", "a wonderful film")
     assert code == 0 and "positive" in out
-    code, _, err = run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "minilm", "--pretrained",
-                       str(Path(tiny_bert) / "missing"), "--name", "nope")
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "train",
+        "--dataset",
+        "tiny",
+        "--preset",
+        "minilm",
+        "--pretrained",
+        str(Path(tiny_bert) / "missing"),
+        "--name",
+        "nope",
+    )
     assert code == 2 and "critic looked for" in err

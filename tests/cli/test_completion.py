@@ -24,8 +24,17 @@ def _complete(words: str) -> list[str]:
 
 def test_commands_and_subcommands_complete():
     assert _complete("critic da") == ["data"]
-    assert set(_complete("critic ")) >= {"quickstart", "train", "evaluate", "predict", "serve", "data", "experiments",
-                                         "models", "deploy"}
+    assert set(_complete("critic ")) >= {
+        "quickstart",
+        "train",
+        "evaluate",
+        "predict",
+        "serve",
+        "data",
+        "experiments",
+        "models",
+        "deploy",
+    }
     assert _complete("critic deploy ro") == ["rotate-token"]
     assert "--preset" in _complete("critic train --pre")
 

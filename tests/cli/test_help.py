@@ -19,8 +19,12 @@ COMMANDS = [path for path, _ in _commands()]
 
 
 def test_every_option_and_argument_has_help():
-    missing = [f"{' '.join(path) or 'critic'} {param.name}" for path, command in _commands()
-               for param in command.params if not (getattr(param, "help", None) or "").strip()]
+    missing = [
+        f"{' '.join(path) or 'critic'} {param.name}"
+        for path, command in _commands()
+        for param in command.params
+        if not (getattr(param, "help", None) or "").strip()
+    ]
     assert missing == []
 
 
@@ -34,7 +38,14 @@ def test_flags_show_no_type(path, monkeypatch, capsys):
 def test_the_training_numbers_are_explained(monkeypatch, capsys):
     code, out, _ = run(monkeypatch, capsys, "train", "--help")
     lines = {line.split()[1]: line for line in out.splitlines() if line.startswith("│ --")}
-    for flag in ("--epochs", "--batch-size", "--learning-rate,--lr", "--seed", "--sequence-length", "--max-words",
-                 "--weight-decay"):
+    for flag in (
+        "--epochs",
+        "--batch-size",
+        "--learning-rate,--lr",
+        "--seed",
+        "--sequence-length",
+        "--max-words",
+        "--weight-decay",
+    ):
         words = lines[flag].split("<", 1)[1].split(">", 1)[1].strip(" │")
         assert len(words) > 10, (flag, lines[flag])

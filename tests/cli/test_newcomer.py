@@ -53,8 +53,9 @@ epochs = 2
 
 
 def test_the_linear_model_refuses_settings_it_ignores(tiny_dataset, monkeypatch, capsys):
-    code, _, err = run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--epochs", "3",
-                       "--lr", "0.1")
+    code, _, err = run(
+        monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--epochs", "3", "--lr", "0.1"
+    )
     assert code == 2 and "--epochs" in err and "--learning-rate" in err and "[model]" in err and "ngram_max" in err
     assert "Traceback" not in err
 
@@ -80,8 +81,16 @@ def test_a_bert_preset_without_its_model_fails_in_seconds_naming_the_fixes(tiny_
     wordpiece._answers.cache_clear()
     for preset, pretrained in (("bert", None), ("minilm", "nobody-here/no-such-model-xyz")):
         start = time.perf_counter()
-        code, _, err = run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", preset,
-                           *(["--pretrained", pretrained] if pretrained else []))
+        code, _, err = run(
+            monkeypatch,
+            capsys,
+            "train",
+            "--dataset",
+            "tiny",
+            "--preset",
+            preset,
+            *(["--pretrained", pretrained] if pretrained else []),
+        )
         assert time.perf_counter() - start < 10
         assert code == 2 and "--pretrained DIR" in err and "make minilm" in err and "Retrying" not in err
 
@@ -91,7 +100,9 @@ def test_models_show_draws_a_config_file(workspace, monkeypatch, capsys, tmp_pat
     config.write_text(MY_MODEL)
     code, out, _ = run(monkeypatch, capsys, "models", "show", str(config))
     assert code == 0 and "unknown preset" not in out
-    assert "seq (B, 8, 48)" in out and "vec (B, 16)" in out and "total parameters: 9,074" in out  # 500·16 + (16·8·3 + 8) + (16·8·5 + 8) + (16·2 + 2)
+    assert (
+        "seq (B, 8, 48)" in out and "vec (B, 16)" in out and "total parameters: 9,074" in out
+    )  # 500·16 + (16·8·3 + 8) + (16·8·5 + 8) + (16·2 + 2)
     png = Path(out.split("graph: ")[1].split()[0])
     assert png == workspace.root / "reports" / "model-my-model.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -119,10 +130,24 @@ def test_counts_are_singular_for_one():
 
 def test_an_evaluation_with_one_error_says_1_error(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(render.console, "width", 250)
-    metrics = {"accuracy": 0.75, "loss": 0.5, "baseline_accuracy": 0.5, "baseline_class": "negative", "incorrect": 1,
-               "n": 4, "ece": 0.1}
-    ev = SimpleNamespace(experiment="lin", checkpoint="best", epoch=1, subset="test", metrics=metrics, seconds=0.1,
-                         file=lambda name: tmp_path / name)
+    metrics = {
+        "accuracy": 0.75,
+        "loss": 0.5,
+        "baseline_accuracy": 0.5,
+        "baseline_class": "negative",
+        "incorrect": 1,
+        "n": 4,
+        "ece": 0.1,
+    }
+    ev = SimpleNamespace(
+        experiment="lin",
+        checkpoint="best",
+        epoch=1,
+        subset="test",
+        metrics=metrics,
+        seconds=0.1,
+        file=lambda name: tmp_path / name,
+    )
     render.print_evaluation(ev, brief=True)
     out = capsys.readouterr().out
     assert "1 error of 4" in out and "errors" not in out
@@ -150,9 +175,13 @@ def test_deploy_create_prints_the_address_of_critic_serve(tiny_dataset, workspac
     monkeypatch.delenv("CRITIC_PUBLIC_URL", raising=False)
     assert run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--name", "lin")[0] == 0
     port = _free_port()
-    server = subprocess.Popen(["timeout", "120", sys.executable, "-m", "critic.cli", "serve", "--port", str(port)],
-                              env={**os.environ, "CRITIC_HOME": str(workspace.root)}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, start_new_session=True)
+    server = subprocess.Popen(
+        ["timeout", "120", sys.executable, "-m", "critic.cli", "serve", "--port", str(port)],
+        env={**os.environ, "CRITIC_HOME": str(workspace.root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     record = workspace.root / "serve.json"
     try:
         deadline = time.monotonic() + 60

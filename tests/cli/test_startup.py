@@ -8,13 +8,28 @@ import time
 
 import pytest
 
-HEAVY = ("critic.train", "critic.experiments.run", "torch", "pandas", "numpy", "matplotlib", "sklearn",
-         "transformers", "fastapi", "uvicorn")
+HEAVY = (
+    "critic.train",
+    "critic.experiments.run",
+    "torch",
+    "pandas",
+    "numpy",
+    "matplotlib",
+    "sklearn",
+    "transformers",
+    "fastapi",
+    "uvicorn",
+)
 
 
 def _python(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "COLUMNS": "120", **(env or {})})
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "120", **(env or {})},
+    )
 
 
 def test_importing_the_cli_loads_no_heavy_library():
@@ -36,9 +51,11 @@ def test_help_and_version_start_fast(args):
 
 
 def test_help_imports_no_heavy_library_even_for_commands_that_use_them():
-    code = ("import sys\nfrom critic.cli import main\nsys.argv = ['critic', 'train', '--help']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules])")
+    code = (
+        "import sys\nfrom critic.cli import main\nsys.argv = ['critic', 'train', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules])"
+    )
     done = _python("-c", code)
     assert "LOADED []" in done.stdout, done.stdout[-500:] + done.stderr
 

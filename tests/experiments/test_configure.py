@@ -9,8 +9,18 @@ from critic.models.graph import GraphSpec
 from critic.models.linear import LinearSettings
 
 
-@pytest.mark.parametrize("train", [{"epochs": 3}, {"learning_rate": 0.1}, {"batch_size": 8}, {"seed": 1},
-                                   {"optimizer": "sgd"}, {"class_weight": "balanced"}, {"device": "cpu"}])
+@pytest.mark.parametrize(
+    "train",
+    [
+        {"epochs": 3},
+        {"learning_rate": 0.1},
+        {"batch_size": 8},
+        {"seed": 1},
+        {"optimizer": "sgd"},
+        {"class_weight": "balanced"},
+        {"device": "cpu"},
+    ],
+)
 def test_the_linear_model_refuses_neural_train_settings(train):
     (key,) = train
     with pytest.raises(SettingsError, match=rf"does not use {key} \(--{key.replace('_', '-')}\).*\[model\]"):
@@ -33,16 +43,21 @@ def test_the_linear_model_keeps_what_it_reads(tmp_path):
 
 
 def test_neural_models_still_take_every_train_setting():
-    config = build_config("d", preset="kim-cnn", train={"epochs": 3, "seed": 1, "batch_size": 8},
-                          encoder={"sequence_length": 40, "max_words": 300})
+    config = build_config(
+        "d",
+        preset="kim-cnn",
+        train={"epochs": 3, "seed": 1, "batch_size": 8},
+        encoder={"sequence_length": 40, "max_words": 300},
+    )
     assert (config.train.epochs, config.train.seed, config.train.batch_size) == (3, 1, 8)
 
 
 def test_model_config_takes_a_preset_or_a_file(tmp_path):
     assert model_config("kim-cnn").preset == "kim-cnn.v1"
     config = tmp_path / "mine.yaml"
-    config.write_text("model:\n  blocks:\n    - {type: Embedding, dim: 8}\n    - {type: GlobalMaxPool1D}\n"
-                      "    - {type: Output}\n")
+    config.write_text(
+        "model:\n  blocks:\n    - {type: Embedding, dim: 8}\n    - {type: GlobalMaxPool1D}\n    - {type: Output}\n"
+    )
     mine = model_config(config)
     assert isinstance(mine.model, GraphSpec) and mine.source == str(config) and mine.dataset == ""
     with pytest.raises(SettingsError, match="unknown preset 'nope'.*config file"):

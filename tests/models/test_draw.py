@@ -5,15 +5,19 @@ from critic.models.graph import GraphSpec
 from critic.presets import get_preset
 from critic.text.spec import InputSpec
 
-TWO_ARMS = GraphSpec.from_dict({"blocks": [
-    {"type": "Embedding", "dim": 16},
-    {"id": "conv3", "type": "Conv1D", "filters": 8, "kernel": 3},
-    {"id": "pool3", "type": "GlobalMaxPool1D"},
-    {"id": "conv5", "type": "Conv1D", "filters": 8, "kernel": 5, "inputs": ["embedding"]},
-    {"id": "pool5", "type": "GlobalMaxPool1D"},
-    {"type": "Concatenate", "inputs": ["pool3", "pool5"]},
-    {"type": "Output"},
-]})
+TWO_ARMS = GraphSpec.from_dict(
+    {
+        "blocks": [
+            {"type": "Embedding", "dim": 16},
+            {"id": "conv3", "type": "Conv1D", "filters": 8, "kernel": 3},
+            {"id": "pool3", "type": "GlobalMaxPool1D"},
+            {"id": "conv5", "type": "Conv1D", "filters": 8, "kernel": 5, "inputs": ["embedding"]},
+            {"id": "pool5", "type": "GlobalMaxPool1D"},
+            {"type": "Concatenate", "inputs": ["pool3", "pool5"]},
+            {"type": "Output"},
+        ]
+    }
+)
 
 
 def test_summary_gives_each_blocks_shape_and_parameters():

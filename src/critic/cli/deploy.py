@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from critic.cli.base import App
@@ -14,9 +12,14 @@ __all__ = ["app"]
 
 app = App(no_args_is_help=True, help="Deployments: a checkpoint behind the HTTP API, with its own token.")
 
-_BASE_URL = typer.Option(None, "--base-url", envvar="CRITIC_PUBLIC_URL", show_default=False,
-                         help="Where `critic serve` is reached, for the printed URL and examples "
-                              "(default: the running `critic serve`, else http://127.0.0.1:8000).")
+_BASE_URL = typer.Option(
+    None,
+    "--base-url",
+    envvar="CRITIC_PUBLIC_URL",
+    show_default=False,
+    help="Where `critic serve` is reached, for the printed URL and examples "
+    "(default: the running `critic serve`, else http://127.0.0.1:8000).",
+)
 _NAME = typer.Argument(..., help="Deployment name (see `critic deploy list`).")
 
 
@@ -24,9 +27,9 @@ _NAME = typer.Argument(..., help="Deployment name (see `critic deploy list`).")
 def deploy_create(
     experiment: str = typer.Argument(..., help="Experiment name."),
     checkpoint: str = typer.Option("best", "--checkpoint", help="best or last."),
-    name: Optional[str] = typer.Option(None, "--name", help="Deployment name (default: EXPERIMENT-CHECKPOINT)."),
+    name: str | None = typer.Option(None, "--name", help="Deployment name (default: EXPERIMENT-CHECKPOINT)."),
     disabled: bool = typer.Option(False, "--disabled", help="Create it disabled (enable later)."),
-    url: Optional[str] = _BASE_URL,
+    url: str | None = _BASE_URL,
 ) -> None:
     """Deploy a checkpoint: prints its URL, input name, token (shown once) and curl examples."""
     from critic.deploy import create_deployment
@@ -44,13 +47,20 @@ def deploy_list() -> None:
 
     table = Table("name", "experiment", "checkpoint", "input", "enabled", "created (UTC)", "updated (UTC)")
     for d in list_deployments():
-        table.add_row(d.name, d.experiment, d.checkpoint, d.input_name, "[green]yes[/]" if d.enabled else "[red]no[/]",
-                      d.created[:16].replace("T", " "), d.updated[:16].replace("T", " "))
+        table.add_row(
+            d.name,
+            d.experiment,
+            d.checkpoint,
+            d.input_name,
+            "[green]yes[/]" if d.enabled else "[red]no[/]",
+            d.created[:16].replace("T", " "),
+            d.updated[:16].replace("T", " "),
+        )
     console.print(table if table.rows else "no deployments yet: `critic deploy create EXPERIMENT`")
 
 
 @app.command("show")
-def deploy_show(name: str = _NAME, url: Optional[str] = _BASE_URL) -> None:
+def deploy_show(name: str = _NAME, url: str | None = _BASE_URL) -> None:
     """One deployment: URL, input name, state and examples (the token is never shown again)."""
     from critic.deploy import get_deployment
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -29,12 +28,14 @@ def evaluate_command(
 
 def predict_command(
     experiment: str = typer.Argument(..., help="Experiment name."),
-    texts: Optional[list[str]] = typer.Argument(None, help="Texts to classify (or use --file)."),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A CSV/TSV/JSONL/Parquet table with a text column."),
-    text_column: Optional[str] = typer.Option(None, "--text-column", help="The column holding the text "
-                                              "(default: guessed)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where --file's predictions go "
-                                          "(default: FILE.predictions.csv)."),
+    texts: list[str] | None = typer.Argument(None, help="Texts to classify (or use --file)."),
+    file: Path | None = typer.Option(None, "--file", "-f", help="A CSV/TSV/JSONL/Parquet table with a text column."),
+    text_column: str | None = typer.Option(
+        None, "--text-column", help="The column holding the text (default: guessed)."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Where --file's predictions go (default: FILE.predictions.csv)."
+    ),
     checkpoint: str = _CHECKPOINT,
 ) -> None:
     """Classify texts with an experiment's checkpoint: every class's probability."""
@@ -51,14 +52,23 @@ def predict_command(
     from critic.batch_predict import predict_file
 
     written = predict_file(predictor, file, output=output, text_column=text_column)
-    console.print(f"[green]predicted[/] {plural(written.rows, 'row')} → {written.path}"
-                  + (f" ({plural(written.empty, 'row')} had no text and {'was' if written.empty == 1 else 'were'} "
-                     f"predicted as an empty review)" if written.empty else ""))
+    console.print(
+        f"[green]predicted[/] {plural(written.rows, 'row')} → {written.path}"
+        + (
+            f" ({plural(written.empty, 'row')} had no text and {'was' if written.empty == 1 else 'were'} "
+            f"predicted as an empty review)"
+            if written.empty
+            else ""
+        )
+    )
 
 
 def _print_predictions(texts: list[str], classes: list[str], answers: list[dict]) -> None:
     table = Table("text", "label", *classes)
     for text, answer in zip(texts, answers):
-        table.add_row(text if len(text) <= 80 else text[:77] + "...", answer["label"],
-                      *(f"{answer['probabilities'][c]:.4f}" for c in classes))
+        table.add_row(
+            text if len(text) <= 80 else text[:77] + "...",
+            answer["label"],
+            *(f"{answer['probabilities'][c]:.4f}" for c in classes),
+        )
     console.print(table)

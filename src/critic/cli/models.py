@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.markup import escape
@@ -32,10 +31,17 @@ def models_list() -> None:
 
 @app.command("show")
 def models_show(
-    target: str = typer.Argument(..., metavar="PRESET_OR_FILE", help="A preset name, e.g. kim-cnn, or a config file "
-                                 "(.toml, .yaml) as `critic train --config` takes."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where the PNG of the graph goes "
-                                          "(default: reports/model-NAME.png in the workspace)."),
+    target: str = typer.Argument(
+        ...,
+        metavar="PRESET_OR_FILE",
+        help="A preset name, e.g. kim-cnn, or a config file (.toml, .yaml) as `critic train --config` takes.",
+    ),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Where the PNG of the graph goes (default: reports/model-NAME.png in the workspace).",
+    ),
 ) -> None:
     """A block graph with output shapes and parameter counts (for two classes), drawn as a PNG."""
     from critic.errors import MissingModel
@@ -68,8 +74,14 @@ def _default_png(name: str) -> Path:
 def _print_summary(summary, title: str) -> None:
     table = Table("block", "type", "inputs", "settings", "output", "parameters", title=title)
     for row in summary.rows:
-        table.add_row(row.id, row.type, ", ".join(row.inputs), ", ".join(f"{k}={v}" for k, v in row.settings.items()),
-                      row.output, f"{row.parameters:,}")
+        table.add_row(
+            row.id,
+            row.type,
+            ", ".join(row.inputs),
+            ", ".join(f"{k}={v}" for k, v in row.settings.items()),
+            row.output,
+            f"{row.parameters:,}",
+        )
     console.print(table)
     console.print(f"total parameters: {summary.total:,}")
 
@@ -87,8 +99,9 @@ def _encoder_text(p) -> str:
         return f"word {p.model.ngram_min}-{p.model.ngram_max}-grams, {p.model.counts}"
     if enc.kind == "wordpiece":
         return f"WordPiece of {enc.source}, len {enc.sequence_length} {enc.truncation}"
-    return f"{enc.kind}, {enc.max_words:,} words" + (f", len {enc.sequence_length} {enc.padding}-pad"
-                                                     if enc.kind == "words" else "")
+    return f"{enc.kind}, {enc.max_words:,} words" + (
+        f", len {enc.sequence_length} {enc.padding}-pad" if enc.kind == "words" else ""
+    )
 
 
 def _train_text(p) -> str:

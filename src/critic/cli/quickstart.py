@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from critic.cli.defaults import IMDB_URL
@@ -14,18 +12,24 @@ __all__ = ["quickstart_command"]
 
 
 def quickstart_command(
-    source: str = typer.Option(IMDB_URL, "--source", "-s", envvar="CRITIC_IMDB_SOURCE",
-                               help="IMDB: the upstream URL (default), a local aclImdb_v1.tar.gz or folder, or any "
-                                    "labelled table (CSV, TSV, JSONL, Parquet, zip)."),
+    source: str = typer.Option(
+        IMDB_URL,
+        "--source",
+        "-s",
+        envvar="CRITIC_IMDB_SOURCE",
+        help="IMDB: the upstream URL (default), a local aclImdb_v1.tar.gz or folder, or any "
+        "labelled table (CSV, TSV, JSONL, Parquet, zip).",
+    ),
     name: str = typer.Option("imdb", "--name", help="Dataset name in the workspace."),
     preset: str = typer.Option("linear", "--preset", "-p", help="The model to train (see `critic models list`)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Where to serve the deployment."),
     port: int = typer.Option(8000, "--port", help="TCP port to serve it on."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the deployment until Ctrl-C (default) or stop."),
-    test_fraction: float = typer.Option(0.0, "--test-fraction", help="For a table without a test split: the share "
-                                        "held out as test (stratified)."),
-    text: Optional[str] = typer.Option(None, "--text", help="A table's text column (default: text/review/...)."),
-    label: Optional[str] = typer.Option(None, "--label", help="A table's label column (default: label/sentiment/...)."),
+    test_fraction: float = typer.Option(
+        0.0, "--test-fraction", help="For a table without a test split: the share held out as test (stratified)."
+    ),
+    text: str | None = typer.Option(None, "--text", help="A table's text column (default: text/review/...)."),
+    label: str | None = typer.Option(None, "--label", help="A table's label column (default: label/sentiment/...)."),
 ) -> None:
     """The main job: import, statistics, train, evaluate, deploy, serve."""
     from critic.data import SplitSettings
@@ -33,8 +37,15 @@ def quickstart_command(
     from critic.quickstart import quickstart
 
     with TrainingView() as view:
-        result = quickstart(source, name=name, preset=preset, text=text, label=label,
-                            split=SplitSettings(test_fraction=test_fraction), log=view)
+        result = quickstart(
+            source,
+            name=name,
+            preset=preset,
+            text=text,
+            label=label,
+            split=SplitSettings(test_fraction=test_fraction),
+            log=view,
+        )
     print_saved(result.imported, counts=False)  # the statistics below show the counts
     print_stats(result.stats)
     print_experiment(result.experiment)
@@ -53,6 +64,8 @@ def _serve(base: str, host: str, port: int) -> None:
 
     from critic.serve import create_app
 
-    console.print(f"[bold green]serving[/] {base} (tester: {base}/tester, docs: {base}/docs); Ctrl-C stops", soft_wrap=True)
+    console.print(
+        f"[bold green]serving[/] {base} (tester: {base}/tester, docs: {base}/docs); Ctrl-C stops", soft_wrap=True
+    )
     with recording_url(url_of(host, port)):
         uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)

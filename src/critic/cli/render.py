@@ -13,8 +13,19 @@ from rich.table import Table
 
 from critic.cli.defaults import SUBSETS
 
-__all__ = ["console", "plural", "num", "print_saved", "counts_table", "print_stats", "print_experiment",
-           "experiments_table", "print_comparison", "print_evaluation", "print_deployment"]
+__all__ = [
+    "console",
+    "plural",
+    "num",
+    "print_saved",
+    "counts_table",
+    "print_stats",
+    "print_experiment",
+    "experiments_table",
+    "print_comparison",
+    "print_evaluation",
+    "print_deployment",
+]
 
 console = Console()
 
@@ -30,23 +41,30 @@ def num(value) -> str:
 
 # -- datasets ---------------------------------------------------------------------------------------
 
+
 def print_saved(saved, counts: bool = True) -> None:
     """A dataset version just imported (or found identical to one stored), its counts and rejects."""
     v, m = saved.version, saved.version.manifest
     if saved.created:
-        console.print(f"[green]imported[/] [bold]{v.ref}[/]: {plural(m['rows']['total'], 'row')}, "
-                      f"{plural(len(m['classes']), 'class', 'classes')}, {m['rejected']['count']:,} rejected  →  {v.path}")
+        console.print(
+            f"[green]imported[/] [bold]{v.ref}[/]: {plural(m['rows']['total'], 'row')}, "
+            f"{plural(len(m['classes']), 'class', 'classes')}, {m['rejected']['count']:,} rejected  →  {v.path}"
+        )
     else:
         console.print(f"[yellow]identical content is already stored as[/] [bold]{v.ref}[/]; no new version made")
     if counts:
         console.print(counts_table(m["rows"]["by_subset"]))
     if m["rejected"]["count"]:
-        console.print(f"[yellow]{plural(m['rejected']['count'], 'row')} rejected[/] "
-                      f"(each with its line in {v.path / 'rejects.csv'}):")
+        console.print(
+            f"[yellow]{plural(m['rejected']['count'], 'row')} rejected[/] "
+            f"(each with its line in {v.path / 'rejects.csv'}):"
+        )
         for reason, n in list(m["rejected"]["by_reason"].items())[:5]:
             console.print(f"  {n:>6,}  {reason}")
     if m["source"].get("verified") is False:
-        console.print(f"[yellow]warning:[/] the download was not verified; pin it with --sha256 {m['source']['sha256']}")
+        console.print(
+            f"[yellow]warning:[/] the download was not verified; pin it with --sha256 {m['source']['sha256']}"
+        )
     for warning in saved.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
 
@@ -63,19 +81,42 @@ def counts_table(by_subset: dict) -> Table:
 def print_stats(stats) -> None:
     """A DatasetStats: counts, words per text, coverage at sequence lengths, vocabulary, plots."""
     console.print(counts_table(stats.counts))
-    lengths = Table("subset", "texts", "min", "mean", "std", "median", "p90", "p95", "p99", "max",
-                    title="words per text (critic.text.words: HTML tags dropped, lowercased, punctuation dropped)")
+    lengths = Table(
+        "subset",
+        "texts",
+        "min",
+        "mean",
+        "std",
+        "median",
+        "p90",
+        "p95",
+        "p99",
+        "max",
+        title="words per text (critic.text.words: HTML tags dropped, lowercased, punctuation dropped)",
+    )
     for subset, s in stats.lengths.items():
-        lengths.add_row(subset, f"{s.count:,}", str(s.min), f"{s.mean:.1f}", f"{s.std:.1f}", f"{s.median:.0f}",
-                        f"{s.p90:.0f}", f"{s.p95:.0f}", f"{s.p99:.0f}", f"{s.max:,}")
+        lengths.add_row(
+            subset,
+            f"{s.count:,}",
+            str(s.min),
+            f"{s.mean:.1f}",
+            f"{s.std:.1f}",
+            f"{s.median:.0f}",
+            f"{s.p90:.0f}",
+            f"{s.p95:.0f}",
+            f"{s.p99:.0f}",
+            f"{s.max:,}",
+        )
     console.print(lengths)
     at = list(next(iter(stats.coverage.values())))
     cov = Table("subset", *(f"≤ {n}" for n in at), "95 % at", title="share of texts that fit without truncation")
     for subset, shares in stats.coverage.items():
         cov.add_row(subset, *(f"{shares[n]:.1%}" for n in at), f"{plural(stats.length_for_95[subset], 'word')}")
     console.print(cov)
-    console.print(f"vocabulary: {stats.vocabulary['train']:,} distinct words in train, {stats.vocabulary['all']:,} "
-                  f"in all labelled rows")
+    console.print(
+        f"vocabulary: {stats.vocabulary['train']:,} distinct words in train, {stats.vocabulary['all']:,} "
+        f"in all labelled rows"
+    )
     for name, path in stats.plots.items():
         console.print(f"  plot {name}: {path}")
     console.print(f"  stats.json: {stats.path}")
@@ -83,9 +124,14 @@ def print_stats(stats) -> None:
 
 # -- experiments ------------------------------------------------------------------------------------
 
+
 def status(value: str) -> str:
-    return {"done": "[green]done[/]", "running": "[cyan]running[/]", "failed": "[red]failed[/]",
-            "killed": "[red]killed[/] (resume it)"}.get(value, f"[yellow]{value}[/]")
+    return {
+        "done": "[green]done[/]",
+        "running": "[cyan]running[/]",
+        "failed": "[red]failed[/]",
+        "killed": "[red]killed[/] (resume it)",
+    }.get(value, f"[yellow]{value}[/]")
 
 
 def duration(seconds: float) -> str:
@@ -111,8 +157,18 @@ def experiments_table(experiments) -> Table:
     """Every experiment: dataset, model, settings, status, best epoch and its validation numbers."""
     # narrow terminals fold cells instead of cutting them: a name or a number is never shortened
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
-    for header in ("name", "dataset", "model", "settings", "status", "best/\nepochs", "val\nacc", "val\nloss", "time",
-                   "created\n(UTC)"):
+    for header in (
+        "name",
+        "dataset",
+        "model",
+        "settings",
+        "status",
+        "best/\nepochs",
+        "val\nacc",
+        "val\nloss",
+        "time",
+        "created\n(UTC)",
+    ):
         table.add_column(header, overflow="fold")
     for e in experiments:
         r = e.record
@@ -120,9 +176,18 @@ def experiments_table(experiments) -> Table:
         planned = r.config["train"]["epochs"]
         # best epoch / epochs done, and the planned total while a run is short of it: "2/3 of 5"
         epochs = f"{r.best_epoch or '-'}/{r.epochs_done}" + ("" if r.epochs_done == planned else f" of {planned}")
-        table.add_row(r.name, r.dataset, r.model, settings_cell(r.config), status(e.status), epochs,
-                      num(best and best["val_accuracy"]), num(best and best["val_loss"]),
-                      duration(r.seconds), r.created[5:16].replace("T", "\n"))
+        table.add_row(
+            r.name,
+            r.dataset,
+            r.model,
+            settings_cell(r.config),
+            status(e.status),
+            epochs,
+            num(best and best["val_accuracy"]),
+            num(best and best["val_loss"]),
+            duration(r.seconds),
+            r.created[5:16].replace("T", "\n"),
+        )
     return table
 
 
@@ -137,9 +202,15 @@ def print_experiment(experiment, settings: bool = False) -> None:
     table = Table("epoch", "train loss", "train acc", "val loss", "val acc", "seconds", "samples/s")
     for row in r.epochs:
         mark = " ★" if row["epoch"] == r.best_epoch else ""
-        table.add_row(f"{row['epoch']}{mark}", f"{row['train_loss']:.4f}", f"{row['train_accuracy']:.4f}",
-                      num(row["val_loss"]), num(row["val_accuracy"]), f"{row['seconds']:.1f}",
-                      f"{row['samples_per_s']:,.0f}")
+        table.add_row(
+            f"{row['epoch']}{mark}",
+            f"{row['train_loss']:.4f}",
+            f"{row['train_accuracy']:.4f}",
+            num(row["val_loss"]),
+            num(row["val_accuracy"]),
+            f"{row['seconds']:.1f}",
+            f"{row['samples_per_s']:,.0f}",
+        )
     console.print(table)
     for which in ("best", "last"):
         path = experiment.path / "checkpoints" / which
@@ -154,8 +225,14 @@ def _print_settings(config: dict) -> None:
         if config[section]:
             console.print(f"  [cyan]{section}[/] " + ", ".join(f"{k}={v}" for k, v in config[section].items()))
     model = config["model"]
-    console.print("  [cyan]model[/] " + (" → ".join(b["type"] for b in model["blocks"]) if "blocks" in model
-                                         else ", ".join(f"{k}={v}" for k, v in model.items())))
+    console.print(
+        "  [cyan]model[/] "
+        + (
+            " → ".join(b["type"] for b in model["blocks"])
+            if "blocks" in model
+            else ", ".join(f"{k}={v}" for k, v in model.items())
+        )
+    )
 
 
 def print_comparison(comparison, names: list[str]) -> None:
@@ -198,22 +275,29 @@ def _evaluations_table(evaluations: list[list[dict]], evaluated: list[tuple[str,
 
 # -- evaluations ------------------------------------------------------------------------------------
 
+
 def print_evaluation(ev, brief: bool = False) -> None:
     """An Evaluation's summary line, then (unless brief) its confusion matrix and per-class table."""
     m = ev.metrics
-    console.print(f"[bold]{ev.experiment}[/] {ev.checkpoint} checkpoint (epoch {ev.epoch}) on [bold]{ev.subset}[/]: "
-                  f"accuracy [bold]{m['accuracy']:.2%}[/], loss {m['loss']:.4f}, baseline {m['baseline_accuracy']:.2%} "
-                  f"(always {m['baseline_class']}), {plural(m['incorrect'], 'error')} of {m['n']:,}, "
-                  f"calibration error {m['ece']:.4f}"
-                  + (f", ROC AUC {m['roc_auc']:.4f}" if "roc_auc" in m else "") + f"  [dim]({ev.seconds:.1f} s)[/]")
+    console.print(
+        f"[bold]{ev.experiment}[/] {ev.checkpoint} checkpoint (epoch {ev.epoch}) on [bold]{ev.subset}[/]: "
+        f"accuracy [bold]{m['accuracy']:.2%}[/], loss {m['loss']:.4f}, baseline {m['baseline_accuracy']:.2%} "
+        f"(always {m['baseline_class']}), {plural(m['incorrect'], 'error')} of {m['n']:,}, "
+        f"calibration error {m['ece']:.4f}"
+        + (f", ROC AUC {m['roc_auc']:.4f}" if "roc_auc" in m else "")
+        + f"  [dim]({ev.seconds:.1f} s)[/]"
+    )
     if brief:
         console.print(f"  report: {ev.file('report.html')}", soft_wrap=True)
         return
     console.print(_confusion_table(m))
     console.print(_per_class_table(m))
     console.print(f"  report: {ev.file('report.html')}")
-    console.print(f"  files: {ev.folder} (metrics.json, errors.csv, "
-                  + ", ".join(sorted(p.name for p in ev.folder.glob('*.png'))) + ")")
+    console.print(
+        f"  files: {ev.folder} (metrics.json, errors.csv, "
+        + ", ".join(sorted(p.name for p in ev.folder.glob("*.png")))
+        + ")"
+    )
 
 
 def _confusion_table(m: dict) -> Table:
@@ -227,16 +311,32 @@ def _confusion_table(m: dict) -> Table:
 def _per_class_table(m: dict) -> Table:
     per_class = Table("class", "precision", "recall", "F1", "support", "correct", "incorrect")
     for name, c in m["per_class"].items():
-        per_class.add_row(name, f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", f"{c['support']:,}",
-                          f"{c['correct']:,}", f"{c['incorrect']:,}")
+        per_class.add_row(
+            name,
+            f"{c['precision']:.4f}",
+            f"{c['recall']:.4f}",
+            f"{c['f1']:.4f}",
+            f"{c['support']:,}",
+            f"{c['correct']:,}",
+            f"{c['incorrect']:,}",
+        )
     for average in ("macro_avg", "weighted_avg"):
         a = m[average]
-        per_class.add_row(average.replace("_avg", " avg"), f"{a['precision']:.4f}", f"{a['recall']:.4f}",
-                          f"{a['f1']:.4f}", f"{m['n']:,}", "", "", style="dim")
+        per_class.add_row(
+            average.replace("_avg", " avg"),
+            f"{a['precision']:.4f}",
+            f"{a['recall']:.4f}",
+            f"{a['f1']:.4f}",
+            f"{m['n']:,}",
+            "",
+            "",
+            style="dim",
+        )
     return per_class
 
 
 # -- deployments ------------------------------------------------------------------------------------
+
 
 def print_deployment(d, base_url: str, token: str | None = None) -> None:
     """A deployment's URL at `base_url`, its input name, state, token (when just made) and examples."""
@@ -251,11 +351,20 @@ def print_deployment(d, base_url: str, token: str | None = None) -> None:
     console.print(f"  input name  {d.input_name}")
     if token:
         console.print(f"  token       [bold yellow]{token}[/]", soft_wrap=True)
-        console.print("  [yellow]the token is shown once: store it now (`critic deploy rotate-token` makes a new one)[/]")
+        console.print(
+            "  [yellow]the token is shown once: store it now (`critic deploy rotate-token` makes a new one)[/]"
+        )
     console.print("  try it (`critic serve` must be running):")
-    console.print(f"    curl -X POST -F \"{d.input_name}=A fun brain candy movie\" -u \"{shown}:\" {url}", soft_wrap=True,
-                  markup=False)
-    console.print(f"    curl -X POST -H \"Content-Type: application/json\" -d '{{\"{d.input_name}\": \"A fun brain candy "
-                  f"movie\"}}' -u \"{shown}:\" {url}", soft_wrap=True, markup=False)
+    console.print(
+        f'    curl -X POST -F "{d.input_name}=A fun brain candy movie" -u "{shown}:" {url}',
+        soft_wrap=True,
+        markup=False,
+    )
+    console.print(
+        f'    curl -X POST -H "Content-Type: application/json" -d \'{{"{d.input_name}": "A fun brain candy '
+        f'movie"}}\' -u "{shown}:" {url}',
+        soft_wrap=True,
+        markup=False,
+    )
     query = urllib.parse.urlencode({"url": url, "input": d.input_name})
     console.print(f"  tester page {base}/tester?{query}", soft_wrap=True, markup=False)

@@ -12,9 +12,9 @@ import json
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import typer
 
@@ -40,11 +40,14 @@ def serve_command(
     os.environ.setdefault("CRITIC_TORCH_THREADS", str(torch_threads(workers)))  # read by each worker's ServeSettings
     url = url_of(host, port)
     enabled = sum(d.enabled for d in list_deployments())
-    console.print(f"serving {plural(enabled, 'enabled deployment')} on http://{host}:{port} "
-                  f"(tester: http://{host}:{port}/tester, docs: http://{host}:{port}/docs)")
+    console.print(
+        f"serving {plural(enabled, 'enabled deployment')} on http://{host}:{port} "
+        f"(tester: http://{host}:{port}/tester, docs: http://{host}:{port}/docs)"
+    )
     with recording_url(url):
-        uvicorn.run(SERVE_APP, factory=True, host=host, port=port, workers=workers, log_level="warning",
-                    access_log=False)
+        uvicorn.run(
+            SERVE_APP, factory=True, host=host, port=port, workers=workers, log_level="warning", access_log=False
+        )
 
 
 def torch_threads(workers: int, cores: int | None = None) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,32 +14,45 @@ _NEURAL = "(neural models; the linear model takes its settings from its [model] 
 
 
 def train_command(
-    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="NAME or NAME@VERSION to train on."),
-    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="A model preset (see `critic models list`)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML (or YAML) file with encoder, model "
-                                          "(blocks) and train tables."),
-    name: Optional[str] = typer.Option(None, "--name", help="Experiment name (default: PRESET-N)."),
-    resume: Optional[str] = typer.Option(None, "--resume", help="Continue this experiment from its last finished epoch."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help=f"Passes over the train subset {_NEURAL}."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Texts per optimizer step."),
-    learning_rate: Optional[float] = typer.Option(None, "--learning-rate", "--lr", help="The optimizer's step size."),
-    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam, adamw, sgd, rmsprop or adadelta."),
-    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="L2 penalty (AdamW: decoupled decay); "
-                                                 "0 = none."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seeds the weights, dropout and batch order: the same seed "
-                                       "gives the same run on one machine."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (0 = its default)."),
-    checkpoint_metric: Optional[str] = typer.Option(None, "--checkpoint-metric", help="val_loss (default) or "
-                                                    "val_accuracy."),
-    early_stopping: Optional[int] = typer.Option(None, "--early-stopping", help="Patience in epochs (0 = off)."),
-    class_weight: Optional[str] = typer.Option(None, "--class-weight", help="none, balanced, or LABEL=W,LABEL=W."),
-    sequence_length: Optional[int] = typer.Option(None, "--sequence-length", help="Tokens kept per text by the word "
-                                                  "or WordPiece encoder; longer texts are cut, shorter ones padded."),
-    max_words: Optional[int] = typer.Option(None, "--max-words", help="Vocabulary of the word encoders: the most "
-                                            "frequent words of the train subset."),
-    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="For BERT-style presets: a local model "
-                                             "directory or hub name to use instead of the preset's."),
+    dataset: str | None = typer.Option(None, "--dataset", "-d", help="NAME or NAME@VERSION to train on."),
+    preset: str | None = typer.Option(None, "--preset", "-p", help="A model preset (see `critic models list`)."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="TOML (or YAML) file with encoder, model (blocks) and train tables."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Experiment name (default: PRESET-N)."),
+    resume: str | None = typer.Option(None, "--resume", help="Continue this experiment from its last finished epoch."),
+    epochs: int | None = typer.Option(None, "--epochs", help=f"Passes over the train subset {_NEURAL}."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Texts per optimizer step."),
+    learning_rate: float | None = typer.Option(None, "--learning-rate", "--lr", help="The optimizer's step size."),
+    optimizer: str | None = typer.Option(None, "--optimizer", help="adam, adamw, sgd, rmsprop or adadelta."),
+    weight_decay: float | None = typer.Option(
+        None, "--weight-decay", help="L2 penalty (AdamW: decoupled decay); 0 = none."
+    ),
+    seed: int | None = typer.Option(
+        None,
+        "--seed",
+        help="Seeds the weights, dropout and batch order: the same seed gives the same run on one machine.",
+    ),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
+    threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch (0 = its default)."),
+    checkpoint_metric: str | None = typer.Option(
+        None, "--checkpoint-metric", help="val_loss (default) or val_accuracy."
+    ),
+    early_stopping: int | None = typer.Option(None, "--early-stopping", help="Patience in epochs (0 = off)."),
+    class_weight: str | None = typer.Option(None, "--class-weight", help="none, balanced, or LABEL=W,LABEL=W."),
+    sequence_length: int | None = typer.Option(
+        None,
+        "--sequence-length",
+        help="Tokens kept per text by the word or WordPiece encoder; longer texts are cut, shorter ones padded.",
+    ),
+    max_words: int | None = typer.Option(
+        None, "--max-words", help="Vocabulary of the word encoders: the most frequent words of the train subset."
+    ),
+    pretrained: str | None = typer.Option(
+        None,
+        "--pretrained",
+        help="For BERT-style presets: a local model directory or hub name to use instead of the preset's.",
+    ),
 ) -> None:
     """Train a model on a dataset version: a preset, or your own block graph from --config."""
     from critic.errors import SettingsError
@@ -48,10 +60,19 @@ def train_command(
     from critic.experiments.run import resume_experiment, train_experiment
     from critic.progress import TrainingView
 
-    train = _given(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, optimizer=optimizer,
-                   weight_decay=weight_decay, seed=seed, device=device, threads=threads,
-                   checkpoint_metric=checkpoint_metric, early_stopping=early_stopping,
-                   class_weight=class_weights(class_weight) if class_weight else None)
+    train = _given(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        optimizer=optimizer,
+        weight_decay=weight_decay,
+        seed=seed,
+        device=device,
+        threads=threads,
+        checkpoint_metric=checkpoint_metric,
+        early_stopping=early_stopping,
+        class_weight=class_weights(class_weight) if class_weight else None,
+    )
     with TrainingView() as view:
         if resume:
             if set(train) - {"epochs"} or dataset or preset or config or pretrained:
@@ -61,8 +82,9 @@ def train_command(
             if not dataset:
                 raise SettingsError("name the data with --dataset NAME (see `critic data list`)")
             encoder = _given(sequence_length=sequence_length, max_words=max_words)
-            cfg = build_config(dataset, preset=preset, config_file=config, train=train, encoder=encoder,
-                               pretrained=pretrained)
+            cfg = build_config(
+                dataset, preset=preset, config_file=config, train=train, encoder=encoder, pretrained=pretrained
+            )
             experiment = train_experiment(cfg, name=name, log=view)
     print_experiment(experiment)
 

@@ -19,8 +19,15 @@ from critic.presets import get_preset, preset_names
 from critic.text.encoders import WordSequenceSettings, encoder_for, settings_from_dict
 from critic.text.spec import InputSpec
 
-__all__ = ["build_config", "assemble_config", "resolve_config", "model_config", "input_spec_of",
-           "LINEAR_TRAIN_SETTINGS", "CONFIG_SUFFIXES"]
+__all__ = [
+    "build_config",
+    "assemble_config",
+    "resolve_config",
+    "model_config",
+    "input_spec_of",
+    "LINEAR_TRAIN_SETTINGS",
+    "CONFIG_SUFFIXES",
+]
 
 # The train settings the linear model reads (critic.experiments.run._run_linear): it is fitted in one
 # pass by liblinear, so epochs, batches, optimizers, devices and seeds mean nothing to it; its seed
@@ -29,18 +36,34 @@ LINEAR_TRAIN_SETTINGS = ("checkpoint_metric",)
 CONFIG_SUFFIXES = (".toml", ".yaml", ".yml")
 
 
-def build_config(dataset: str, *, preset: str | None = None, config_file: Path | None = None,
-                 train: dict | None = None, encoder: dict | None = None, pretrained: str | None = None) -> ExperimentConfig:
+def build_config(
+    dataset: str,
+    *,
+    preset: str | None = None,
+    config_file: Path | None = None,
+    train: dict | None = None,
+    encoder: dict | None = None,
+    pretrained: str | None = None,
+) -> ExperimentConfig:
     """Preset defaults, then the config file's tables, then explicit overrides (CLI flags).
     `pretrained` points every pretrained part (WordPiece encoder, Transformer blocks) at another
     source: a local model directory or a hub name."""
-    return resolve_config(assemble_config(dataset, preset=preset, config_file=config_file, train=train,
-                                          encoder=encoder, pretrained=pretrained))
+    return resolve_config(
+        assemble_config(
+            dataset, preset=preset, config_file=config_file, train=train, encoder=encoder, pretrained=pretrained
+        )
+    )
 
 
-def assemble_config(dataset: str, *, preset: str | None = None, config_file: Path | None = None,
-                    train: dict | None = None, encoder: dict | None = None,
-                    pretrained: str | None = None) -> ExperimentConfig:
+def assemble_config(
+    dataset: str,
+    *,
+    preset: str | None = None,
+    config_file: Path | None = None,
+    train: dict | None = None,
+    encoder: dict | None = None,
+    pretrained: str | None = None,
+) -> ExperimentConfig:
     """The merged tables, checked key by key, before any pretrained file is read."""
     data = load_config_file(config_file) if config_file else {}
     preset_name = preset or data.get("preset")
@@ -50,10 +73,14 @@ def assemble_config(dataset: str, *, preset: str | None = None, config_file: Pat
     elif "model" in data:
         enc, model, train_base, name, source = WordSequenceSettings(), None, TrainSettings(), None, str(config_file)
     else:
-        raise SettingsError(f"give --preset NAME (one of {', '.join(preset_names())}) or --config FILE with a [model] table")
+        raise SettingsError(
+            f"give --preset NAME (one of {', '.join(preset_names())}) or --config FILE with a [model] table"
+        )
     if "model" in data and data["model"].get("kind") == "linear":
-        model, enc = LinearSettings.from_dict({**(asdict(model) if isinstance(model, LinearSettings) else {}),
-                                               **data["model"]}), None
+        model, enc = (
+            LinearSettings.from_dict({**(asdict(model) if isinstance(model, LinearSettings) else {}), **data["model"]}),
+            None,
+        )
     elif "model" in data:
         model = GraphSpec.from_dict(data["model"])
         enc = enc or WordSequenceSettings()
@@ -106,13 +133,17 @@ def _refuse_for_linear(from_file: dict, overrides: dict, encoder: dict | None) -
     """The linear model reads none of the neural training settings: refuse them rather than record
     settings that did nothing (an `experiments list` showing "adam 0.001 batch 32" for it)."""
     if encoder:
-        raise SettingsError("the linear model tokenizes text itself; it takes no encoder settings (see [model] n-gram settings)")
+        raise SettingsError(
+            "the linear model tokenizes text itself; it takes no encoder settings (see [model] n-gram settings)"
+        )
     ignored = [f"{key} (--{key.replace('_', '-')})" for key in overrides if key not in LINEAR_TRAIN_SETTINGS]
     ignored += [f"[train] {key}" for key in from_file if key not in LINEAR_TRAIN_SETTINGS and key not in overrides]
     if ignored:
         own = ", ".join(f.name for f in fields(LinearSettings) if f.name != "kind")
-        raise SettingsError(f"the linear model is fitted in one pass and does not use {', '.join(ignored)}; "
-                            f"it takes its settings from the [model] table of a --config file (kind = \"linear\"): {own}")
+        raise SettingsError(
+            f"the linear model is fitted in one pass and does not use {', '.join(ignored)}; "
+            f'it takes its settings from the [model] table of a --config file (kind = "linear"): {own}'
+        )
 
 
 def _merge_encoder(base, overrides: dict):

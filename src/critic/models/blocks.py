@@ -33,8 +33,11 @@ class Shape:
     same_padded: bool = False  # a "same" convolution upstream (its edge windows see zeros, not PAD)
 
     def __str__(self) -> str:
-        return {"ids": f"ids (B, {self.length})", "seq": f"seq (B, {self.size}, {self.length})",
-                "vec": f"vec (B, {self.size})"}[self.kind]
+        return {
+            "ids": f"ids (B, {self.length})",
+            "seq": f"seq (B, {self.size}, {self.length})",
+            "vec": f"vec (B, {self.size})",
+        }[self.kind]
 
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "linear": nn.Identity}
@@ -50,8 +53,11 @@ def _one(block_id: str, kind: str, shapes: list[Shape], *allowed: str) -> Shape:
     if len(shapes) != 1:
         raise GraphError(f"block {block_id!r} ({kind}) takes one input, got {len(shapes)}")
     if shapes[0].kind not in allowed:
-        hint = {"vec": "add Flatten or GlobalMaxPool1D before it", "seq": "it needs a sequence (after Embedding)",
-                "ids": "it needs word ids from the word encoder"}[allowed[0]]
+        hint = {
+            "vec": "add Flatten or GlobalMaxPool1D before it",
+            "seq": "it needs a sequence (after Embedding)",
+            "ids": "it needs word ids from the word encoder",
+        }[allowed[0]]
         raise GraphError(f"block {block_id!r} ({kind}) cannot take {shapes[0]}; {hint}")
     return shapes[0]
 
@@ -68,6 +74,7 @@ def _max_norm(block_id: str, value: float | None) -> None:
 
 
 # -- modules: forward(xs, masks) -> (tensor, mask) -------------------------------------------------
+
 
 class _Module(nn.Module):
     constraint: float | None = None
@@ -98,7 +105,9 @@ class TransformerModule(_Module):
         pretrained = from_pretrained(AutoModel.from_pretrained, source)
         result = self.encoder.load_state_dict(pretrained.state_dict(), strict=False)
         if result.unexpected_keys:
-            raise GraphError(f"the weights of {source!r} do not fit its config: unexpected {result.unexpected_keys[:5]}")
+            raise GraphError(
+                f"the weights of {source!r} do not fit its config: unexpected {result.unexpected_keys[:5]}"
+            )
 
     def forward(self, xs, masks):
         (ids,) = xs
@@ -161,7 +170,7 @@ class MaxPoolModule(_Module):
     def forward(self, xs, masks):
         y = self.pool(xs[0])
         mask = masks[0]
-        return y, (mask[:, : y.shape[-1] * self.size: self.size] if mask is not None else None)
+        return y, (mask[:, : y.shape[-1] * self.size : self.size] if mask is not None else None)
 
 
 class GlobalMaxPoolModule(_Module):
@@ -220,6 +229,7 @@ class ConcatModule(_Module):
 
 # -- block types: parameters + build --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Input:
     def build(self, block_id, shapes, n_classes):
@@ -243,7 +253,9 @@ class Embedding:
         s = _one(block_id, "Embedding", shapes, "ids")
         _positive(block_id, dim=self.dim)
         if self.pretrain is not None and self.pretrain not in PRETRAIN:
-            raise GraphError(f"block {block_id!r}: pretrain must be one of {', '.join(PRETRAIN)} or absent, got {self.pretrain!r}")
+            raise GraphError(
+                f"block {block_id!r}: pretrain must be one of {', '.join(PRETRAIN)} or absent, got {self.pretrain!r}"
+            )
         return EmbeddingModule(s.size, self.dim, self.pretrain), Shape("seq", self.dim, s.length, 0, 1)
 
 
@@ -272,10 +284,17 @@ class Conv1D:
             raise GraphError(f"block {block_id!r}: padding must be 'valid' or 'same', got {self.padding!r}")
         length = s.length - self.kernel + 1 if self.padding == "valid" else s.length
         if length < 1:
-            raise GraphError(f"block {block_id!r}: kernel {self.kernel} is longer than its input ({s.length} positions)")
+            raise GraphError(
+                f"block {block_id!r}: kernel {self.kernel} is longer than its input ({s.length} positions)"
+            )
         module = ConvModule(s.size, self.filters, self.kernel, self.padding, _activation(block_id, self.activation))
-        return module, replace(s, size=self.filters, length=length, context=s.context + (self.kernel - 1) * s.stride,
-                               same_padded=s.same_padded or self.padding == "same")
+        return module, replace(
+            s,
+            size=self.filters,
+            length=length,
+            context=s.context + (self.kernel - 1) * s.stride,
+            same_padded=s.same_padded or self.padding == "same",
+        )
 
 
 @dataclass(frozen=True)
@@ -287,8 +306,9 @@ class MaxPool1D:
         _positive(block_id, pool=self.pool)
         if s.length // self.pool < 1:
             raise GraphError(f"block {block_id!r}: pool {self.pool} is longer than its input ({s.length} positions)")
-        return MaxPoolModule(self.pool), replace(s, length=s.length // self.pool,
-                                                 context=s.context + (self.pool - 1) * s.stride, stride=s.stride * self.pool)
+        return MaxPoolModule(self.pool), replace(
+            s, length=s.length // self.pool, context=s.context + (self.pool - 1) * s.stride, stride=s.stride * self.pool
+        )
 
 
 @dataclass(frozen=True)
@@ -353,13 +373,17 @@ class Concatenate:
         kinds = {s.kind for s in shapes}
         if kinds == {"vec"}:
             size = sum(s.size for s in shapes)
-            return ConcatModule(), Shape("vec", size, None, max(s.context for s in shapes), 1,
-                                         all(s.length_invariant for s in shapes))
+            return ConcatModule(), Shape(
+                "vec", size, None, max(s.context for s in shapes), 1, all(s.length_invariant for s in shapes)
+            )
         if kinds == {"seq"} and len({s.length for s in shapes}) == 1:
-            return ConcatModule(), replace(shapes[0], size=sum(s.size for s in shapes),
-                                           context=max(s.context for s in shapes))
-        raise GraphError(f"block {block_id!r}: Concatenate needs all vectors or sequences of one length, "
-                         f"got {', '.join(map(str, shapes))}")
+            return ConcatModule(), replace(
+                shapes[0], size=sum(s.size for s in shapes), context=max(s.context for s in shapes)
+            )
+        raise GraphError(
+            f"block {block_id!r}: Concatenate needs all vectors or sequences of one length, "
+            f"got {', '.join(map(str, shapes))}"
+        )
 
 
 POOLINGS = ("pooler", "cls", "mean")
@@ -382,14 +406,20 @@ class Transformer:
         if self.pooling not in POOLINGS:
             raise GraphError(f"block {block_id!r}: pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
         if not self.config:
-            raise GraphError(f"block {block_id!r}: the config of {self.source!r} was not read; configure the experiment "
-                             f"with build_config (it reads the model's config.json)")
+            raise GraphError(
+                f"block {block_id!r}: the config of {self.source!r} was not read; configure the experiment "
+                f"with build_config (it reads the model's config.json)"
+            )
         if s.size > self.config.get("vocab_size", s.size):
-            raise GraphError(f"block {block_id!r}: the encoder has {s.size:,} ids but {self.source!r} knows "
-                             f"{self.config['vocab_size']:,}; use the wordpiece encoder of the same model")
+            raise GraphError(
+                f"block {block_id!r}: the encoder has {s.size:,} ids but {self.source!r} knows "
+                f"{self.config['vocab_size']:,}; use the wordpiece encoder of the same model"
+            )
         if s.length is not None and s.length > self.config.get("max_position_embeddings", s.length):
-            raise GraphError(f"block {block_id!r}: sequence length {s.length} is over the model's "
-                             f"{self.config['max_position_embeddings']} positions")
+            raise GraphError(
+                f"block {block_id!r}: sequence length {s.length} is over the model's "
+                f"{self.config['max_position_embeddings']} positions"
+            )
         module = TransformerModule(self.config, self.trainable, self.pooling)
         # attention ignores [PAD]: trailing padding changes nothing, so batches can be trimmed
         return module, Shape("vec", int(self.config["hidden_size"]), None, 0, 1, True)
@@ -406,8 +436,23 @@ class Output:
         return DenseModule(s.size, n_classes, nn.Identity(), self.max_norm), replace(s, size=n_classes)
 
 
-BLOCK_TYPES = {cls.__name__: cls for cls in (Input, Embedding, Dropout, Conv1D, MaxPool1D, GlobalMaxPool1D,
-                                              Flatten, Dense, LSTM, Concatenate, Transformer, Output)}
+BLOCK_TYPES = {
+    cls.__name__: cls
+    for cls in (
+        Input,
+        Embedding,
+        Dropout,
+        Conv1D,
+        MaxPool1D,
+        GlobalMaxPool1D,
+        Flatten,
+        Dense,
+        LSTM,
+        Concatenate,
+        Transformer,
+        Output,
+    )
+}
 
 
 def block_params(block_type: str, block_id: str, params: dict):

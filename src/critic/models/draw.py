@@ -82,14 +82,32 @@ def graph_png(summary: GraphSummary, path: Path, title: str) -> Path:
     for row in summary.rows:
         x, y = at[row.id]
         kind = row.output.split(" ", 1)[0]
-        ax.add_patch(FancyBboxPatch((x * x_step - box_w / 2, y * y_step - box_h / 2), box_w, box_h,
-                                    boxstyle="round,pad=0.03", facecolor=_COLOURS.get(kind, "white"), edgecolor="#444"))
-        ax.text(x * x_step, y * y_step, f"{row.id} · {row.type}\n{row.output}\n{row.parameters:,} parameters",
-                ha="center", va="center", fontsize=8)
+        ax.add_patch(
+            FancyBboxPatch(
+                (x * x_step - box_w / 2, y * y_step - box_h / 2),
+                box_w,
+                box_h,
+                boxstyle="round,pad=0.03",
+                facecolor=_COLOURS.get(kind, "white"),
+                edgecolor="#444",
+            )
+        )
+        ax.text(
+            x * x_step,
+            y * y_step,
+            f"{row.id} · {row.type}\n{row.output}\n{row.parameters:,} parameters",
+            ha="center",
+            va="center",
+            fontsize=8,
+        )
         for source in row.inputs:
             sx, sy = at[source]
-            ax.annotate("", xy=(x * x_step, y * y_step + box_h / 2), xytext=(sx * x_step, sy * y_step - box_h / 2),
-                        arrowprops={"arrowstyle": "-|>", "color": "#444", "shrinkA": 2, "shrinkB": 2})
+            ax.annotate(
+                "",
+                xy=(x * x_step, y * y_step + box_h / 2),
+                xytext=(sx * x_step, sy * y_step - box_h / 2),
+                arrowprops={"arrowstyle": "-|>", "color": "#444", "shrinkA": 2, "shrinkB": 2},
+            )
     half = (width - 1) / 2 * x_step + box_w / 2 + 0.2
     ax.set_xlim(-half, half)
     ax.set_ylim(-(levels - 1) * y_step - box_h / 2 - 0.2, box_h / 2 + 0.2)

@@ -48,14 +48,16 @@ class GraphSpec:
     init: str = "keras"  # "keras" reproduces the published Keras numbers; "torch" keeps PyTorch's defaults
 
     @classmethod
-    def from_dict(cls, data: dict) -> "GraphSpec":
+    def from_dict(cls, data: dict) -> GraphSpec:
         check_keys(data, {"blocks", "init"}, "model setting", error=GraphError)
         init = data.get("init", "keras")
         if init not in INITS:
             raise GraphError(f"model init must be one of {INITS}, got {init!r}")
         raw = list(data.get("blocks") or [])
         if not raw:
-            raise GraphError("a model needs blocks, e.g. [[model.blocks]] type = \"Embedding\" dim = 64 ... type = \"Output\"")
+            raise GraphError(
+                'a model needs blocks, e.g. [[model.blocks]] type = "Embedding" dim = 64 ... type = "Output"'
+            )
         if raw[0].get("type") != "Input":
             raw.insert(0, {"type": "Input", "id": "input"})
         return cls(tuple(_parse_blocks(raw)), init)
@@ -135,7 +137,11 @@ class GraphModel(nn.Module):
                 continue
             (source,) = block.inputs
             conv = self.layers[source] if source in self.layers else None
-            if isinstance(conv, ConvModule) and isinstance(conv.activation, MONOTONIC) and consumers[source] == [block.id]:
+            if (
+                isinstance(conv, ConvModule)
+                and isinstance(conv.activation, MONOTONIC)
+                and consumers[source] == [block.id]
+            ):
                 conv.deferred = True
                 pool = self.layers[block.id]
                 pool.activation, pool.owns_input = conv.activation, True  # conv1d keeps no copy of its output
@@ -185,7 +191,7 @@ def trim(x: torch.Tensor, margin: int | None, padding: str) -> torch.Tensor:
         return x
     real = int((x != PAD).sum(1).max())
     keep = min(x.shape[1], max(1, real) + margin)
-    return x[:, :keep] if padding == "post" else x[:, x.shape[1] - keep:]
+    return x[:, :keep] if padding == "post" else x[:, x.shape[1] - keep :]
 
 
 def check_graph(spec: GraphSpec, input_spec: InputSpec) -> None:

@@ -23,8 +23,13 @@ __all__ = ["resolve_pretrained", "load_pretrained_weights", "pretrain_embeddings
 
 def with_source(spec: GraphSpec, source: str) -> GraphSpec:
     """Every Transformer block pointed at `source` (its config is read again)."""
-    return replace(spec, blocks=tuple(replace(b, params=replace(b.params, source=source, config=None))
-                                      if isinstance(b.params, Transformer) else b for b in spec.blocks))
+    return replace(
+        spec,
+        blocks=tuple(
+            replace(b, params=replace(b.params, source=source, config=None)) if isinstance(b.params, Transformer) else b
+            for b in spec.blocks
+        ),
+    )
 
 
 def resolve_pretrained(spec: GraphSpec) -> GraphSpec:
@@ -81,6 +86,16 @@ def skipgram_vectors(ids: np.ndarray, dim: int, seed: int, epochs: int = 5) -> d
     from gensim.models import Word2Vec
 
     sentences = [[str(i) for i in row[row != 0]] for row in np.asarray(ids)]
-    w2v = Word2Vec(sentences, vector_size=dim, sg=1, window=5, negative=5, min_count=1, epochs=epochs, workers=1,
-                   seed=seed, hashfxn=lambda key: zlib.crc32(key.encode()))  # the default hash changes per process
+    w2v = Word2Vec(
+        sentences,
+        vector_size=dim,
+        sg=1,
+        window=5,
+        negative=5,
+        min_count=1,
+        epochs=epochs,
+        workers=1,
+        seed=seed,
+        hashfxn=lambda key: zlib.crc32(key.encode()),
+    )  # the default hash changes per process
     return {int(key): w2v.wv[key].astype(np.float32) for key in w2v.wv.index_to_key}

