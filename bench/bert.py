@@ -15,15 +15,13 @@ Bar (issue 8): minilm fine-tuned on CPU on the full train subset ≥ 90 % test a
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import resource
+import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared harness
+import harness  # noqa: E402
 
 
 def time_at_512(config, batches: int) -> dict:
@@ -48,7 +46,7 @@ def time_at_512(config, batches: int) -> dict:
     optimizer = make_optimizer(model, config.train)
     seconds = []
     for b in range(batches + 1):  # the first batch warms up and is not counted
-        x = ids[b * config.train.batch_size:(b + 1) * config.train.batch_size]
+        x = ids[b * config.train.batch_size : (b + 1) * config.train.batch_size]
         start = time.perf_counter()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train.mixed_precision):
             loss = torch.nn.functional.cross_entropy(model(x).float(), torch.zeros(len(x), dtype=torch.long))
@@ -58,8 +56,11 @@ def time_at_512(config, batches: int) -> dict:
         if b:
             seconds.append(time.perf_counter() - start)
     per_batch = sum(seconds) / len(seconds)
-    return {"batches_timed": batches, "seconds_per_batch": per_batch,
-            "epoch_estimate_s": per_batch * -(-len(train) // config.train.batch_size)}
+    return {
+        "batches_timed": batches,
+        "seconds_per_batch": per_batch,
+        "epoch_estimate_s": per_batch * -(-len(train) // config.train.batch_size),
+    }
 
 
 def main() -> None:
@@ -77,20 +78,41 @@ def main() -> None:
     import torch
 
     from critic.data import load_version
-    from critic.experiment import build_config, train_experiment
+    from critic.experiments.configure import build_config
+    from critic.experiments.run import train_experiment
     from critic.predictor import Predictor
     from critic.progress import TrainingView
 
-    train = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-                               "mixed_precision": args.mixed_precision or None}.items() if v is not None}
-    config = build_config(args.dataset, preset=args.preset, encoder={"sequence_length": args.sequence_length}, train=train)
+    train = {
+        k: v
+        for k, v in {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate,
+            "mixed_precision": args.mixed_precision or None,
+        }.items()
+        if v is not None
+    }
+    config = build_config(
+        args.dataset, preset=args.preset, encoder={"sequence_length": args.sequence_length}, train=train
+    )
     device = "cuda" if torch.cuda.is_available() and config.train.device in ("auto", "cuda") else "cpu"
-    row = {"preset": args.preset, "dataset": config.dataset, "device": device, "torch_threads": torch.get_num_threads(),
-           "sequence_length": args.sequence_length, "truncation": config.encoder.truncation, "train": config.train.__dict__}
+    row = {
+        "preset": args.preset,
+        "dataset": config.dataset,
+        "device": device,
+        "torch_threads": torch.get_num_threads(),
+        "sequence_length": args.sequence_length,
+        "truncation": config.encoder.truncation,
+        "train": config.train.__dict__,
+    }
     if args.time_512:
         row["at_512"] = time_at_512(config, args.time_512)
-        print(f"length 512: {row['at_512']['seconds_per_batch']:.2f} s per batch of {config.train.batch_size} → "
-              f"{row['at_512']['epoch_estimate_s'] / 3600:.1f} h per epoch (estimate)", flush=True)
+        print(
+            f"length 512: {row['at_512']['seconds_per_batch']:.2f} s per batch of {config.train.batch_size} → "
+            f"{row['at_512']['epoch_estimate_s'] / 3600:.1f} h per epoch (estimate)",
+            flush=True,
+        )
         _save(args.preset, {**row, "status": "timed 512 only; training not finished"})  # kept if the run is cut short
     start = time.perf_counter()
     with TrainingView() as view:
@@ -107,19 +129,21 @@ def main() -> None:
     row["test_accuracy"] = float((probs.argmax(1) == truth).mean())
     row["experiment"] = experiment.name
     row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    row["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    row["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
-    print(f"{'preset':<8} {'device':<6} {'len':>4} {'test acc':>9} {'val acc':>8} {'train':>9} {'s/epoch':>8} "
-          f"{'predict 25k':>12} {'peak RSS':>9}")
-    print(f"{args.preset:<8} {device:<6} {args.sequence_length:>4} {row['test_accuracy']:>9.2%} {row['val_accuracy']:>8.2%} "
-          f"{row['train_s'] / 60:>7.1f} m {sum(row['seconds_per_epoch']) / len(row['seconds_per_epoch']):>7.0f}s "
-          f"{row['predict_test_s']:>10.0f} s {row['peak_rss_mb']:>6.0f} MB")
+    row["date"] = harness.now()
+    print(
+        f"{'preset':<8} {'device':<6} {'len':>4} {'test acc':>9} {'val acc':>8} {'train':>9} {'s/epoch':>8} "
+        f"{'predict 25k':>12} {'peak RSS':>9}"
+    )
+    print(
+        f"{args.preset:<8} {device:<6} {args.sequence_length:>4} {row['test_accuracy']:>9.2%} {row['val_accuracy']:>8.2%} "
+        f"{row['train_s'] / 60:>7.1f} m {sum(row['seconds_per_epoch']) / len(row['seconds_per_epoch']):>7.0f}s "
+        f"{row['predict_test_s']:>10.0f} s {row['peak_rss_mb']:>6.0f} MB"
+    )
     _save(args.preset, {**row, "status": "done"})
 
 
 def _save(preset: str, row: dict) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"bert-{preset}.json").write_text(json.dumps({"benchmark": "bert", "rows": [row]}, indent=2, default=str) + "\n")
+    harness.save(f"bert-{preset}", [row], benchmark="bert")
 
 
 if __name__ == "__main__":

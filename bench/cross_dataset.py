@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,14 +24,15 @@ from pathlib import Path
 
 import pandas as pd
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared harness
+import harness  # noqa: E402
 
 
 def critic(env: dict, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "critic.cli", *args], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"`critic {' '.join(args)}` failed: {done.stderr.strip()[-500:]}")
-    return done.stdout
+    done = harness.run_child([sys.executable, "-m", "critic.cli", *args], env=env)
+    if done["rc"] != 0:
+        raise SystemExit(f"`critic {' '.join(args)}` failed: {done['stderr'].strip()[-500:]}")
+    return done["stdout"]
 
 
 def folds(frame: pd.DataFrame, label: str, k: int, seed: int = 0):
@@ -45,23 +45,46 @@ def folds(frame: pd.DataFrame, label: str, k: int, seed: int = 0):
         yield i + 1, frame.assign(subset=subset)
 
 
-def run_fold(env: dict, table: pd.DataFrame, name: str, fold: int, presets: list[str], text: str, label: str,
-             folder: Path) -> dict:
+def run_fold(
+    env: dict, table: pd.DataFrame, name: str, fold: int, presets: list[str], text: str, label: str, folder: Path
+) -> dict:
     path = folder / f"{name}-fold{fold}.csv"
     table.to_csv(path, index=False)
     dataset = f"{name}-fold{fold}"
-    critic(env, "data", "import", dataset, "--source", str(path), "--text", text, "--label", label,
-           "--subset-column", "subset", "--validation-fraction", "0.1", "-q")
+    critic(
+        env,
+        "data",
+        "import",
+        dataset,
+        "--source",
+        str(path),
+        "--text",
+        text,
+        "--label",
+        label,
+        "--subset-column",
+        "subset",
+        "--validation-fraction",
+        "0.1",
+        "-q",
+    )
     row = {"fold": fold}
     for preset in presets:
         experiment = f"{dataset}-{preset}"
         start = time.perf_counter()
         critic(env, "train", "--dataset", dataset, "--preset", preset, "--name", experiment)
         critic(env, "evaluate", experiment, "--subset", "test")
-        metrics = json.loads((Path(env["CRITIC_HOME"]) / "experiments" / experiment / "evaluation" / "best" / "test"
-                              / "metrics.json").read_text())
-        row[preset] = {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_avg"]["f1"], "n": metrics["n"],
-                       "seconds": time.perf_counter() - start}
+        metrics = json.loads(
+            (
+                Path(env["CRITIC_HOME"]) / "experiments" / experiment / "evaluation" / "best" / "test" / "metrics.json"
+            ).read_text()
+        )
+        row[preset] = {
+            "accuracy": metrics["accuracy"],
+            "macro_f1": metrics["macro_avg"]["f1"],
+            "n": metrics["n"],
+            "seconds": time.perf_counter() - start,
+        }
     return row
 
 
@@ -74,7 +97,9 @@ def main() -> None:
     parser.add_argument("--text", default="text")
     parser.add_argument("--label", default="label")
     parser.add_argument("--name")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON (default bench/results)")
+    parser.add_argument(
+        "--results", type=Path, default=harness.RESULTS, help="folder for the JSON (default bench/results)"
+    )
     args = parser.parse_args()
     name = args.name or Path(args.data).stem.replace("_", "-").lower()
     presets = args.presets.split(",")
@@ -92,13 +117,25 @@ def main() -> None:
     for fold, table in runs:
         rows.append(run_fold(env, table, name, fold, presets, args.text, args.label, folder))
         print(f"{fold:>4} " + " ".join(f"{rows[-1][p]['accuracy']:>14.2%}" for p in presets), flush=True)
-    summary = {p: {"mean": statistics.fmean(r[p]["accuracy"] for r in rows),
-                   "std": statistics.pstdev(r[p]["accuracy"] for r in rows)} for p in presets}
+    summary = {
+        p: {
+            "mean": statistics.fmean(r[p]["accuracy"] for r in rows),
+            "std": statistics.pstdev(r[p]["accuracy"] for r in rows),
+        }
+        for p in presets
+    }
     print(f"{'mean':>4} " + " ".join(f"{summary[p]['mean']:>8.2%} ± {summary[p]['std']:.1%}" for p in presets))
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / f"cross_dataset-{name}.json").write_text(json.dumps(
-        {"benchmark": "cross_dataset", "data": args.data, "test": args.test, "folds": None if args.test else args.folds,
-         "presets": presets, "rows": rows, "summary": summary, "workspace": home}, indent=2) + "\n")
+    harness.save(
+        str(args.results.resolve() / f"cross_dataset-{name}"),
+        rows,
+        benchmark="cross_dataset",
+        data=args.data,
+        test=args.test,
+        folds=None if args.test else args.folds,
+        presets=presets,
+        summary=summary,
+        workspace=home,
+    )
 
 
 if __name__ == "__main__":

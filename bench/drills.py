@@ -13,47 +13,63 @@ Prints a markdown table and saves bench/results/drills.json.
 
 from __future__ import annotations
 
+import argparse
 import ast
-import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared harness
+import harness  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "drills.json"
 
 
 def run_drills() -> tuple[list[dict], float]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "drills.xml"
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "drill", f"--junitxml={report}", "-o",
-                        "junit_family=xunit1", "-p", "no:cacheprovider"], cwd=ROOT, check=False)
-        seconds = time.perf_counter() - start
-        return [_case(t) for t in ET.parse(report).getroot().iter("testcase")], seconds
+        done = harness.run_child(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-m",
+                "drill",
+                f"--junitxml={report}",
+                "-o",
+                "junit_family=xunit1",
+                "-p",
+                "no:cacheprovider",
+            ],
+            cwd=ROOT,
+            stderr="inherit",
+        )
+        print(done["stdout"], end="")  # pytest's own summary
+        return [_case(t) for t in ET.parse(report).getroot().iter("testcase")], done["wall_s"]
 
 
 def _case(testcase: ET.Element) -> dict:
     props = {p.get("name"): p.get("value") for p in testcase.iter("property")}
     failed = any(testcase.find(tag) is not None for tag in ("failure", "error"))
     skipped = testcase.find("skipped") is not None
-    return {"test": f"{testcase.get('classname')}::{testcase.get('name')}", "drill": props.get("drill", "?"),
-            "cases": int(props.get("cases", 1)), "lost": int(props.get("lost", 0)),
-            "statuses": ast.literal_eval(props["statuses"]) if "statuses" in props else None,
-            "outcome": "failed" if failed else "skipped" if skipped else "passed"}
+    return {
+        "test": f"{testcase.get('classname')}::{testcase.get('name')}",
+        "drill": props.get("drill", "?"),
+        "cases": int(props.get("cases", 1)),
+        "lost": int(props.get("lost", 0)),
+        "statuses": ast.literal_eval(props["statuses"]) if "statuses" in props else None,
+        "outcome": "failed" if failed else "skipped" if skipped else "passed",
+    }
 
 
 def tally(tests: list[dict]) -> list[dict]:
     rows: dict[str, dict] = {}
     for t in tests:
-        row = rows.setdefault(t["drill"], {"drill": t["drill"], "tests": 0, "cases": 0, "passed": 0, "lost": 0,
-                                           "failed_tests": []})
+        row = rows.setdefault(
+            t["drill"], {"drill": t["drill"], "tests": 0, "cases": 0, "passed": 0, "lost": 0, "failed_tests": []}
+        )
         row["tests"] += 1
         row["cases"] += t["cases"]
         row["passed"] += t["cases"] if t["outcome"] == "passed" else 0
@@ -64,36 +80,39 @@ def tally(tests: list[dict]) -> list[dict]:
 
 
 def load_row() -> dict | None:
-    serve = ROOT / "bench" / "results" / "serve.json"
-    if not serve.exists():
+    data = harness.load("serve")
+    if not data:
         return None
-    data = json.loads(serve.read_text())
     run = next((r for r in data["rows"] if r["model"] == "linear" and r["concurrency"] == 64), None)
     if run is None or "rss_after_warmup_mb" not in run:
         return None
     flat = run["rss_after_mb"] <= run["rss_after_warmup_mb"] * 1.10
-    return {"drill": "load (bench/serve.py)", "tests": 1, "cases": run["requests"],
-            "passed": run["requests"] - run["errors"] if flat else 0, "lost": run["errors"], "failed_tests": [],
-            "note": f"{run['errors']} errors; RSS {run['rss_after_warmup_mb']:.0f} MB after warm-up → "
-                    f"{run['rss_after_mb']:.0f} MB after ({data['date'][:10]})"}
+    return {
+        "drill": "load (bench/serve.py)",
+        "tests": 1,
+        "cases": run["requests"],
+        "passed": run["requests"] - run["errors"] if flat else 0,
+        "lost": run["errors"],
+        "failed_tests": [],
+        "note": f"{run['errors']} errors; RSS {run['rss_after_warmup_mb']:.0f} MB after warm-up → "
+        f"{run['rss_after_mb']:.0f} MB after ({data.get('created', data.get('date', ''))[:10]})",
+    }
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     tests, seconds = run_drills()
     rows = tally(tests)
     if (load := load_row()) is not None:
         rows.append(load)
-    print(f"\n| drill | tests | cases tried | passed | lost |\n|---|---|---|---|---|")
+    print("\n| drill | tests | cases tried | passed | lost |\n|---|---|---|---|---|")
     for r in rows:
         note = f" ({r['note']})" if r.get("note") else ""
         print(f"| {r['drill']}{note} | {r['tests']} | {r['cases']:,} | {r['passed']:,} | {r['lost']} |")
     for r in rows:
         for name in r["failed_tests"]:
             print(f"FAILED in {r['drill']}: {name}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"benchmark": "drills", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                   "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-                                   "seconds": seconds, "rows": rows, "tests": tests}, indent=2) + "\n")
+    harness.save("drills", rows, benchmark="drills", seconds=seconds, tests=tests)
     sys.exit(1 if any(r["failed_tests"] for r in rows) else 0)
 
 

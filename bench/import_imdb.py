@@ -10,16 +10,14 @@ bench/results/import_imdb.json. Targets from the issue: import ≤ 30 s wall, pe
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from datetime import datetime, timezone
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared harness
+import harness  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CRITIC = str(Path(sys.executable).with_name("critic"))
@@ -28,13 +26,10 @@ KERAS = "from critic.keras import imdb; (x, y), (xt, yt) = imdb.load_data(num_wo
 
 def measure(cmd: list[str], env: dict) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB) of one child process, from the kernel's accounting."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+    done = harness.run_child(cmd, env=env)
+    if done["rc"] != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {done['stderr'][-2000:]}")
+    return done["wall_s"], done["peak_rss_mb"]
 
 
 def run(source: str, runs: int) -> list[dict]:
@@ -51,32 +46,38 @@ def run(source: str, runs: int) -> list[dict]:
             env = {**os.environ, "CRITIC_HOME": home}
             for name, cmd in steps.items():
                 samples[name].append(measure(cmd, env))
-    return [{"step": name, "runs": runs,
-             "wall_s_median": statistics.median(w for w, _ in s), "wall_s_max": max(w for w, _ in s),
-             "peak_rss_mb_median": statistics.median(r for _, r in s), "peak_rss_mb_max": max(r for _, r in s),
-             "command": " ".join(steps[name]).replace(CRITIC, "critic").replace(sys.executable, "python")}
-            for name, s in samples.items()]
+    return [
+        {
+            "step": name,
+            "runs": runs,
+            "wall_s_median": statistics.median(w for w, _ in s),
+            "wall_s_max": max(w for w, _ in s),
+            "peak_rss_mb_median": statistics.median(r for _, r in s),
+            "peak_rss_mb_max": max(r for _, r in s),
+            "command": " ".join(steps[name]).replace(CRITIC, "critic").replace(sys.executable, "python"),
+        }
+        for name, s in samples.items()
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", default=os.environ.get("CRITIC_IMDB_SOURCE", str(ROOT.parent / "shared/data/aclImdb_v1.tar.gz")))
+    parser.add_argument(
+        "--source", default=os.environ.get("CRITIC_IMDB_SOURCE", str(ROOT.parent / "shared/data/aclImdb_v1.tar.gz"))
+    )
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     rows = run(args.source, args.runs)
     print(f"{'step':<26} {'wall s (median / max)':>22} {'peak RSS MB (median / max)':>28}")
     for r in rows:
-        print(f"{r['step']:<26} {r['wall_s_median']:>10.1f} / {r['wall_s_max']:<9.1f} {r['peak_rss_mb_median']:>13.0f} / {r['peak_rss_mb_max']:<10.0f}")
+        print(
+            f"{r['step']:<26} {r['wall_s_median']:>10.1f} / {r['wall_s_max']:<9.1f} {r['peak_rss_mb_median']:>13.0f} / {r['peak_rss_mb_max']:<10.0f}"
+        )
     target = rows[0]
     verdict = target["wall_s_max"] <= 30 and target["peak_rss_mb_max"] <= 1536
     print(f"target: import ≤ 30 s and ≤ 1.5 GB peak RSS → {'met' if verdict else 'NOT met'}")
-    result = {"benchmark": "import_imdb", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-              "source": args.source, "rows": rows, "target_met": verdict}
-    out = ROOT / "bench" / "results" / "import_imdb.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"saved {out.relative_to(ROOT)}")
+    out = harness.save("import_imdb", rows, benchmark="import_imdb", source=args.source, target_met=verdict)
+    print(f"saved {out}")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ bench/results/loop_overhead.json.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,12 +25,14 @@ from torch import nn
 
 from critic.artifacts import save_checkpoint
 from critic.data import load_version
-from critic.experiment import build_config
+from critic.experiments.configure import build_config
 from critic.models.graph import GraphModel, trim
-from critic.text.encoders import PAD, encoder_for
+from critic.text.encoders import encoder_for
+from critic.text.spec import PAD
 from critic.train import Data, batch_order, fit, make_optimizer, micro_batches
 
-RESULTS = Path(__file__).resolve().parent / "results" / "loop_overhead.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared harness
+import harness  # noqa: E402
 
 
 def bare(model, train: Data, val: Data, epochs: int, batch_size: int, seed: int, optimizer) -> None:
@@ -49,7 +51,7 @@ def bare(model, train: Data, val: Data, epochs: int, batch_size: int, seed: int,
             order = np.argsort(val.lengths, kind="stable")
             total = correct = 0.0
             for i in range(0, len(val), 512):
-                rows = order[i:i + 512]
+                rows = order[i : i + 512]
                 logits = model(trim(torch.from_numpy(val.encoded[rows]), margin, "post"))
                 y = torch.from_numpy(val.labels[rows])
                 total += nn.functional.cross_entropy(logits, y, reduction="sum").item()
@@ -70,8 +72,12 @@ def main() -> None:
 
     def data(rows):
         encoded = encoder.encode(rows["text"].tolist())
-        return Data(encoded, rows["label"].map({c: i for i, c in enumerate(classes)}).to_numpy(np.int64), encoder,
-                    (encoded != PAD).sum(1))
+        return Data(
+            encoded,
+            rows["label"].map({c: i for i, c in enumerate(classes)}).to_numpy(np.int64),
+            encoder,
+            (encoded != PAD).sum(1),
+        )
 
     train, val = data(train_rows), data(val_rows)
     s = config.train
@@ -93,12 +99,25 @@ def main() -> None:
         save_s = time.perf_counter() - start
     medians = {k: statistics.median(v) for k, v in times.items()}
     ratio = medians["critic fit()"] / medians["bare PyTorch loop"]
-    print(f"kim-cnn, {len(train):,} train / {len(val):,} validation reviews, 2 epochs, batch 256, {args.repeats} repeats")
+    print(
+        f"kim-cnn, {len(train):,} train / {len(val):,} validation reviews, 2 epochs, batch 256, {args.repeats} repeats"
+    )
     for name, values in times.items():
         print(f"  {name:<20} median {medians[name]:6.1f} s   (min {min(values):.1f}, max {max(values):.1f})")
     print(f"  overhead: {ratio - 1:+.1%} (bar: ≤ +10 %)   saving one checkpoint: {save_s:.2f} s")
-    RESULTS.write_text(json.dumps({"benchmark": "loop_overhead", "rows": len(train), "times_s": times,
-                                   "median_s": medians, "overhead": ratio - 1, "checkpoint_save_s": save_s}, indent=2) + "\n")
+    harness.save(
+        "loop_overhead",
+        [
+            {
+                "train_rows": len(train),
+                "times_s": times,
+                "median_s": medians,
+                "overhead": ratio - 1,
+                "checkpoint_save_s": save_s,
+            }
+        ],
+        benchmark="loop_overhead",
+    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
 import socket
 import statistics
@@ -29,10 +28,10 @@ import sys
 import time
 import urllib.parse
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "serve.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared harness
+import harness  # noqa: E402
 
 
 def _free_port() -> int:
@@ -46,16 +45,22 @@ def _request(path: str, token: str, field: str, text: str, kind: str) -> bytes:
         body, content_type = json.dumps({field: text}).encode(), "application/json"
     elif kind == "form":
         boundary = uuid.uuid4().hex
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{text}\r\n--{boundary}--\r\n").encode()
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"\r\n\r\n{text}\r\n--{boundary}--\r\n'
+        ).encode()
         content_type = f"multipart/form-data; boundary={boundary}"
     else:
         body, content_type = urllib.parse.urlencode({field: text}).encode(), "application/x-www-form-urlencoded"
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
     return head + body
 
 
-async def _one_connection(port: int, requests: list[bytes], queue: asyncio.Queue, latencies: list, errors: list) -> None:
+async def _one_connection(
+    port: int, requests: list[bytes], queue: asyncio.Queue, latencies: list, errors: list
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while True:
@@ -100,31 +105,52 @@ async def _load(port: int, requests: list[bytes], total: int, concurrency: int, 
         if task.exception():
             errors.append(repr(task.exception()))
     latencies.sort()
-    q = lambda f: latencies[min(len(latencies) - 1, int(f * len(latencies)))] * 1000 if latencies else float("nan")
-    return {"requests": len(latencies), "errors": len(errors), "error_kinds": sorted(set(errors))[:5], "seconds": wall,
-            "requests_per_s": len(latencies) / wall, "p50_ms": q(0.50), "p90_ms": q(0.90), "p99_ms": q(0.99),
-            "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"), "timed_out": bool(pending)}
+
+    def q(f: float) -> float:  # the f-quantile in ms
+        return latencies[min(len(latencies) - 1, int(f * len(latencies)))] * 1000 if latencies else float("nan")
+
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors))[:5],
+        "seconds": wall,
+        "requests_per_s": len(latencies) / wall,
+        "p50_ms": q(0.50),
+        "p90_ms": q(0.90),
+        "p99_ms": q(0.99),
+        "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"),
+        "timed_out": bool(pending),
+    }
 
 
-def _cli(env: dict, *args: str) -> str:
-    return subprocess.run([sys.executable, "-m", "critic.cli", *args], env=env, check=True, capture_output=True,
-                          text=True).stdout
+def _deploy(env: dict, experiment: str, name: str) -> list[str]:
+    """[token, input name] of a fresh deployment `name` of the experiment, made in the workspace of `env`."""
+    return harness.in_child("serve:deploy", experiment, name, env=env)["deployment"]
 
 
-def _deploy(env: dict, experiment: str, name: str) -> str:
-    code = ("import json; from critic.deploy import create_deployment, delete_deployment, DeploymentNotFound\n"
-            f"try: delete_deployment({name!r})\nexcept DeploymentNotFound: pass\n"
-            f"c = create_deployment({experiment!r}, name={name!r}); print(json.dumps([c.token, c.deployment.input_name]))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def deploy(experiment: str, name: str) -> dict:
+    """Runs in a child process: (re)create the deployment."""
+    from critic.deploy import DeploymentNotFound, create_deployment, delete_deployment
+
+    try:
+        delete_deployment(name)
+    except DeploymentNotFound:
+        pass
+    created = create_deployment(experiment, name=name)
+    return {"deployment": [created.token, created.deployment.input_name]}
 
 
 def _texts(env: dict, experiment: str, n: int = 2000) -> list[str]:
-    code = ("import json; from critic.experiment import get_experiment; from critic.data import load_version\n"
-            f"e = get_experiment({experiment!r}); t = load_version(e.record.dataset).subset('test', ['text'])['text']\n"
-            f"print(json.dumps(t.sample(n={n}, random_state=0).tolist()))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return harness.in_child("serve:sample_texts", experiment, n, env=env)["texts"]
+
+
+def sample_texts(experiment: str, n: int) -> dict:
+    """Runs in a child process: n test reviews of the experiment's dataset version (a fixed sample)."""
+    from critic.data import load_version
+    from critic.experiments.store import get_experiment
+
+    texts = load_version(get_experiment(experiment).record.dataset).subset("test", ["text"])["text"]
+    return {"texts": texts.sample(n=n, random_state=0).tolist()}
 
 
 def main() -> None:
@@ -140,8 +166,23 @@ def main() -> None:
     if args.kim:
         deployments["kim-cnn"] = (args.kim, *_deploy(env, args.kim, "bench-serve-kim"))
     port = _free_port()
-    server = subprocess.Popen(["timeout", "900", sys.executable, "-m", "critic.cli", "serve", "--port", str(port),
-                               "--workers", str(args.workers)], env=env, stdout=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [
+            "timeout",
+            "900",
+            sys.executable,
+            "-m",
+            "critic.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     rows = []
     try:
         _wait(port)
@@ -153,8 +194,16 @@ def main() -> None:
             asyncio.run(_load(port, requests, min(1000, total), concurrency, max_seconds))  # warm-up, not counted
             warm = _tree_rss_mb(server.pid)
             result = asyncio.run(_load(port, requests, total, concurrency, max_seconds))
-            rows.append({"model": model, "body": kind, "concurrency": concurrency, **result,
-                         "rss_after_warmup_mb": warm, "rss_after_mb": _tree_rss_mb(server.pid)})
+            rows.append(
+                {
+                    "model": model,
+                    "body": kind,
+                    "concurrency": concurrency,
+                    **result,
+                    "rss_after_warmup_mb": warm,
+                    "rss_after_mb": _tree_rss_mb(server.pid),
+                }
+            )
             _print_row(rows[-1])
 
         _print_header()
@@ -170,15 +219,18 @@ def main() -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
         for name in ("bench-serve-linear", "bench-serve-kim"):
-            subprocess.run([sys.executable, "-m", "critic.cli", "deploy", "delete", name], env=env, capture_output=True)
+            harness.run_child([sys.executable, "-m", "critic.cli", "deploy", "delete", name], env=env)
     bars = _bars(rows)
     for bar, met in bars.items():
         print(f"  {bar}: {'met' if met else 'NOT met'}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"benchmark": "serve", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                   "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-                                   "workers": args.workers, "experiments": {k: v[0] for k, v in deployments.items()},
-                                   "rows": rows, "bars": bars}, indent=2) + "\n")
+    harness.save(
+        "serve",
+        rows,
+        benchmark="serve",
+        workers=args.workers,
+        experiments={k: v[0] for k, v in deployments.items()},
+        bars=bars,
+    )
 
 
 def _tree_rss_mb(group: int) -> float:
@@ -225,7 +277,8 @@ def _bars(rows: list) -> dict:
     if many:
         bars["10,000 requests at concurrency 64, zero errors"] = many["requests"] == 10000 and many["errors"] == 0
         bars["memory flat at concurrency 64 (RSS after ≤ after warm-up + 10 %)"] = (
-            many["rss_after_mb"] <= many["rss_after_warmup_mb"] * 1.10)
+            many["rss_after_mb"] <= many["rss_after_warmup_mb"] * 1.10
+        )
     kim = _find(rows, "kim-cnn", "json", 1)
     if kim:
         bars["Kim CNN p50 ≤ 20 ms"] = kim["p50_ms"] <= 20
@@ -233,14 +286,19 @@ def _bars(rows: list) -> dict:
 
 
 def _print_header() -> None:
-    print(f"{'model':<8} {'body':<5} {'conc':>4} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p90 ms':>7} "
-          f"{'p99 ms':>7} {'seconds':>7} {'RSS warm → after':>17}")
+    print(
+        f"{'model':<8} {'body':<5} {'conc':>4} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p90 ms':>7} "
+        f"{'p99 ms':>7} {'seconds':>7} {'RSS warm → after':>17}"
+    )
 
 
 def _print_row(r: dict) -> None:
-    print(f"{r['model']:<8} {r['body']:<5} {r['concurrency']:>4} {r['requests']:>8,} {r['errors']:>6} {r['requests_per_s']:>7.0f} "
-          f"{r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['seconds']:>7.1f} "
-          f"{r['rss_after_warmup_mb']:>7.0f} → {r['rss_after_mb']:>4.0f} MB", flush=True)
+    print(
+        f"{r['model']:<8} {r['body']:<5} {r['concurrency']:>4} {r['requests']:>8,} {r['errors']:>6} {r['requests_per_s']:>7.0f} "
+        f"{r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['seconds']:>7.1f} "
+        f"{r['rss_after_warmup_mb']:>7.0f} → {r['rss_after_mb']:>4.0f} MB",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

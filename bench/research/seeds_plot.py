@@ -1,53 +1,45 @@
 """Benchmark view: a preset's test accuracy over every saved seed, critic against Keras, on the CPU and a GPU.
 
-    .venv/bin/python bench/seeds_plot.py [--preset kim-cnn]
+    .venv/bin/python bench/research/seeds_plot.py [--preset kim-cnn]
 
-Reads the runs the other scripts saved (nothing is trained here):
-- CPU: compare_peers.json (seed 0) and compare_peers_seed*.json, plus peer_seeds-<preset>-cpu.json;
-- GPU: peer_seeds-<preset>-cuda.json.
-A seed run on the CPU is deterministic, so one saved twice counts once. Prints, per device, each
+Reads the preset's seed study, bench/results/research/<preset>_seeds.json, where
+`bench/compare_peers.py --seed N` and bench/research/peer_seeds.py save their runs by device
+("cpu", "cuda"), contender and seed (nothing is trained here). A seed run on the CPU is
+deterministic, so it is saved once. Prints, per device, each
 contender's seeds, mean ± sd and seeds at or above the preset's bar, then critic − Keras per device
 and CPU − GPU per contender (Welch's 95 % interval and p: does the device move the mean?), and,
 where both devices have seeds, critic − Keras over all of them.
-Saves bench/results/seeds-<preset>.png: every seed as a dot, the mean with its 95 % interval as a
-bar, the bar line dashed, and bench/results/seeds-<preset>.json with the numbers printed.
+Saves bench/results/research/<preset>_seeds.png: every seed as a dot, the mean with its 95 %
+interval as a bar, the bar line dashed, and the summary printed into the study's "summary".
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
+import sys
+from pathlib import Path
 
-from compare_peers import (  # bench/ is on sys.path when a bench script runs
-    RESULTS,
-    saved_seeds,
-    welch_cells,
-)
-from peer_seeds import BARS
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared harness and compare_peers
+from peer_seeds import BARS  # noqa: E402
+
+import harness  # noqa: E402
+from compare_peers import load_seeds, seeds_name, welch_cells  # noqa: E402
 
 DEVICES = ("cpu", "cuda")
 NAMES = {"cpu": "CPU", "cuda": "GPU"}
 
 
-def _peer_seeds(preset: str, kind: str) -> dict[str, dict[int, float]]:
-    """{contender: {seed: test accuracy}} from peer_seeds-<preset>-<kind>.json, if it was saved."""
-    path = RESULTS / f"peer_seeds-{preset}-{kind}.json"
-    runs: dict[str, dict[int, float]] = {}
-    for r in json.loads(path.read_text())["rows"] if path.exists() else []:
-        if "test_accuracy" in r:
-            runs.setdefault(r["contender"], {})[r["seed"]] = r["test_accuracy"]
-    return runs
-
-
 def load(preset: str) -> dict[tuple[str, str], dict[int, float]]:
     """{(device, contender): {seed: test accuracy in %}} for critic's and Keras's rows of `preset`."""
-    cpu, cpu_peer = saved_seeds(), _peer_seeds(preset, "cpu")
-    sources = {"cpu": {c: {**cpu.get(c, {}), **cpu_peer.get(c, {})} for c in {*cpu, *cpu_peer}},
-               "cuda": _peer_seeds(preset, "cuda")}
-    return {(device, name): {seed: acc * 100 for seed, acc in by_seed.items()}
-            for device, by_contender in sources.items() for name, by_seed in by_contender.items()
-            if name in (f"critic {preset}", f"keras {preset}")}
+    runs = load_seeds(preset)["runs"]
+    return {
+        (device, name): {int(seed): r["test_accuracy"] * 100 for seed, r in by_seed.items() if "test_accuracy" in r}
+        for device, by_contender in runs.items()
+        if device in DEVICES
+        for name, by_seed in by_contender.items()
+        if name in (f"critic {preset}", f"keras {preset}")
+    }
 
 
 def _ranges(seeds: list[int]) -> str:
@@ -66,9 +58,19 @@ def summary(runs: dict[tuple[str, str], dict[int, float]], bar: float) -> list[d
     for (device, name), by_seed in sorted(runs.items()):
         values = list(by_seed.values())
         if len(values) >= 2:
-            out.append({"device": device, "contender": name, "seeds": _ranges(list(by_seed)), "n": len(values),
-                        "mean": statistics.mean(values), "sd": statistics.stdev(values),
-                        "min": min(values), "max": max(values), "at_bar": sum(v >= bar for v in values)})
+            out.append(
+                {
+                    "device": device,
+                    "contender": name,
+                    "seeds": _ranges(list(by_seed)),
+                    "n": len(values),
+                    "mean": statistics.mean(values),
+                    "sd": statistics.stdev(values),
+                    "min": min(values),
+                    "max": max(values),
+                    "at_bar": sum(v >= bar for v in values),
+                }
+            )
     return out
 
 
@@ -76,8 +78,10 @@ def print_tables(preset: str, runs: dict[tuple[str, str], dict[int, float]], row
     print(f"| device | contender | seeds | n | test accuracy, mean ± sd | min to max | seeds ≥ {bar:g} % |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {NAMES[r['device']]} | {r['contender']} | {r['seeds']} | {r['n']} | {r['mean']:.2f} % ± {r['sd']:.2f} | "
-              f"{r['min']:.2f} to {r['max']:.2f} % | {r['at_bar']} |")
+        print(
+            f"| {NAMES[r['device']]} | {r['contender']} | {r['seeds']} | {r['n']} | {r['mean']:.2f} % ± {r['sd']:.2f} | "
+            f"{r['min']:.2f} to {r['max']:.2f} % | {r['at_bar']} |"
+        )
     ours, theirs = f"critic {preset}", f"keras {preset}"
     pairs = [(f"critic − Keras, {NAMES[d]}", (d, ours), (d, theirs)) for d in DEVICES]
     pairs += [(f"CPU − GPU, {name.split()[0]}", ("cpu", name), ("cuda", name)) for name in (ours, theirs)]
@@ -100,7 +104,9 @@ def plot(preset: str, runs: dict[tuple[str, str], dict[int, float]], bar: float)
     import numpy as np
     from scipy import stats
 
-    groups = [k for k in ((d, f"{c} {preset}") for d in DEVICES for c in ("critic", "keras")) if len(runs.get(k, {})) >= 2]
+    groups = [
+        k for k in ((d, f"{c} {preset}") for d in DEVICES for c in ("critic", "keras")) if len(runs.get(k, {})) >= 2
+    ]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     rng = np.random.default_rng(0)  # jitter only, so the dots do not hide each other
     for i, key in enumerate(groups):
@@ -115,7 +121,8 @@ def plot(preset: str, runs: dict[tuple[str, str], dict[int, float]], bar: float)
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"{preset}: test accuracy per seed, mean and 95 % interval")
     fig.tight_layout()
-    path = RESULTS / f"seeds-{preset}.png"
+    path = harness.RESULTS / "research" / f"{preset.replace('-', '_')}_seeds.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     return path
 
@@ -127,12 +134,13 @@ def main() -> None:
     runs, bar = load(args.preset), BARS[args.preset]
     rows = summary(runs, bar)
     if not rows:
-        raise SystemExit(f"no saved runs of {args.preset} with two seeds or more; run bench/peer_seeds.py first")
+        raise SystemExit(
+            f"no saved runs of {args.preset} with two seeds or more; run bench/research/peer_seeds.py first"
+        )
     print_tables(args.preset, runs, rows, bar)
-    (RESULTS / f"seeds-{args.preset}.json").write_text(json.dumps(
-        {"benchmark": "seeds_plot", "preset": args.preset, "bar": bar, "summary": rows,
-         "runs": [{"device": d, "contender": c, "seeds": {str(s): v for s, v in sorted(by.items())}}
-                  for (d, c), by in sorted(runs.items())]}, indent=2) + "\n")
+    study = load_seeds(args.preset)  # read again just before writing: a seed run may have saved meanwhile
+    study["summary"] = {"bar": bar, "rows": rows, "created": harness.now()}
+    harness.write(seeds_name(args.preset), study)
     print(f"\nplot: {plot(args.preset, runs, bar)}")
 
 

@@ -1,35 +1,39 @@
 """Benchmark: where do critic's and Keras's trained Kim CNNs differ?
 
-    .venv/bin/python bench/kim_cnn_errors.py [--dataset imdb@1]
+    .venv/bin/python bench/research/kim_cnn_errors.py [--dataset imdb@1]
     (needs keras; runs with KERAS_BACKEND=torch; reads what bench/compare_peers.py saved)
 
-Takes every seed of the Kim CNN rows in bench/results/compare_peers*.json: critic's best checkpoint
-(the row's experiment) and Keras's best weights (the row's weights file), loaded into critic's
-kim-cnn graph, which bench/kim_cnn_twin.py shows is the same network. Every model predicts through
+Takes every CPU seed of the Kim CNN seed study, bench/results/research/kim_cnn_seeds.json (the runs
+of `bench/compare_peers.py`, seed 0 included): critic's best checkpoint (the row's experiment) and
+Keras's best weights (the row's weights file), loaded into critic's kim-cnn graph, which
+bench/research/kim_cnn_twin.py shows is the same network. Every model predicts through
 critic's `Predictor` with the encoder fitted on the train subset, so the only difference between
 two rows is the trained weights. For validation and test it reports accuracy, ROC AUC (how well
 the scores rank, whatever the threshold), the share of texts predicted as the second class, and
 the accuracy at the balanced threshold (the median score, so half are predicted each way: the
 test set is balanced), then test accuracy by review length. Prints the mean over seeds per
 contender, and critic − Keras with Welch's p, and saves every seed's numbers to
-bench/results/kim_cnn_errors.json (`--table` prints them again).
+bench/results/research/kim_cnn_errors.json (`--table` prints them again).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-from datetime import UTC, datetime
+import sys
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
-REPO = RESULTS.parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared harness and compare_peers
+import harness  # noqa: E402
+from compare_peers import load_seeds  # noqa: E402
+
+REPO = harness.BENCH.parent
+OUT = "research/kim_cnn_errors"
 LENGTHS = (0, 100, 150, 200, 300, 450, 650)  # bucket edges in words; the last bucket is "cut at 650"
 MEASURES = ("accuracy", "auc", "predicted_second", "balanced_accuracy")  # the keys `scores` returns
 
@@ -37,26 +41,24 @@ MEASURES = ("accuracy", "auc", "predicted_second", "balanced_accuracy")  # the k
 def saved_models() -> list[tuple[str, int, str]]:
     """(contender, seed, checkpoint folder or Keras weights file) for every saved Kim CNN seed."""
     found = []
-    for path in [RESULTS / "compare_peers.json", *sorted(RESULTS.glob("compare_peers_seed*.json"))]:
-        for r in json.loads(path.read_text())["rows"] if path.exists() else []:
-            if r["contender"] == "critic kim-cnn" and "experiment" in r:
-                found.append((r["contender"], r.get("seed", 0), r["experiment"]))
-            elif r["contender"] == "keras kim-cnn" and "weights" in r and (REPO / r["weights"]).exists():
-                found.append((r["contender"], r.get("seed", 0), r["weights"]))
+    for contender, by_seed in load_seeds("kim-cnn")["runs"].get("cpu", {}).items():
+        for seed, r in by_seed.items():
+            if contender == "critic kim-cnn" and "experiment" in r:
+                found.append((contender, int(seed), r["experiment"]))
+            elif contender == "keras kim-cnn" and "weights" in r and (REPO / r["weights"]).exists():
+                found.append((contender, int(seed), r["weights"]))
     return found
 
 
 def keras_predictor(weights: str, encoder, classes: list[str]):
     """Keras's trained weights in critic's kim-cnn graph, behind critic's Predictor."""
-    import keras
-    from compare_peers import (
-        _keras_model,  # bench/ is on sys.path when a bench script runs
-    )
-    from kim_cnn_twin import copy_from_keras
+    from kim_cnn_twin import copy_from_keras  # bench/research/, this script's folder
 
+    import keras
+    from compare_peers import _keras_model
     from critic.models.graph import GraphModel
-    from critic.models.presets import get_preset
     from critic.predictor import Predictor
+    from critic.presets import get_preset
 
     preset = get_preset("kim-cnn")
     twin = _keras_model(keras, "kim-cnn", preset.encoder, len(classes))
@@ -71,15 +73,20 @@ def scores(probs: np.ndarray, labels: np.ndarray) -> dict:
 
     second = probs[:, 1]
     balanced = second > np.median(second)
-    return {"accuracy": float((probs.argmax(1) == labels).mean()), "auc": float(roc_auc_score(labels, second)),
-            "predicted_second": float((probs.argmax(1) == 1).mean()),
-            "balanced_accuracy": float((balanced == (labels == 1)).mean())}
+    return {
+        "accuracy": float((probs.argmax(1) == labels).mean()),
+        "auc": float(roc_auc_score(labels, second)),
+        "predicted_second": float((probs.argmax(1) == 1).mean()),
+        "balanced_accuracy": float((balanced == (labels == 1)).mean()),
+    }
 
 
 def length_buckets(words: np.ndarray) -> dict[str, np.ndarray]:
     """Bucket name → (N,) mask of the texts whose word count falls in it."""
-    return {f"{low}-{high - 1}" if high else f"{low} (cut)": (words >= low) & (words < high) if high else words >= low
-            for low, high in zip(LENGTHS, LENGTHS[1:] + (None,))}
+    return {
+        f"{low}-{high - 1}" if high else f"{low} (cut)": (words >= low) & (words < high) if high else words >= low
+        for low, high in zip(LENGTHS, LENGTHS[1:] + (None,))
+    }
 
 
 def by_length(probs: np.ndarray, labels: np.ndarray, buckets: dict[str, np.ndarray]) -> dict[str, float]:
@@ -93,15 +100,16 @@ def main() -> None:
     parser.add_argument("--table", action="store_true", help="print the saved results' tables and exit")
     args = parser.parse_args()
     if args.table:
-        saved = json.loads((RESULTS / "kim_cnn_errors.json").read_text())
+        saved = harness.load(OUT)
         _print(saved["rows"], saved["classes"], saved["test_reviews_by_length"])
         return
 
     from critic.data import load_version
-    from critic.experiment import get_experiment
-    from critic.models.presets import get_preset
+    from critic.experiments.store import get_experiment
     from critic.predictor import Predictor
-    from critic.text.encoders import PAD, encoder_for
+    from critic.presets import get_preset
+    from critic.text.encoders import encoder_for
+    from critic.text.spec import PAD
 
     version = load_version(args.dataset)
     classes = version.classes
@@ -113,8 +121,11 @@ def main() -> None:
     buckets = length_buckets((encoder.encode(subsets["test"]["text"].tolist()) != PAD).sum(1))
     rows = []
     for contender, seed, source in saved_models():
-        predictor = (keras_predictor(str(REPO / source), encoder, classes) if contender.startswith("keras")
-                     else Predictor.from_checkpoint(get_experiment(source).checkpoint("best")))
+        predictor = (
+            keras_predictor(str(REPO / source), encoder, classes)
+            if contender.startswith("keras")
+            else Predictor.from_checkpoint(get_experiment(source).checkpoint("best"))
+        )
         row = {"contender": contender, "seed": seed, "source": source}
         for subset, texts in subsets.items():
             probs = predictor.predict_proba(texts["text"].tolist())
@@ -125,11 +136,9 @@ def main() -> None:
         print(f"{contender} seed {seed}: test {row['test']['accuracy']:.2%}", flush=True)
     counts = {name: int(mask.sum()) for name, mask in buckets.items()}
     _print(rows, classes, counts)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "kim_cnn_errors.json").write_text(json.dumps(
-        {"benchmark": "kim_cnn_errors", "dataset": args.dataset, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-         "machine": {"cpus": os.cpu_count()}, "classes": classes, "test_reviews_by_length": counts, "rows": rows},
-        indent=2) + "\n")
+    harness.save(
+        OUT, rows, benchmark="kim_cnn_errors", dataset=args.dataset, classes=classes, test_reviews_by_length=counts
+    )
 
 
 def _difference(rows: list[dict]) -> None:
@@ -154,10 +163,17 @@ def _print(rows: list[dict], classes: list[str], counts: dict[str, int]) -> None
 
     def mean(name: str, get) -> str:
         values = [get(r) for r in rows if r["contender"] == name]
-        return f"{statistics.mean(values):.2%}" + (f" ± {statistics.stdev(values) * 100:.2f}" if len(values) > 1 else "")
+        return f"{statistics.mean(values):.2%}" + (
+            f" ± {statistics.stdev(values) * 100:.2f}" if len(values) > 1 else ""
+        )
 
-    print(f"\nmean ± sd over seeds; '{classes[1]}' share = texts predicted {classes[1]!r} (both subsets are balanced)\n")
-    print("| contender | seeds | subset | accuracy | ROC AUC | " + f"'{classes[1]}' share | accuracy at the balanced threshold |")
+    print(
+        f"\nmean ± sd over seeds; '{classes[1]}' share = texts predicted {classes[1]!r} (both subsets are balanced)\n"
+    )
+    print(
+        "| contender | seeds | subset | accuracy | ROC AUC | "
+        + f"'{classes[1]}' share | accuracy at the balanced threshold |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name in contenders:
         n = sum(r["contender"] == name for r in rows)
@@ -170,7 +186,11 @@ def _print(rows: list[dict], classes: list[str], counts: dict[str, int]) -> None
     print("| contender | " + " | ".join(f"{b} ({counts[b]:,})" for b in buckets) + " |")
     print("|---|" + "---|" * len(buckets))
     for name in contenders:
-        print(f"| {name} | " + " | ".join(mean(name, lambda r, b=b: r["test_by_length"][b]).split(" ±")[0] for b in buckets) + " |")
+        print(
+            f"| {name} | "
+            + " | ".join(mean(name, lambda r, b=b: r["test_by_length"][b]).split(" ±")[0] for b in buckets)
+            + " |"
+        )
 
 
 if __name__ == "__main__":

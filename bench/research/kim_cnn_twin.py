@@ -1,6 +1,6 @@
 """Benchmark: is critic's Kim CNN step for step the same network and training as Keras's?
 
-    .venv/bin/python bench/kim_cnn_twin.py [--dataset imdb] [--rows 2048] [--batch-size 256] [--epochs 1]
+    .venv/bin/python bench/research/kim_cnn_twin.py [--dataset imdb] [--rows 2048] [--batch-size 256] [--epochs 1]
     (needs keras; runs with KERAS_BACKEND=torch)
 
 Builds the kim-cnn preset in critic and the seed's Keras model (bench/compare_peers.py's, the
@@ -10,15 +10,14 @@ the first `--rows` train reviews: critic through its own `fit()` (length-sorted 
 padding), Keras through `train_on_batch` on the full 650 columns. Reports the largest difference
 of the outputs before training and of every layer's weights after it, next to how far the weights
 moved, once with critic's `adam` (PyTorch's) and once with `KerasAdam` (Keras's ε placement,
-bench/kim_cnn_adam.py). Prints a table and saves bench/results/kim_cnn_twin.json.
+bench/research/kim_cnn_adam.py). Prints a table and saves bench/results/research/kim_cnn_twin.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-from datetime import UTC, datetime
+import sys
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -26,21 +25,20 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import numpy as np
 import torch
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared harness and compare_peers
+import harness  # noqa: E402
+
 KERNELS = (1, 2, 3, 5)
 
 
 def twins(dataset: str, rows: int):
     """critic's model (Keras initialization, seed 0), the encoded rows, and a Keras twin with the same weights."""
     import keras
-    from compare_peers import (
-        _keras_model,  # bench/ is on sys.path when a bench script runs
-    )
-
+    from compare_peers import _keras_model
     from critic.data import load_version
-    from critic.experiment import _data
+    from critic.experiments.run import _data
     from critic.models.graph import GraphModel
-    from critic.models.presets import get_preset
+    from critic.presets import get_preset
     from critic.text.encoders import encoder_for
 
     version = load_version(dataset)
@@ -67,9 +65,11 @@ def _pairs(model, twin, keras) -> list[tuple[str, torch.nn.Module, object]]:
     convs = [layer for layer in twin.layers if isinstance(layer, L.Conv1D)]
     dense = [layer for layer in twin.layers if isinstance(layer, L.Dense)]
     embedding = next(layer for layer in twin.layers if isinstance(layer, L.Embedding))
-    return ([("embedding", model.layers["embedding"].embedding, embedding)]
-            + [(f"conv{k}", model.layers[f"conv{k}"].conv, c) for k, c in zip(KERNELS, convs)]
-            + [("dense", model.layers["dense"].linear, dense[0]), ("output", model.layers["output"].linear, dense[1])])
+    return (
+        [("embedding", model.layers["embedding"].embedding, embedding)]
+        + [(f"conv{k}", model.layers[f"conv{k}"].conv, c) for k, c in zip(KERNELS, convs)]
+        + [("dense", model.layers["dense"].linear, dense[0]), ("output", model.layers["output"].linear, dense[1])]
+    )
 
 
 def _as_keras(name: str, module: torch.nn.Module) -> list[np.ndarray]:
@@ -104,9 +104,9 @@ def probabilities(model, twin, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run(dataset: str, rows: int, batch_size: int, epochs: int, adam: str) -> dict:
-    import keras
-    from kim_cnn_adam import KerasAdam
+    from kim_cnn_adam import KerasAdam  # bench/research/, this script's folder
 
+    import keras
     from critic.config import TrainSettings
     from critic.train import batch_order, fit, make_optimizer
 
@@ -115,8 +115,11 @@ def run(dataset: str, rows: int, batch_size: int, epochs: int, adam: str) -> dic
     ours, theirs = probabilities(model, twin, probe)
     start = {name: [w.copy() for w in _as_keras(name, m)] for name, m, _ in _pairs(model, twin, keras)}
     s = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer="adam", learning_rate=1e-3)
-    optimizer = (KerasAdam([p for p in model.parameters() if p.requires_grad], lr=s.learning_rate) if adam == "keras"
-                 else make_optimizer(model, s))  # critic's own `adam`, as a run builds it
+    optimizer = (
+        KerasAdam([p for p in model.parameters() if p.requires_grad], lr=s.learning_rate)
+        if adam == "keras"
+        else make_optimizer(model, s)
+    )  # critic's own `adam`, as a run builds it
     fit(model, data, None, s, classes=classes, optimizer=optimizer, checkpoint=lambda result, best: None)
     twin.compile(optimizer=keras.optimizers.Adam(s.learning_rate), loss="sparse_categorical_crossentropy")
     for epoch in range(1, epochs + 1):
@@ -125,12 +128,19 @@ def run(dataset: str, rows: int, batch_size: int, epochs: int, adam: str) -> dic
     layers = {}
     for name, module, layer in _pairs(model, twin, keras):
         mine, keras_weights = _as_keras(name, module), layer.get_weights()
-        layers[name] = {"max_difference": max(float(np.abs(a - b).max()) for a, b in zip(mine, keras_weights)),
-                        "max_moved": max(float(np.abs(b - a0).max()) for b, a0 in zip(keras_weights, start[name]))}
+        layers[name] = {
+            "max_difference": max(float(np.abs(a - b).max()) for a, b in zip(mine, keras_weights)),
+            "max_moved": max(float(np.abs(b - a0).max()) for b, a0 in zip(keras_weights, start[name])),
+        }
     after_ours, after_theirs = probabilities(model, twin, probe)
     steps = -(-len(data) // batch_size) * epochs
-    return {"adam": adam, "steps": steps, "output_difference_before": float(np.abs(ours - theirs).max()),
-            "output_difference_after": float(np.abs(after_ours - after_theirs).max()), "layers": layers}
+    return {
+        "adam": adam,
+        "steps": steps,
+        "output_difference_before": float(np.abs(ours - theirs).max()),
+        "output_difference_after": float(np.abs(after_ours - after_theirs).max()),
+        "layers": layers,
+    }
 
 
 def main() -> None:
@@ -142,19 +152,29 @@ def main() -> None:
     args = parser.parse_args()
     results = [run(args.dataset, args.rows, args.batch_size, args.epochs, adam) for adam in ("torch", "keras")]
     names = list(results[0]["layers"])
-    print(f"\n{results[0]['steps']} steps of batch {args.batch_size} on {args.rows:,} train reviews, dropout off; "
-          "largest |critic − Keras| (and how far Keras's weights moved)\n")
+    print(
+        f"\n{results[0]['steps']} steps of batch {args.batch_size} on {args.rows:,} train reviews, dropout off; "
+        "largest |critic − Keras| (and how far Keras's weights moved)\n"
+    )
     print("| critic's optimizer | outputs before | " + " | ".join(names) + " | outputs after |")
     print("|---|---|" + "---|" * len(names) + "---|")
     for r in results:
         cells = [f"{r['layers'][n]['max_difference']:.1e} ({r['layers'][n]['max_moved']:.1e})" for n in names]
         label = "`adam` (PyTorch's ε)" if r["adam"] == "torch" else "KerasAdam (Keras's ε)"
-        print(f"| {label} | {r['output_difference_before']:.1e} | " + " | ".join(cells) + f" | {r['output_difference_after']:.1e} |")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "kim_cnn_twin.json").write_text(json.dumps(
-        {"benchmark": "kim_cnn_twin", "dataset": args.dataset, "rows": args.rows, "batch_size": args.batch_size,
-         "epochs": args.epochs, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-         "machine": {"cpus": os.cpu_count()}, "results": results}, indent=2) + "\n")
+        print(
+            f"| {label} | {r['output_difference_before']:.1e} | "
+            + " | ".join(cells)
+            + f" | {r['output_difference_after']:.1e} |"
+        )
+    harness.save(
+        "research/kim_cnn_twin",
+        results,
+        benchmark="kim_cnn_twin",
+        dataset=args.dataset,
+        train_rows=args.rows,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark: does the Kim CNN reach 89 % on test if it trains longer, or on all the train reviews?
 
-    .venv/bin/python bench/kim_cnn_protocol.py [--seeds 0-4] [--dataset imdb] [--protocols split,all,long]
+    .venv/bin/python bench/research/kim_cnn_protocol.py [--seeds 0-4] [--dataset imdb] [--protocols split,all,long]
 
 The kim-cnn preset, its settings unchanged, under three protocols, through the normal experiment
 path (`critic train`, then `critic evaluate EXP --subset test` on the best checkpoint):
@@ -12,7 +12,7 @@ path (`critic train`, then `critic evaluate EXP --subset test` on the best check
   validation loss (`--epochs 15 --early-stopping 2`): is 5 epochs too few?
 Each protocol and seed is one experiment, named by --names (e.g. `all-s3`); one that already
 exists is read, not trained again, so a run can be stopped and continued. Saves the rows in
-bench/results/kim_cnn_protocol.json (rows of earlier calls are kept) and prints all saved rows:
+bench/results/research/kim_cnn_protocol.json (rows of earlier calls are kept) and prints all saved rows:
 test accuracy per seed and protocol, each protocol's mean, and its paired difference from `split`
 (the same seeds, so the same initial weights).
 """
@@ -20,28 +20,26 @@ test accuracy per seed and protocol, each protocol's mean, and its paired differ
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
-from datetime import UTC, datetime
+import sys
 from pathlib import Path
 
-from peer_seeds import _seeds  # bench/ is on sys.path when a bench script runs
+from peer_seeds import _seeds  # bench/research/, this script's folder
 from scipy import stats
 
 from critic.catalog import Catalog
 from critic.data import SplitSettings, resplit
+from critic.errors import ExperimentNotFound
 from critic.evaluate import evaluate
-from critic.experiment import (
-    ExperimentNotFound,
-    build_config,
-    get_experiment,
-    train_experiment,
-)
+from critic.experiments.configure import build_config
+from critic.experiments.run import train_experiment
+from critic.experiments.store import get_experiment
 from critic.workspace import Workspace
 
-OUT = Path(__file__).resolve().parent / "results" / "kim_cnn_protocol.json"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared harness
+import harness  # noqa: E402
+
+OUT = "research/kim_cnn_protocol"
 PROTOCOLS = {  # name: (validation share of the train reviews, overrides of the preset's train settings)
     "split": (0.2, {}),
     "all": (0.0, {}),
@@ -60,20 +58,32 @@ def one(protocol: str, seed: int, dataset: str, name: str) -> dict:
         experiment = train_experiment(build_config(ref, preset="kim-cnn", train={**train, "seed": seed}), name=name)
     settings = experiment.record.config["train"]
     if experiment.record.dataset != ref or settings["seed"] != seed or any(settings[k] != v for k, v in train.items()):
-        raise SystemExit(f"experiment {name!r} ({experiment.record.dataset}, {settings}) is not protocol {protocol!r} "
-                         f"with seed {seed} on {ref}: pass other names with --names")
+        raise SystemExit(
+            f"experiment {name!r} ({experiment.record.dataset}, {settings}) is not protocol {protocol!r} "
+            f"with seed {seed} on {ref}: pass other names with --names"
+        )
     if experiment.status != "done":
-        raise SystemExit(f"experiment {name!r} is {experiment.status}: continue it (`critic train --resume {name}`) "
-                         "or pass other names with --names")
+        raise SystemExit(
+            f"experiment {name!r} is {experiment.status}: continue it (`critic train --resume {name}`) "
+            "or pass other names with --names"
+        )
     tested = best_on_test(name)
     if tested is None:
         evaluate(name, subset="test", progress=False)
         tested = best_on_test(name)
     history = experiment.record.epochs  # the catalog's rows, one per finished epoch
-    return {"protocol": protocol, "seed": seed, "experiment": name, "dataset": experiment.record.dataset,
-            "test_accuracy": tested["accuracy"], "best_epoch": tested["epoch"], "epochs_run": len(history),
-            "val_loss": [h["val_loss"] for h in history], "train_s": round(sum(h["seconds"] for h in history), 1),
-            "cpu": cpu_model()}
+    return {
+        "protocol": protocol,
+        "seed": seed,
+        "experiment": name,
+        "dataset": experiment.record.dataset,
+        "test_accuracy": tested["accuracy"],
+        "best_epoch": tested["epoch"],
+        "epochs_run": len(history),
+        "val_loss": [h["val_loss"] for h in history],
+        "train_s": round(sum(h["seconds"] for h in history), 1),
+        "cpu": harness.machine()["cpu"],
+    }
 
 
 def best_on_test(name: str) -> dict | None:
@@ -82,22 +92,21 @@ def best_on_test(name: str) -> dict | None:
     return next((e for e in evaluations if (e["checkpoint"], e["subset"]) == ("best", "test")), None)
 
 
-def cpu_model() -> str:
-    """The CPU's model name: CPU runs are deterministic on one kind of CPU, not across kinds."""
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.machine())
-
-
 def table(rows: list[dict], protocols: list[str]) -> list[str]:
     by = {(r["protocol"], r["seed"]): r for r in rows}
     seeds = sorted({r["seed"] for r in rows})
     lines = ["| seed | " + " | ".join(protocols) + " |", "|---|" + "---|" * len(protocols)]
     for s in seeds:
-        cells = [f"{by[p, s]['test_accuracy']:.2%} (epoch {by[p, s]['best_epoch']})" if (p, s) in by else "" for p in protocols]
+        cells = [
+            f"{by[p, s]['test_accuracy']:.2%} (epoch {by[p, s]['best_epoch']})" if (p, s) in by else ""
+            for p in protocols
+        ]
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
-    lines += ["", "| protocol | seeds | test accuracy, mean ± sd | seeds ≥ 89 % | paired difference from split | 95 % interval | p |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| protocol | seeds | test accuracy, mean ± sd | seeds ≥ 89 % | paired difference from split | 95 % interval | p |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for p in protocols:
         acc = {s: by[p, s]["test_accuracy"] for s in seeds if (p, s) in by}
         if not acc:
@@ -112,22 +121,31 @@ def table(rows: list[dict], protocols: list[str]) -> list[str]:
             mean, se = statistics.mean(diffs), statistics.stdev(diffs) / len(diffs) ** 0.5
             half = stats.t.ppf(0.975, len(diffs) - 1) * se
             p_value = stats.ttest_rel([a for a, _ in pairs], [b for _, b in pairs]).pvalue
-            cells = [f"{mean:+.2f} points ({len(diffs)} seeds)", f"{mean - half:+.2f} to {mean + half:+.2f}", f"{p_value:.2f}"]
-        lines.append(f"| {p} | {len(acc)} | {statistics.mean(acc.values()):.2%}{sd} | {sum(a >= 0.89 for a in acc.values())} | "
-                     + " | ".join(cells) + " |")
+            cells = [
+                f"{mean:+.2f} points ({len(diffs)} seeds)",
+                f"{mean - half:+.2f} to {mean + half:+.2f}",
+                f"{p_value:.2f}",
+            ]
+        lines.append(
+            f"| {p} | {len(acc)} | {statistics.mean(acc.values()):.2%}{sd} | {sum(a >= 0.89 for a in acc.values())} | "
+            + " | ".join(cells)
+            + " |"
+        )
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0-4", help="e.g. 0-4 or 0,3,8-11")
-    parser.add_argument("--dataset", default="imdb", help="the imported aclImdb (NAME; its versions are made as needed)")
+    parser.add_argument(
+        "--dataset", default="imdb", help="the imported aclImdb (NAME; its versions are made as needed)"
+    )
     parser.add_argument("--protocols", default="split,all,long")
     parser.add_argument("--names", default=NAMES, help="experiment name per protocol, with {seed}")
     args = parser.parse_args()
     protocols = args.protocols.split(",")
     names = dict(item.split("=") for item in args.names.split(","))
-    saved = {(r["protocol"], r["seed"]): r for r in json.loads(OUT.read_text())["rows"]} if OUT.exists() else {}
+    saved = {(r["protocol"], r["seed"]): r for r in harness.load(OUT).get("rows", [])}
     for seed in _seeds(args.seeds):
         for p in protocols:
             row = one(p, seed, args.dataset, names[p].format(seed=seed))
@@ -135,9 +153,7 @@ def main() -> None:
             print(f"{p} seed {seed}: {row['test_accuracy']:.2%} (best epoch {row['best_epoch']})", flush=True)
     rows = sorted(saved.values(), key=lambda r: (r["seed"], list(PROTOCOLS).index(r["protocol"])))
     print("\n".join(table(rows, [p for p in PROTOCOLS if any(r["protocol"] == p for r in rows)])))
-    OUT.write_text(json.dumps({"benchmark": "kim_cnn_protocol", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                               "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "platform": platform.platform()},
-                               "rows": rows}, indent=1) + "\n")
+    harness.save(OUT, rows, benchmark="kim_cnn_protocol")
 
 
 if __name__ == "__main__":
