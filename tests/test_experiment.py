@@ -194,3 +194,25 @@ def test_yaml_config_errors(tiny_dataset, tmp_path, text, message):
     bad.write_text(text)
     with pytest.raises(SettingsError, match=message):
         build_config(tiny_dataset, config_file=bad)
+
+
+def test_a_linear_run_has_no_epochs_to_resume_and_compares_without_train_settings(tiny_dataset):
+    from critic.experiments.compare import compare_experiments
+
+    train_experiment(build_config(tiny_dataset, preset="linear"), name="lin")
+    with pytest.raises(SettingsError, match="linear model, fitted in one pass"):
+        resume_experiment("lin", epochs=3)
+    settings = dict(compare_experiments(["lin"]).settings)
+    assert "train.checkpoint_metric" in settings and "model.C" in settings
+    assert not {"train.epochs", "train.optimizer", "train.batch_size"} & set(settings)
+
+
+def test_skipgram_vectors_without_gensim_say_how_to_install_it(monkeypatch):
+    import numpy as np
+
+    from critic.models.pretrained import skipgram_vectors
+
+    monkeypatch.setitem(sys.modules, "gensim", None)  # as if the optional extra were not installed
+    monkeypatch.setitem(sys.modules, "gensim.models", None)
+    with pytest.raises(SettingsError, match=r"pip install 'critic\[skipgram\]'"):
+        skipgram_vectors(np.ones((2, 3), dtype=np.int64), 4, 0)

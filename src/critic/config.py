@@ -16,8 +16,12 @@ from critic.models.linear import LinearSettings
 from critic.text.encoders import MultiHotSettings, WordSequenceSettings, settings_from_dict
 from critic.text.wordpiece import WordPieceSettings
 
-__all__ = ["OPTIMIZERS", "TrainSettings", "ExperimentConfig", "load_config_file", "train_settings"]
+__all__ = ["LINEAR_TRAIN_SETTINGS", "OPTIMIZERS", "TrainSettings", "ExperimentConfig", "load_config_file", "train_settings"]
 
+# The train settings the linear model reads (critic.experiments.run._run_linear): it is fitted in one
+# pass by liblinear, so epochs, batches, optimizers, devices and seeds mean nothing to it; its seed
+# and class weights live in its own [model] table.
+LINEAR_TRAIN_SETTINGS = ("checkpoint_metric",)
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adadelta")
 CHECKPOINT_METRICS = ("val_loss", "val_accuracy")
 SCHEDULES = ("constant", "linear")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from critic.catalog import Catalog
+from critic.config import LINEAR_TRAIN_SETTINGS
 from critic.errors import SettingsError
 from critic.experiments.store import Experiment, get_experiment
 from critic.plots import curves_png
@@ -29,7 +30,7 @@ def compare_experiments(names: list[str], workspace: Workspace | None = None) ->
     if len(names) < 1:
         raise SettingsError("name at least one experiment to compare")
     runs = [get_experiment(n, workspace) for n in names]
-    flat = [_flatten(r.record.config) for r in runs]
+    flat = [_used(_flatten(r.record.config), r.record.config) for r in runs]
     keys = sorted({k for f in flat for k in f} - {"model.blocks"})
     settings = [(k, [str(f.get(k, "")) for f in flat]) for k in keys]
     settings.append(("model.blocks", [f"{len(r.record.config['model']['blocks'])} blocks" if "blocks" in r.record.config["model"]
@@ -38,6 +39,13 @@ def compare_experiments(names: list[str], workspace: Workspace | None = None) ->
     curves_png({r.name: list(r.record.epochs) for r in runs}, path, "per-epoch curves: " + ", ".join(names))
     catalog = Catalog(workspace.catalog_path)
     return Comparison(runs, settings, path, [catalog.evaluations(r.name) for r in runs])
+
+
+def _used(flat: dict[str, object], config: dict) -> dict[str, object]:
+    """Leave out the train settings a linear run never read (they hold defaults, not choices)."""
+    if config["model"].get("kind") != "linear":
+        return flat
+    return {k: v for k, v in flat.items() if not k.startswith("train.") or k[6:] in LINEAR_TRAIN_SETTINGS}
 
 
 def _flatten(config: dict, prefix: str = "") -> dict[str, object]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 
-from critic.config import ExperimentConfig, TrainSettings, load_config_file, train_settings
+from critic.config import LINEAR_TRAIN_SETTINGS, ExperimentConfig, TrainSettings, load_config_file, train_settings
 from critic.errors import SettingsError
 from critic.models.graph import GraphSpec, check_graph
 from critic.models.linear import LinearSettings
@@ -29,10 +29,6 @@ __all__ = [
     "CONFIG_SUFFIXES",
 ]
 
-# The train settings the linear model reads (critic.experiments.run._run_linear): it is fitted in one
-# pass by liblinear, so epochs, batches, optimizers, devices and seeds mean nothing to it; its seed
-# and class weights live in its own [model] table.
-LINEAR_TRAIN_SETTINGS = ("checkpoint_metric",)
 CONFIG_SUFFIXES = (".toml", ".yaml", ".yml")
 
 

@@ -63,6 +63,8 @@ def resume_experiment(name: str, *, workspace: Workspace | None = None, log: Log
     if experiment.status == "running":
         raise SettingsError(f"experiment {name!r} is running in process {experiment.record.owner}; wait for it or stop it first")
     config = ExperimentConfig.from_dict(json.loads((experiment.path / "config.json").read_text()))
+    if epochs is not None and isinstance(config.model, LinearSettings):
+        raise SettingsError(f"{name!r} is a linear model, fitted in one pass: it has no epochs to add")
     if epochs is not None:
         config = replace(config, train=replace(config.train, epochs=epochs))
         write_json(experiment.path / "config.json", config.as_dict())

@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from critic.errors import SettingsError
 from critic.models.blocks import EmbeddingModule, Transformer, TransformerModule
 from critic.models.graph import GraphModel, GraphSpec
 from critic.text.wordpiece import from_pretrained
@@ -83,7 +84,11 @@ def pretrain_embeddings(model: GraphModel, ids: np.ndarray, seed: int) -> list[s
 
 def skipgram_vectors(ids: np.ndarray, dim: int, seed: int, epochs: int = 5) -> dict[int, np.ndarray]:
     """id → vector (dim,) float32 from gensim's Word2Vec (skip-gram, window 5, 5 negative samples)."""
-    from gensim.models import Word2Vec
+    try:
+        from gensim.models import Word2Vec
+    except ImportError:
+        raise SettingsError('pretrain = "skipgram" needs gensim, an optional extra: '
+                            "pip install 'critic[skipgram]' (or pip install gensim)") from None
 
     sentences = [[str(i) for i in row[row != 0]] for row in np.asarray(ids)]
     w2v = Word2Vec(
