@@ -27,7 +27,9 @@ import harness  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=200_000)
     args = parser.parse_args()
 
@@ -47,7 +49,9 @@ def main() -> None:
         created="",
         updated="",
     )
-    owners = {record.token_hash: "d"}  # token digest → deployment, as the server's registry keeps it
+    owners = {
+        record.token_hash: "d"
+    }  # token digest → deployment, as the server's registry keeps it
     half = len(token) // 2
     flip = lambda c: "A" if c != "A" else "B"  # noqa: E731 - one different character
     candidates = {
@@ -69,16 +73,26 @@ def main() -> None:
             pass
         times[key].append(time.perf_counter_ns() - start)
     rows = [
-        {"candidate": k, "median_ns": statistics.median(v), "p90_ns": statistics.quantiles(v, n=10)[-1]}
+        {
+            "candidate": k,
+            "median_ns": statistics.median(v),
+            "p90_ns": statistics.quantiles(v, n=10)[-1],
+        }
         for k, v in times.items()
     ]
     wrong = [r["median_ns"] for r in rows if r["candidate"] != "right token"]
     spread = (max(wrong) - min(wrong)) / statistics.median(wrong)
     print(f"{'candidate':<32} {'median':>9} {'p90':>9}")
     for r in rows:
-        print(f"{r['candidate']:<32} {r['median_ns'] / 1000:>7.2f} µs {r['p90_ns'] / 1000:>6.2f} µs")
-    print(f"spread of the wrong tokens' medians: {spread:.1%} of their median ({args.rounds:,} calls each)")
-    harness.save("auth_timing", rows, benchmark="auth_timing", rounds=args.rounds, wrong_token_spread=spread)
+        print(
+            f"{r['candidate']:<32} {r['median_ns'] / 1000:>7.2f} µs {r['p90_ns'] / 1000:>6.2f} µs"
+        )
+    print(
+        f"spread of the wrong tokens' medians: {spread:.1%} of their median ({args.rounds:,} calls each)"
+    )
+    harness.save(
+        "auth_timing", rows, benchmark="auth_timing", rounds=args.rounds, wrong_token_spread=spread
+    )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,9 @@ def time_at_512(config, batches: int) -> dict:
         x = ids[b * config.train.batch_size : (b + 1) * config.train.batch_size]
         start = time.perf_counter()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train.mixed_precision):
-            loss = torch.nn.functional.cross_entropy(model(x).float(), torch.zeros(len(x), dtype=torch.long))
+            loss = torch.nn.functional.cross_entropy(
+                model(x).float(), torch.zeros(len(x), dtype=torch.long)
+            )
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
@@ -64,7 +66,9 @@ def time_at_512(config, batches: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--preset", default="minilm")
     parser.add_argument("--dataset", default="imdb@1")
     parser.add_argument("--sequence-length", type=int, default=256)
@@ -72,7 +76,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--mixed-precision", action="store_true")
-    parser.add_argument("--time-512", type=int, default=0, help="also time this many batches at length 512")
+    parser.add_argument(
+        "--time-512", type=int, default=0, help="also time this many batches at length 512"
+    )
     args = parser.parse_args()
 
     import torch
@@ -94,9 +100,14 @@ def main() -> None:
         if v is not None
     }
     config = build_config(
-        args.dataset, preset=args.preset, encoder={"sequence_length": args.sequence_length}, train=train
+        args.dataset,
+        preset=args.preset,
+        encoder={"sequence_length": args.sequence_length},
+        train=train,
     )
-    device = "cuda" if torch.cuda.is_available() and config.train.device in ("auto", "cuda") else "cpu"
+    device = (
+        "cuda" if torch.cuda.is_available() and config.train.device in ("auto", "cuda") else "cpu"
+    )
     row = {
         "preset": args.preset,
         "dataset": config.dataset,
@@ -113,10 +124,14 @@ def main() -> None:
             f"{row['at_512']['epoch_estimate_s'] / 3600:.1f} h per epoch (estimate)",
             flush=True,
         )
-        _save(args.preset, {**row, "status": "timed 512 only; training not finished"})  # kept if the run is cut short
+        _save(
+            args.preset, {**row, "status": "timed 512 only; training not finished"}
+        )  # kept if the run is cut short
     start = time.perf_counter()
     with TrainingView() as view:
-        experiment = train_experiment(config, name=f"bench-{args.preset}-{int(time.time())}", log=view)
+        experiment = train_experiment(
+            config, name=f"bench-{args.preset}-{int(time.time())}", log=view
+        )
     row["train_s"] = time.perf_counter() - start
     row["seconds_per_epoch"] = [e["seconds"] for e in experiment.record.epochs]
     row["val_accuracy"] = max(e["val_accuracy"] for e in experiment.record.epochs)

@@ -35,7 +35,9 @@ def critic_exe() -> str:
 
 
 def measure(label: str, argv: list[str], runs: int, env: dict | None = None) -> dict:
-    spread = harness.repeat(argv, runs, env={**os.environ, "COLUMNS": "100", **(env or {})}, timeout=120)
+    spread = harness.repeat(
+        argv, runs, env={**os.environ, "COLUMNS": "100", **(env or {})}, timeout=120
+    )
     failed = [r for r in spread["runs"] if r["rc"] != 0]
     if failed:
         raise harness.ChildFailed(failed[0])
@@ -44,7 +46,8 @@ def measure(label: str, argv: list[str], runs: int, env: dict | None = None) -> 
         "runs": runs,
         "wall_s": spread["wall_s"],
         "peak_rss_mb": spread["peak_rss_mb"],
-        "meets_target": spread["wall_s"]["median"] <= TARGET_S and spread["peak_rss_mb"]["median"] <= TARGET_MB,
+        "meets_target": spread["wall_s"]["median"] <= TARGET_S
+        and spread["peak_rss_mb"]["median"] <= TARGET_MB,
     }
 
 
@@ -61,14 +64,21 @@ def now_rows(runs: int) -> list[dict]:
 def before_rows(rev: str, runs: int) -> list[dict]:
     """The CLI module of `rev` (one file), run as a script against today's library."""
     source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{rev}:src/critic/cli.py"], capture_output=True, text=True, check=True
+        ["git", "-C", str(ROOT), "show", f"{rev}:src/critic/cli.py"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "critic_cli_before.py"
         script.write_text(source)
         return [
             {
-                **measure(f"critic {' '.join(args)} (before: {rev})", [sys.executable, str(script), *args], runs),
+                **measure(
+                    f"critic {' '.join(args)} (before: {rev})",
+                    [sys.executable, str(script), *args],
+                    runs,
+                ),
                 "before": rev,
             }
             for args in COMMANDS
@@ -77,10 +87,16 @@ def before_rows(rev: str, runs: int) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7, help="runs per command (the median is reported)")
-    parser.add_argument("--before", help="also time the single-module CLI of this commit, e.g. 5559d82")
+    parser.add_argument(
+        "--runs", type=int, default=7, help="runs per command (the median is reported)"
+    )
+    parser.add_argument(
+        "--before", help="also time the single-module CLI of this commit, e.g. 5559d82"
+    )
     args = parser.parse_args()
-    rows = now_rows(args.runs) + (before_rows(args.before, max(3, args.runs // 2)) if args.before else [])
+    rows = now_rows(args.runs) + (
+        before_rows(args.before, max(3, args.runs // 2)) if args.before else []
+    )
     harness.table(
         rows,
         [

@@ -49,7 +49,9 @@ def _data(dataset: str, limit: int | None):
     version = load_version(dataset)
     parts = [version.subset(s, ["text", "label"]) for s in ("train", "validation", "test")]
     if limit:
-        parts = [p.sample(n=min(limit, len(p)), random_state=0).reset_index(drop=True) for p in parts]
+        parts = [
+            p.sample(n=min(limit, len(p)), random_state=0).reset_index(drop=True) for p in parts
+        ]
     classes = version.classes
     labels = [p["label"].map({c: i for i, c in enumerate(classes)}).to_numpy() for p in parts]
     return version, parts, labels, classes
@@ -67,8 +69,12 @@ def run_critic(preset: str, dataset: str, limit: int | None, seed: int = 0) -> d
     _, (_, _, test), (_, _, y_test), _ = _data(ref, None)
     start = time.perf_counter()
     # the linear model has no train seed (liblinear's lives in its [model] table, and build_config refuses one)
-    config = build_config(ref, preset=preset, train={"seed": seed} if seed and preset != "linear" else None)
-    experiment = train_experiment(config, name=f"peers-{preset}-seed{seed}-{int(time.time())}-{os.getpid()}")
+    config = build_config(
+        ref, preset=preset, train={"seed": seed} if seed and preset != "linear" else None
+    )
+    experiment = train_experiment(
+        config, name=f"peers-{preset}-seed{seed}-{int(time.time())}-{os.getpid()}"
+    )
     train_s = time.perf_counter() - start
     # tested on the device it trained on (the CPU here; a GPU when bench/research/peer_seeds.py runs on one)
     predictor = Predictor.from_checkpoint(
@@ -81,14 +87,20 @@ def run_critic(preset: str, dataset: str, limit: int | None, seed: int = 0) -> d
         "predict_s": time.perf_counter() - start,
         "test_accuracy": float((probs.argmax(1) == y_test).mean()),
         "experiment": experiment.name,
-        "history": _history(json.loads(line) for line in (experiment.path / "metrics.jsonl").read_text().splitlines()),
+        "history": _history(
+            json.loads(line)
+            for line in (experiment.path / "metrics.jsonl").read_text().splitlines()
+        ),
     }
 
 
 def _history(epochs) -> dict[str, list[float | None]]:
     """Per-epoch train and validation loss and accuracy, in one shape for critic and Keras."""
     epochs = list(epochs)
-    return {key: [e.get(key) for e in epochs] for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")}
+    return {
+        key: [e.get(key) for e in epochs]
+        for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+    }
 
 
 def best_epoch(history: dict) -> int | None:
@@ -124,7 +136,11 @@ def _small_copy(dataset: str, limit: int) -> str:
     frame = pd.concat([p.assign(subset=s) for p, s in zip(parts, ("train", "validation", "test"))])
     frame.to_csv(path, index=False)
     return import_dataset(
-        "peers-smoke", path, subset_column="subset", split=SplitSettings(validation_fraction=0.0), progress=False
+        "peers-smoke",
+        path,
+        subset_column="subset",
+        split=SplitSettings(validation_fraction=0.0),
+        progress=False,
     ).version.ref
 
 
@@ -159,7 +175,9 @@ def run_fasttext(dataset: str, limit: int | None) -> dict:
     path = Path(tempfile.mkdtemp()) / "train.txt"
     # fastText reads "__label__N text" lines; the text cleaned as critic cleans it (tags dropped, lowercase)
     lines = [f"__label__{y} {' '.join(words(t))}\n" for t, y in zip(train["text"], y_train)]
-    random.Random(0).shuffle(lines)  # fastText reads its file in order: sorted by label, it learns only the last one
+    random.Random(0).shuffle(
+        lines
+    )  # fastText reads its file in order: sorted by label, it learns only the last one
     path.write_text("".join(lines))
     model = fasttext.train_supervised(str(path), wordNgrams=2, verbose=0)
     train_s = time.perf_counter() - start
@@ -186,7 +204,9 @@ def run_keras(preset: str, dataset: str, limit: int | None, seed: int = 0) -> di
     p = get_preset(preset)
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
-    encoder = encoder_for(p.encoder).fit(train["text"])  # the same fitted encoder critic's preset uses
+    encoder = encoder_for(p.encoder).fit(
+        train["text"]
+    )  # the same fitted encoder critic's preset uses
     dense = (lambda x: x.toarray()) if p.encoder.kind == "multi-hot" else (lambda x: x)
     x_train = dense(encoder.encode(train["text"]))
     model = _keras_model(keras, preset, p.encoder, len(classes))
@@ -196,7 +216,9 @@ def run_keras(preset: str, dataset: str, limit: int | None, seed: int = 0) -> di
         metrics=["accuracy"],
     )
     validation = None
-    if preset == "kim-cnn":  # the platform's protocol: validation subset, keep the best epoch by val loss
+    if (
+        preset == "kim-cnn"
+    ):  # the platform's protocol: validation subset, keep the best epoch by val loss
         x_val = encoder.encode(val["text"])
         validation = (x_val, y_val)
     # the best epoch's weights stay (bench/research/kim_cnn_errors.py reads them); a smoke run's go to a temporary folder
@@ -221,15 +243,27 @@ def run_keras(preset: str, dataset: str, limit: int | None, seed: int = 0) -> di
         model.load_weights(best.filepath)
     train_s = time.perf_counter() - start
     start = time.perf_counter()  # text → ids → probabilities, as critic's Predictor is timed
-    predicted = model.predict(dense(encoder.encode(test["text"])), batch_size=512, verbose=0).argmax(1)
-    names = {"loss": "train_loss", "accuracy": "train_accuracy", "val_loss": "val_loss", "val_accuracy": "val_accuracy"}
+    predicted = model.predict(
+        dense(encoder.encode(test["text"])), batch_size=512, verbose=0
+    ).argmax(1)
+    names = {
+        "loss": "train_loss",
+        "accuracy": "train_accuracy",
+        "val_loss": "val_loss",
+        "val_accuracy": "val_accuracy",
+    }
     return {
         "train_s": train_s,
         "predict_s": time.perf_counter() - start,
         "test_accuracy": float((predicted == np.asarray(y_test)).mean()),
-        **({"weights": str(Path(best.filepath).relative_to(harness.BENCH.parent))} if validation and not limit else {}),
+        **(
+            {"weights": str(Path(best.filepath).relative_to(harness.BENCH.parent))}
+            if validation and not limit
+            else {}
+        ),
         "history": _history(
-            {names[k]: float(v[i]) for k, v in fitted.items() if k in names} for i in range(p.train.epochs)
+            {names[k]: float(v[i]) for k, v in fitted.items() if k in names}
+            for i in range(p.train.epochs)
         ),
     }
 
@@ -255,7 +289,9 @@ def _keras_model(keras, preset: str, enc, n_classes: int):
     else:  # seed 000, the platform's multi-channel CNN
         inputs = keras.Input((enc.sequence_length,), dtype="int64")
         e = L.Dropout(0.2)(L.Embedding(enc.max_words, 64)(inputs))
-        x = L.Concatenate()([L.GlobalMaxPooling1D()(L.Conv1D(256, k, activation="tanh")(e)) for k in (1, 2, 3, 5)])
+        x = L.Concatenate()(
+            [L.GlobalMaxPooling1D()(L.Conv1D(256, k, activation="tanh")(e)) for k in (1, 2, 3, 5)]
+        )
         x = L.Dropout(0.2)(L.Dense(128, activation="relu")(x))
     return keras.Model(inputs, L.Dense(n_classes, activation="softmax")(x))
 
@@ -276,19 +312,30 @@ def one(name: str, dataset: str, limit: int | None, seed: int = 0) -> dict:
         return run_keras(KERAS_MODELS[name], dataset, limit, seed)
     if seed:
         raise SystemExit(f"--seed applies to critic's and Keras's contenders, not {name!r}")
-    return run_sklearn(dataset, limit) if name == "sklearn tfidf+LR" else run_fasttext(dataset, limit)
+    return (
+        run_sklearn(dataset, limit) if name == "sklearn tfidf+LR" else run_fasttext(dataset, limit)
+    )
 
 
 def run_contender(name: str, dataset: str, limit: int | None, seed: int = 0) -> dict:
     """One contender in a fresh interpreter: its row with its peak RSS, or an error row."""
     try:
         result = harness.in_child(
-            "compare_peers:one", name, dataset, limit, seed, env={**os.environ, "KERAS_BACKEND": "torch"}
+            "compare_peers:one",
+            name,
+            dataset,
+            limit,
+            seed,
+            env={**os.environ, "KERAS_BACKEND": "torch"},
         )
     except harness.ChildFailed as failed:
         errors = failed.result["stderr"]
         last = (errors.strip().splitlines() or ["?"])[-1]
-        kind = "not installed" if "ModuleNotFoundError" in errors or "ImportError" in errors else "failed"
+        kind = (
+            "not installed"
+            if "ModuleNotFoundError" in errors or "ImportError" in errors
+            else "failed"
+        )
         return {"contender": name, "error": f"{kind}: {last[:200]}"}
     result.pop("wall_s")  # the caller times the whole contender
     return {"contender": name, "seed": seed, **result}
@@ -321,7 +368,9 @@ def load_seeds(preset: str, limit: int | None = None) -> dict:
     }
 
 
-def save_seed_rows(preset: str, kind: str, rows: list[dict], dataset: str, limit: int | None = None) -> None:
+def save_seed_rows(
+    preset: str, kind: str, rows: list[dict], dataset: str, limit: int | None = None
+) -> None:
     """Add rows (each with its contender and seed) to the study, replacing a saved row of the same
     device, contender and seed. The file is read again first: another run may have written it."""
     data = load_seeds(preset, limit)
@@ -329,7 +378,10 @@ def save_seed_rows(preset: str, kind: str, rows: list[dict], dataset: str, limit
     for row in rows:
         data["runs"].setdefault(kind, {}).setdefault(row["contender"], {})[str(row["seed"])] = row
     data["runs"] = {
-        k: {c: dict(sorted(by.items(), key=lambda item: int(item[0]))) for c, by in sorted(v.items())}
+        k: {
+            c: dict(sorted(by.items(), key=lambda item: int(item[0])))
+            for c, by in sorted(v.items())
+        }
         for k, v in sorted(data["runs"].items())
     }
     harness.write(seeds_name(preset, limit), data)
@@ -342,14 +394,24 @@ def _preset_of(contender: str) -> str | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", default="imdb@1")
     parser.add_argument("--only", help="comma-separated contender names")
     parser.add_argument("--limit", type=int, help="smoke run: this many rows per subset")
-    parser.add_argument("--seed", type=int, default=0, help="training seed of critic's and Keras's contenders")
-    parser.add_argument("--markdown", action="store_true", help="print the saved results as a Markdown table and exit")
     parser.add_argument(
-        "--seeds-table", action="store_true", help="print every saved seed's accuracy per contender and exit"
+        "--seed", type=int, default=0, help="training seed of critic's and Keras's contenders"
+    )
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the saved results as a Markdown table and exit",
+    )
+    parser.add_argument(
+        "--seeds-table",
+        action="store_true",
+        help="print every saved seed's accuracy per contender and exit",
     )
     args = parser.parse_args()
     if args.markdown:
@@ -370,14 +432,25 @@ def main() -> None:
         # a partial rerun replaces its contenders' rows and keeps the others, as the file is now
         # (read again here: another run may have written it meanwhile)
         rows = (
-            [r for r in harness.load(name).get("rows", []) if r["contender"] not in args.only.split(",")]
+            [
+                r
+                for r in harness.load(name).get("rows", [])
+                if r["contender"] not in args.only.split(",")
+            ]
             if args.only
             else []
         )
         rows += ours
         _print(rows)
         # after every contender: a long run cut short keeps its rows
-        harness.save(name, rows, benchmark="compare_peers", dataset=args.dataset, limit=args.limit, seed=args.seed)
+        harness.save(
+            name,
+            rows,
+            benchmark="compare_peers",
+            dataset=args.dataset,
+            limit=args.limit,
+            seed=args.seed,
+        )
 
 
 def _run_seed(args) -> None:
@@ -388,7 +461,10 @@ def _run_seed(args) -> None:
         start = time.perf_counter()
         row = run_contender(contender, args.dataset, None, args.seed)
         row.update(
-            wall_s=time.perf_counter() - start, source="compare_peers", date=harness.now(), machine=harness.machine()
+            wall_s=time.perf_counter() - start,
+            source="compare_peers",
+            date=harness.now(),
+            machine=harness.machine(),
         )
         ours.append(row)
         _print(ours)
@@ -398,10 +474,16 @@ def _run_seed(args) -> None:
 
 def _markdown(data: dict) -> None:
     order = contenders(None)
-    rows = {r["contender"]: r for r in sorted(data["rows"], key=lambda r: order.index(r["contender"]))}
-    cores = data["machine"].get("cores", data["machine"].get("cpus"))  # results saved before the harness say "cpus"
+    rows = {
+        r["contender"]: r for r in sorted(data["rows"], key=lambda r: order.index(r["contender"]))
+    }
+    cores = data["machine"].get(
+        "cores", data["machine"].get("cpus")
+    )  # results saved before the harness say "cpus"
     print(f"{data['dataset']}, {cores} cores, {data.get('created', data.get('date', ''))[:10]}\n")
-    print("| contender | test accuracy | training | predict 25k | peak RSS | critic's training time ÷ the peer's |")
+    print(
+        "| contender | test accuracy | training | predict 25k | peak RSS | critic's training time ÷ the peer's |"
+    )
     print("|---|---|---|---|---|---|")
     twins = {
         "sklearn tfidf+LR": "critic linear",
@@ -460,13 +542,17 @@ def _twins_test(runs: dict[str, dict[int, float]]) -> None:
             f"| {preset} | {welch_cells([v * 100 for v in ours.values()], [v * 100 for v in theirs.values()])} |"
         )
     if lines:
-        print("\n| critic − Keras | seeds (critic / Keras) | difference of means | 95 % interval (Welch) | p |")
+        print(
+            "\n| critic − Keras | seeds (critic / Keras) | difference of means | 95 % interval (Welch) | p |"
+        )
         print("|---|---|---|---|---|")
         print("\n".join(lines))
 
 
 def _print(rows: list[dict]) -> None:
-    print(f"\n{'contender':<22} {'test acc':>9} {'train s':>9} {'predict s':>10} {'peak RSS':>9}  note")
+    print(
+        f"\n{'contender':<22} {'test acc':>9} {'train s':>9} {'predict s':>10} {'peak RSS':>9}  note"
+    )
     times = {r["contender"]: r.get("train_s") for r in rows}
     for r in rows:
         if "error" in r:

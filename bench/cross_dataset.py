@@ -46,7 +46,14 @@ def folds(frame: pd.DataFrame, label: str, k: int, seed: int = 0):
 
 
 def run_fold(
-    env: dict, table: pd.DataFrame, name: str, fold: int, presets: list[str], text: str, label: str, folder: Path
+    env: dict,
+    table: pd.DataFrame,
+    name: str,
+    fold: int,
+    presets: list[str],
+    text: str,
+    label: str,
+    folder: Path,
 ) -> dict:
     path = folder / f"{name}-fold{fold}.csv"
     table.to_csv(path, index=False)
@@ -76,7 +83,13 @@ def run_fold(
         critic(env, "evaluate", experiment, "--subset", "test")
         metrics = json.loads(
             (
-                Path(env["CRITIC_HOME"]) / "experiments" / experiment / "evaluation" / "best" / "test" / "metrics.json"
+                Path(env["CRITIC_HOME"])
+                / "experiments"
+                / experiment
+                / "evaluation"
+                / "best"
+                / "test"
+                / "metrics.json"
             ).read_text()
         )
         row[preset] = {
@@ -89,7 +102,9 @@ def run_fold(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("data")
     parser.add_argument("--test")
     parser.add_argument("--folds", type=int, default=10)
@@ -98,7 +113,10 @@ def main() -> None:
     parser.add_argument("--label", default="label")
     parser.add_argument("--name")
     parser.add_argument(
-        "--results", type=Path, default=harness.RESULTS, help="folder for the JSON (default bench/results)"
+        "--results",
+        type=Path,
+        default=harness.RESULTS,
+        help="folder for the JSON (default bench/results)",
     )
     args = parser.parse_args()
     name = args.name or Path(args.data).stem.replace("_", "-").lower()
@@ -109,14 +127,24 @@ def main() -> None:
     frame = pd.read_csv(args.data, dtype=str, keep_default_na=False)
     if args.test:
         test = pd.read_csv(args.test, dtype=str, keep_default_na=False)
-        runs = [(1, pd.concat([frame.assign(subset="train"), test.assign(subset="test")], ignore_index=True))]
+        runs = [
+            (
+                1,
+                pd.concat(
+                    [frame.assign(subset="train"), test.assign(subset="test")], ignore_index=True
+                ),
+            )
+        ]
     else:
         runs = folds(frame, args.label, args.folds)
     rows = []
     print(f"{'fold':>4} " + " ".join(f"{p:>14}" for p in presets), flush=True)
     for fold, table in runs:
         rows.append(run_fold(env, table, name, fold, presets, args.text, args.label, folder))
-        print(f"{fold:>4} " + " ".join(f"{rows[-1][p]['accuracy']:>14.2%}" for p in presets), flush=True)
+        print(
+            f"{fold:>4} " + " ".join(f"{rows[-1][p]['accuracy']:>14.2%}" for p in presets),
+            flush=True,
+        )
     summary = {
         p: {
             "mean": statistics.fmean(r[p]["accuracy"] for r in rows),
@@ -124,7 +152,10 @@ def main() -> None:
         }
         for p in presets
     }
-    print(f"{'mean':>4} " + " ".join(f"{summary[p]['mean']:>8.2%} ± {summary[p]['std']:.1%}" for p in presets))
+    print(
+        f"{'mean':>4} "
+        + " ".join(f"{summary[p]['mean']:>8.2%} ± {summary[p]['std']:.1%}" for p in presets)
+    )
     harness.save(
         str(args.results.resolve() / f"cross_dataset-{name}"),
         rows,

@@ -68,7 +68,15 @@ def tally(tests: list[dict]) -> list[dict]:
     rows: dict[str, dict] = {}
     for t in tests:
         row = rows.setdefault(
-            t["drill"], {"drill": t["drill"], "tests": 0, "cases": 0, "passed": 0, "lost": 0, "failed_tests": []}
+            t["drill"],
+            {
+                "drill": t["drill"],
+                "tests": 0,
+                "cases": 0,
+                "passed": 0,
+                "lost": 0,
+                "failed_tests": [],
+            },
         )
         row["tests"] += 1
         row["cases"] += t["cases"]
@@ -100,7 +108,9 @@ def load_row() -> dict | None:
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     tests, seconds = run_drills()
     rows = tally(tests)
     if (load := load_row()) is not None:
@@ -108,7 +118,9 @@ def main() -> None:
     print("\n| drill | tests | cases tried | passed | lost |\n|---|---|---|---|---|")
     for r in rows:
         note = f" ({r['note']})" if r.get("note") else ""
-        print(f"| {r['drill']}{note} | {r['tests']} | {r['cases']:,} | {r['passed']:,} | {r['lost']} |")
+        print(
+            f"| {r['drill']}{note} | {r['tests']} | {r['cases']:,} | {r['passed']:,} | {r['lost']} |"
+        )
     for r in rows:
         for name in r["failed_tests"]:
             print(f"FAILED in {r['drill']}: {name}")

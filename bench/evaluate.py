@@ -54,9 +54,13 @@ def run_child(name: str, checkpoint: str, env: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("experiments", nargs="*")
-    parser.add_argument("--home", default=os.environ.get("CRITIC_HOME", str(Path.home() / ".critic")))
+    parser.add_argument(
+        "--home", default=os.environ.get("CRITIC_HOME", str(Path.home() / ".critic"))
+    )
     parser.add_argument("--checkpoint", default="best")
     args = parser.parse_args()
     env = {**os.environ, "CRITIC_HOME": args.home}

@@ -39,7 +39,9 @@ from importlib import metadata
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-RESULTS = Path(os.environ.get("CRITIC_BENCH_RESULTS") or BENCH / "results")  # another folder for trial runs
+RESULTS = Path(
+    os.environ.get("CRITIC_BENCH_RESULTS") or BENCH / "results"
+)  # another folder for trial runs
 __all__ = [
     "BENCH",
     "RESULTS",
@@ -61,7 +63,9 @@ class ChildFailed(RuntimeError):
 
     def __init__(self, result: dict):
         tail = (result.get("stderr") or "").strip().splitlines()[-1:] or [f"exit {result['rc']}"]
-        super().__init__(f"{' '.join(map(str, result['argv']))[:200]} failed (exit {result['rc']}): {tail[0][:300]}")
+        super().__init__(
+            f"{' '.join(map(str, result['argv']))[:200]} failed (exit {result['rc']}): {tail[0][:300]}"
+        )
         self.result = result
 
 
@@ -105,7 +109,12 @@ def _version(package: str) -> str | None:
 
 
 def run_child(
-    argv: list[str], *, env: dict | None = None, timeout: float | None = None, cwd=None, stderr: str = "capture"
+    argv: list[str],
+    *,
+    env: dict | None = None,
+    timeout: float | None = None,
+    cwd=None,
+    stderr: str = "capture",
 ) -> dict:
     """Run `argv` as a child process and wait for it.
 
@@ -126,11 +135,15 @@ def run_child(
     )
     out: dict[str, str] = {}
     readers = [
-        threading.Thread(target=lambda name=name, pipe=pipe: out.__setitem__(name, pipe.read()), daemon=True)
+        threading.Thread(
+            target=lambda name=name, pipe=pipe: out.__setitem__(name, pipe.read()), daemon=True
+        )
         for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr))
         if pipe is not None
     ]
-    for reader in readers:  # both pipes drained at once, so a chatty child never blocks on a full pipe
+    for (
+        reader
+    ) in readers:  # both pipes drained at once, so a chatty child never blocks on a full pipe
         reader.start()
     killer = threading.Timer(timeout, proc.kill) if timeout else None
     if killer:
@@ -171,7 +184,12 @@ def _spread(values) -> dict:
 
 
 def in_child(
-    func_path: str, *args, env: dict | None = None, timeout: float | None = None, cwd=None, stderr: str = "capture"
+    func_path: str,
+    *args,
+    env: dict | None = None,
+    timeout: float | None = None,
+    cwd=None,
+    stderr: str = "capture",
 ) -> dict:
     """Call `module:function(*args)` of a bench script in a fresh interpreter, so each contender's
     imports, memory and threads are its own. The module is found on bench/ and bench/research/;
@@ -180,7 +198,13 @@ def in_child(
     Anything the function prints goes to stderr, so stdout carries only the result's JSON line.
     Raises ChildFailed when the child fails."""
     done = run_child(
-        [sys.executable, str(Path(__file__).resolve()), "--call", func_path, json.dumps(list(args))],
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--call",
+            func_path,
+            json.dumps(list(args)),
+        ],
         env=env,
         timeout=timeout,
         cwd=cwd,
@@ -190,7 +214,9 @@ def in_child(
         raise ChildFailed(done)
     lines = done["stdout"].strip().splitlines()
     if not lines:
-        raise ChildFailed({**done, "rc": done["rc"] or 1, "stderr": done["stderr"] + "\nno result on stdout"})
+        raise ChildFailed(
+            {**done, "rc": done["rc"] or 1, "stderr": done["stderr"] + "\nno result on stdout"}
+        )
     return {**json.loads(lines[-1]), "wall_s": done["wall_s"], "peak_rss_mb": done["peak_rss_mb"]}
 
 
@@ -213,7 +239,9 @@ def _call(func_path: str, args_json: str) -> None:
 def save(name: str, rows: list[dict], **meta) -> Path:
     """Write bench/results/<name>.json: the machine, the command, the time, `meta` and the rows.
     A name may hold a folder ("research/x") or be an absolute path without ".json"."""
-    return write(name, {"machine": machine(), "command": sys.argv, "created": now(), **meta, "rows": rows})
+    return write(
+        name, {"machine": machine(), "command": sys.argv, "created": now(), **meta, "rows": rows}
+    )
 
 
 def now() -> str:
@@ -275,14 +303,24 @@ def _self_test() -> None:
     import tempfile
 
     grow = "b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096]); print('ok')"
-    big, small = run_child([sys.executable, "-c", grow]), run_child([sys.executable, "-c", "print('ok')"])
-    assert big["rc"] == 0 and big["stdout"] == "ok\n" and big["peak_rss_mb"] > small["peak_rss_mb"] + 150, (big, small)
+    big, small = (
+        run_child([sys.executable, "-c", grow]),
+        run_child([sys.executable, "-c", "print('ok')"]),
+    )
+    assert (
+        big["rc"] == 0
+        and big["stdout"] == "ok\n"
+        and big["peak_rss_mb"] > small["peak_rss_mb"] + 150
+    ), (big, small)
     failed = run_child([sys.executable, "-c", "import sys; sys.exit('boom')"])
     assert failed["rc"] == 1 and "boom" in failed["stderr"], failed
     slow = run_child([sys.executable, "-c", "import time; time.sleep(30)"], timeout=1)
     assert slow["rc"] == -9 and slow["wall_s"] < 10, slow
     spread = repeat([sys.executable, "-c", "pass"], 3)
-    assert len(spread["runs"]) == 3 and spread["wall_s"]["min"] <= spread["wall_s"]["median"] <= spread["wall_s"]["max"]
+    assert (
+        len(spread["runs"]) == 3
+        and spread["wall_s"]["min"] <= spread["wall_s"]["median"] <= spread["wall_s"]["max"]
+    )
     result = in_child("harness:_echo", 2, "x")
     assert result["args"] == [2, "x"] and result["peak_rss_mb"] > 0 and result["wall_s"] > 0, result
     try:
@@ -296,7 +334,11 @@ def _self_test() -> None:
     try:
         path = save("research/self-test", [{"a": 1}], note="n")
         saved = json.loads(path.read_text())
-        assert saved["rows"] == [{"a": 1}] and saved["note"] == "n" and saved["machine"]["cores"] == os.cpu_count()
+        assert (
+            saved["rows"] == [{"a": 1}]
+            and saved["note"] == "n"
+            and saved["machine"]["cores"] == os.cpu_count()
+        )
         assert load("research/self-test") == saved and load("missing") == {}
     finally:
         RESULTS = kept

@@ -54,16 +54,23 @@ def run(source: str, runs: int) -> list[dict]:
             "wall_s_max": max(w for w, _ in s),
             "peak_rss_mb_median": statistics.median(r for _, r in s),
             "peak_rss_mb_max": max(r for _, r in s),
-            "command": " ".join(steps[name]).replace(CRITIC, "critic").replace(sys.executable, "python"),
+            "command": " ".join(steps[name])
+            .replace(CRITIC, "critic")
+            .replace(sys.executable, "python"),
         }
         for name, s in samples.items()
     ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
-        "--source", default=os.environ.get("CRITIC_IMDB_SOURCE", str(ROOT.parent / "shared/data/aclImdb_v1.tar.gz"))
+        "--source",
+        default=os.environ.get(
+            "CRITIC_IMDB_SOURCE", str(ROOT.parent / "shared/data/aclImdb_v1.tar.gz")
+        ),
     )
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
@@ -76,7 +83,9 @@ def main() -> None:
     target = rows[0]
     verdict = target["wall_s_max"] <= 30 and target["peak_rss_mb_max"] <= 1536
     print(f"target: import ≤ 30 s and ≤ 1.5 GB peak RSS → {'met' if verdict else 'NOT met'}")
-    out = harness.save("import_imdb", rows, benchmark="import_imdb", source=args.source, target_met=verdict)
+    out = harness.save(
+        "import_imdb", rows, benchmark="import_imdb", source=args.source, target_met=verdict
+    )
     print(f"saved {out}")
 
 

@@ -63,19 +63,24 @@ def sklearn_tfidf_lr(dataset: str, config: str | None) -> dict:
     classes = version.classes
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
     X = vectorizer.fit_transform(train["text"])
-    model = LogisticRegression(max_iter=1000).fit(X, train["label"].map({c: i for i, c in enumerate(classes)}))
+    model = LogisticRegression(max_iter=1000).fit(
+        X, train["label"].map({c: i for i, c in enumerate(classes)})
+    )
     train_s = time.perf_counter() - start
     val = version.subset("validation", ["text", "label"])
     val_acc = float(
         (
-            model.predict(vectorizer.transform(val["text"])) == val["label"].map({c: i for i, c in enumerate(classes)})
+            model.predict(vectorizer.transform(val["text"]))
+            == val["label"].map({c: i for i, c in enumerate(classes)})
         ).mean()
     )
     return {
         "train_s": train_s,
         "val_accuracy": val_acc,
         "classes": classes,
-        "predict": lambda texts: model.predict_proba(vectorizer.transform(texts)).astype(np.float32),
+        "predict": lambda texts: model.predict_proba(vectorizer.transform(texts)).astype(
+            np.float32
+        ),
         "detail": {
             "vectorizer": "TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)",
             "model": "LogisticRegression()",
@@ -121,10 +126,13 @@ def run_child(name: str, dataset: str, config: str | None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", default="imdb@1")
     parser.add_argument(
-        "--config", help='a TOML with [model] kind = "linear" settings for critic (default: the preset)'
+        "--config",
+        help='a TOML with [model] kind = "linear" settings for critic (default: the preset)',
     )
     args = parser.parse_args()
     rows = [run_child(name, args.dataset, args.config) for name in CONTENDERS]

@@ -41,7 +41,9 @@ def bare(model, train: Data, val: Data, epochs: int, batch_size: int, seed: int,
         model.train()
         for rows in batch_order(len(train), batch_size, seed, epoch):
             optimizer.zero_grad(set_to_none=True)
-            for part in micro_batches(rows, train.lengths):  # the same trimmed parts as critic's loop
+            for part in micro_batches(
+                rows, train.lengths
+            ):  # the same trimmed parts as critic's loop
                 x = trim(torch.from_numpy(train.encoded[part]), margin, "post")
                 y = torch.from_numpy(train.labels[part])
                 (nn.functional.cross_entropy(model(x), y, reduction="sum") / len(rows)).backward()
@@ -59,7 +61,9 @@ def bare(model, train: Data, val: Data, epochs: int, batch_size: int, seed: int,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=6000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
@@ -89,7 +93,15 @@ def main() -> None:
             optimizer = make_optimizer(model, s)
             start = time.perf_counter()
             if name == "critic fit()":
-                fit(model, train, val, s, classes=classes, optimizer=optimizer, checkpoint=lambda r, b: None)
+                fit(
+                    model,
+                    train,
+                    val,
+                    s,
+                    classes=classes,
+                    optimizer=optimizer,
+                    checkpoint=lambda r, b: None,
+                )
             else:
                 bare(model, train, val, s.epochs, s.batch_size, s.seed, optimizer)
             times[name].append(time.perf_counter() - start)
@@ -103,7 +115,9 @@ def main() -> None:
         f"kim-cnn, {len(train):,} train / {len(val):,} validation reviews, 2 epochs, batch 256, {args.repeats} repeats"
     )
     for name, values in times.items():
-        print(f"  {name:<20} median {medians[name]:6.1f} s   (min {min(values):.1f}, max {max(values):.1f})")
+        print(
+            f"  {name:<20} median {medians[name]:6.1f} s   (min {min(values):.1f}, max {max(values):.1f})"
+        )
     print(f"  overhead: {ratio - 1:+.1%} (bar: ≤ +10 %)   saving one checkpoint: {save_s:.2f} s")
     harness.save(
         "loop_overhead",

@@ -35,7 +35,9 @@ def one(preset: str, dataset: str) -> dict:
     from critic.predictor import Predictor
 
     start = time.perf_counter()
-    experiment = train_experiment(build_config(dataset, preset=preset), name=f"bench-{preset}-{int(time.time())}")
+    experiment = train_experiment(
+        build_config(dataset, preset=preset), name=f"bench-{preset}-{int(time.time())}"
+    )
     train_s = time.perf_counter() - start
     test = load_version(dataset).subset("test", ["text", "label"])
     predictor = Predictor.from_checkpoint(experiment.checkpoint("best"))
@@ -69,13 +71,22 @@ def run_child(preset: str, dataset: str, env: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--presets", default="kim-cnn,multi-hot-mlp,embedding-mlp,cnn-1d,kim-cnn-2014,stacked-lstm")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--presets", default="kim-cnn,multi-hot-mlp,embedding-mlp,cnn-1d,kim-cnn-2014,stacked-lstm"
+    )
     parser.add_argument("--dataset", default="imdb")
     parser.add_argument(
-        "--source", default=os.environ.get("CRITIC_IMDB_SOURCE", str(ROOT.parent / "shared/data/aclImdb_v1.tar.gz"))
+        "--source",
+        default=os.environ.get(
+            "CRITIC_IMDB_SOURCE", str(ROOT.parent / "shared/data/aclImdb_v1.tar.gz")
+        ),
     )
-    parser.add_argument("--home", default=os.environ.get("CRITIC_HOME", str(Path.home() / ".critic")))
+    parser.add_argument(
+        "--home", default=os.environ.get("CRITIC_HOME", str(Path.home() / ".critic"))
+    )
     parser.add_argument("--show", action="store_true", help="print the saved table and exit")
     args = parser.parse_args()
     if args.show:
@@ -83,7 +94,18 @@ def main() -> None:
         return
     env = {**os.environ, "CRITIC_HOME": args.home}
     imported = harness.run_child(
-        [sys.executable, "-m", "critic.cli", "data", "import", args.dataset, "--source", args.source, "-q"], env=env
+        [
+            sys.executable,
+            "-m",
+            "critic.cli",
+            "data",
+            "import",
+            args.dataset,
+            "--source",
+            args.source,
+            "-q",
+        ],
+        env=env,
     )
     if imported["rc"] != 0:
         raise harness.ChildFailed(imported)
@@ -116,7 +138,9 @@ def version_with(dataset: str, validation_fraction: float) -> dict:
     """Runs inside a child process, in the workspace of its CRITIC_HOME."""
     from critic.data import SplitSettings, resplit
 
-    return {"ref": resplit(dataset, SplitSettings(validation_fraction=validation_fraction)).version.ref}
+    return {
+        "ref": resplit(dataset, SplitSettings(validation_fraction=validation_fraction)).version.ref
+    }
 
 
 PUBLISHED = {

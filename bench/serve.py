@@ -50,7 +50,10 @@ def _request(path: str, token: str, field: str, text: str, kind: str) -> bytes:
         ).encode()
         content_type = f"multipart/form-data; boundary={boundary}"
     else:
-        body, content_type = urllib.parse.urlencode({field: text}).encode(), "application/x-www-form-urlencoded"
+        body, content_type = (
+            urllib.parse.urlencode({field: text}).encode(),
+            "application/x-www-form-urlencoded",
+        )
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
         f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -89,14 +92,19 @@ async def _one_connection(
         writer.close()
 
 
-async def _load(port: int, requests: list[bytes], total: int, concurrency: int, max_seconds: float) -> dict:
+async def _load(
+    port: int, requests: list[bytes], total: int, concurrency: int, max_seconds: float
+) -> dict:
     queue: asyncio.Queue = asyncio.Queue()
     for i in range(total):
         queue.put_nowait(i)
     latencies: list[float] = []
     errors: list[str] = []
     start = time.perf_counter()
-    tasks = [asyncio.create_task(_one_connection(port, requests, queue, latencies, errors)) for _ in range(concurrency)]
+    tasks = [
+        asyncio.create_task(_one_connection(port, requests, queue, latencies, errors))
+        for _ in range(concurrency)
+    ]
     done, pending = await asyncio.wait(tasks, timeout=max_seconds)
     for task in pending:
         task.cancel()
@@ -107,7 +115,11 @@ async def _load(port: int, requests: list[bytes], total: int, concurrency: int, 
     latencies.sort()
 
     def q(f: float) -> float:  # the f-quantile in ms
-        return latencies[min(len(latencies) - 1, int(f * len(latencies)))] * 1000 if latencies else float("nan")
+        return (
+            latencies[min(len(latencies) - 1, int(f * len(latencies)))] * 1000
+            if latencies
+            else float("nan")
+        )
 
     return {
         "requests": len(latencies),
@@ -154,10 +166,14 @@ def sample_texts(experiment: str, n: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--linear", required=True, help="a trained linear experiment")
     parser.add_argument("--kim", help="a trained kim-cnn experiment")
-    parser.add_argument("--home", default=os.environ.get("CRITIC_HOME", str(Path.home() / ".critic")))
+    parser.add_argument(
+        "--home", default=os.environ.get("CRITIC_HOME", str(Path.home() / ".critic"))
+    )
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     env = {**os.environ, "CRITIC_HOME": args.home}
@@ -187,11 +203,17 @@ def main() -> None:
     try:
         _wait(port)
 
-        def scenario(model: str, kind: str, concurrency: int, total: int, max_seconds: float = 120) -> None:
+        def scenario(
+            model: str, kind: str, concurrency: int, total: int, max_seconds: float = 120
+        ) -> None:
             _, token, field = deployments[model]
             name = "bench-serve-linear" if model == "linear" else "bench-serve-kim"
-            requests = [_request(f"/v1/deployments/{name}/predict", token, field, t, kind) for t in texts]
-            asyncio.run(_load(port, requests, min(1000, total), concurrency, max_seconds))  # warm-up, not counted
+            requests = [
+                _request(f"/v1/deployments/{name}/predict", token, field, t, kind) for t in texts
+            ]
+            asyncio.run(
+                _load(port, requests, min(1000, total), concurrency, max_seconds)
+            )  # warm-up, not counted
             warm = _tree_rss_mb(server.pid)
             result = asyncio.run(_load(port, requests, total, concurrency, max_seconds))
             rows.append(
@@ -219,7 +241,9 @@ def main() -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
         for name in ("bench-serve-linear", "bench-serve-kim"):
-            harness.run_child([sys.executable, "-m", "critic.cli", "deploy", "delete", name], env=env)
+            harness.run_child(
+                [sys.executable, "-m", "critic.cli", "deploy", "delete", name], env=env
+            )
     bars = _bars(rows)
     for bar, met in bars.items():
         print(f"  {bar}: {'met' if met else 'NOT met'}")
@@ -239,7 +263,9 @@ def _tree_rss_mb(group: int) -> float:
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == group:  # field 5 of /proc/PID/stat (pgrp), counted after "pid (comm)"
+            if (
+                int(fields[2]) == group
+            ):  # field 5 of /proc/PID/stat (pgrp), counted after "pid (comm)"
                 total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # field 24: rss in pages
         except (OSError, IndexError, ValueError):
             continue  # a process that ended while we looked
@@ -261,7 +287,14 @@ def _wait(port: int) -> None:
 
 
 def _find(rows: list, model: str, body: str, concurrency: int) -> dict | None:
-    return next((r for r in rows if (r["model"], r["body"], r["concurrency"]) == (model, body, concurrency)), None)
+    return next(
+        (
+            r
+            for r in rows
+            if (r["model"], r["body"], r["concurrency"]) == (model, body, concurrency)
+        ),
+        None,
+    )
 
 
 def _bars(rows: list) -> dict:
@@ -275,7 +308,9 @@ def _bars(rows: list) -> dict:
         bars["linear ≥ 800 requests/s at concurrency 16"] = sixteen["requests_per_s"] >= 800
     many = _find(rows, "linear", "json", 64)
     if many:
-        bars["10,000 requests at concurrency 64, zero errors"] = many["requests"] == 10000 and many["errors"] == 0
+        bars["10,000 requests at concurrency 64, zero errors"] = (
+            many["requests"] == 10000 and many["errors"] == 0
+        )
         bars["memory flat at concurrency 64 (RSS after ≤ after warm-up + 10 %)"] = (
             many["rss_after_mb"] <= many["rss_after_warmup_mb"] * 1.10
         )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import tarfile
-import time
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -33,7 +33,10 @@ TINY_REVIEWS = [
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "drill(name): a reliability or security drill; bench/drills.py tallies them by name")
+    config.addinivalue_line(
+        "markers",
+        "drill(name): a reliability or security drill; bench/drills.py tallies them by name",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -149,7 +152,20 @@ def file_server():
 POSITIVE = ["great", "wonderful", "loved", "brilliant", "superb"]
 NEGATIVE = ["awful", "boring", "hated", "terrible", "dull"]
 NEUTRAL = ["okay", "average", "fine", "decent", "middling"]
-FILLER = ["the", "movie", "plot", "actor", "scene", "and", "was", "a", "it", "story", "film", "director"]
+FILLER = [
+    "the",
+    "movie",
+    "plot",
+    "actor",
+    "scene",
+    "and",
+    "was",
+    "a",
+    "it",
+    "story",
+    "film",
+    "director",
+]
 
 
 def sentiment_rows(n: int, classes: int = 2, seed: int = 0) -> list[tuple[str, str]]:
@@ -177,7 +193,9 @@ def tiny_dataset(workspace, tmp_path) -> str:
     """A 2-class dataset `tiny@1` of 80 rows (64 train, 16 validation) in the test's workspace."""
     from critic.data import import_dataset
 
-    return import_dataset("tiny", write_csv(tmp_path / "tiny.csv", sentiment_rows(80)), progress=False).version.ref
+    return import_dataset(
+        "tiny", write_csv(tmp_path / "tiny.csv", sentiment_rows(80)), progress=False
+    ).version.ref
 
 
 class LiveServer:
@@ -193,8 +211,11 @@ class LiveServer:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level=log_level,
-                                                    access_log=access_log))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level=log_level, access_log=access_log
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 30
@@ -217,14 +238,30 @@ def tiny_bert(tmp_path_factory) -> str:
     from transformers import BertConfig, BertModel
 
     folder = tmp_path_factory.mktemp("tiny-bert")
-    texts = [t for t, _ in sentiment_rows(200, classes=3)] + ["a great film", "dull and boring", "loved it"]
+    texts = [t for t, _ in sentiment_rows(200, classes=3)] + [
+        "a great film",
+        "dull and boring",
+        "loved it",
+    ]
     tokenizer = BertWordPieceTokenizer(lowercase=True)
-    tokenizer.train_from_iterator(texts, vocab_size=120, min_frequency=1, show_progress=False,
-                                  special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    tokenizer.train_from_iterator(
+        texts,
+        vocab_size=120,
+        min_frequency=1,
+        show_progress=False,
+        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+    )
     tokenizer.save_model(str(folder))
     tokenizer.save(str(folder / "tokenizer.json"))
-    config = BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512, pad_token_id=0)
+    config = BertConfig(
+        vocab_size=tokenizer.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        pad_token_id=0,
+    )
     import torch
 
     torch.manual_seed(0)

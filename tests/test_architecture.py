@@ -29,7 +29,11 @@ def _imports() -> dict[str, set[str]]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 found |= {a.name for a in node.names if a.name.startswith("critic")}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("critic"):
+            elif (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("critic")
+            ):
                 for alias in node.names:
                     sub = f"{node.module}.{alias.name}"
                     found.add(sub if sub in modules else node.module)
@@ -71,17 +75,62 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 # (importer prefix, forbidden prefixes): the layers' arrows point down only
 RULES = [
-    ("critic.text", ["critic.models", "critic.data", "critic.config", "critic.presets", "critic.experiments",
-                     "critic.train", "critic.serve", "critic.cli"]),
-    ("critic.models", ["critic.data", "critic.config", "critic.presets", "critic.experiments", "critic.train",
-                       "critic.serve", "critic.cli", "critic.catalog"]),
-    ("critic.data", ["critic.models", "critic.experiments", "critic.train", "critic.serve", "critic.cli"]),
-    ("critic.config", ["critic.presets", "critic.experiments", "critic.train", "critic.serve", "critic.cli"]),
-    ("critic.train", ["critic.experiments", "critic.catalog", "critic.serve", "critic.cli", "critic.data"]),
-    ("critic.predictor", ["critic.train", "critic.experiments", "critic.data", "critic.serve", "critic.cli"]),
-    ("critic.serve", ["critic.train", "critic.experiments.run", "critic.experiments.configure",
-                      "critic.experiments.compare", "critic.data.importer", "critic.data.stats", "critic.plots",
-                      "critic.evaluate", "critic.cli"]),
+    (
+        "critic.text",
+        [
+            "critic.models",
+            "critic.data",
+            "critic.config",
+            "critic.presets",
+            "critic.experiments",
+            "critic.train",
+            "critic.serve",
+            "critic.cli",
+        ],
+    ),
+    (
+        "critic.models",
+        [
+            "critic.data",
+            "critic.config",
+            "critic.presets",
+            "critic.experiments",
+            "critic.train",
+            "critic.serve",
+            "critic.cli",
+            "critic.catalog",
+        ],
+    ),
+    (
+        "critic.data",
+        ["critic.models", "critic.experiments", "critic.train", "critic.serve", "critic.cli"],
+    ),
+    (
+        "critic.config",
+        ["critic.presets", "critic.experiments", "critic.train", "critic.serve", "critic.cli"],
+    ),
+    (
+        "critic.train",
+        ["critic.experiments", "critic.catalog", "critic.serve", "critic.cli", "critic.data"],
+    ),
+    (
+        "critic.predictor",
+        ["critic.train", "critic.experiments", "critic.data", "critic.serve", "critic.cli"],
+    ),
+    (
+        "critic.serve",
+        [
+            "critic.train",
+            "critic.experiments.run",
+            "critic.experiments.configure",
+            "critic.experiments.compare",
+            "critic.data.importer",
+            "critic.data.stats",
+            "critic.plots",
+            "critic.evaluate",
+            "critic.cli",
+        ],
+    ),
     ("critic.experiments.store", ["critic.train", "critic.data", "critic.models", "critic.plots"]),
     ("critic.deploy", ["critic.train", "critic.experiments.run", "critic.plots"]),
 ]
@@ -94,12 +143,23 @@ def test_no_import_cycles():
 @pytest.mark.parametrize("importer,forbidden", RULES, ids=[r[0] for r in RULES])
 def test_no_arrow_runs_back_up(importer, forbidden):
     graph = _imports()
-    wrong = sorted(f"{m} → {t}" for m, targets in graph.items() if m == importer or m.startswith(importer + ".")
-                   for t in targets if any(t == f or t.startswith(f + ".") for f in forbidden))
+    wrong = sorted(
+        f"{m} → {t}"
+        for m, targets in graph.items()
+        if m == importer or m.startswith(importer + ".")
+        for t in targets
+        if any(t == f or t.startswith(f + ".") for f in forbidden)
+    )
     assert wrong == []
 
 
 def test_nothing_in_the_library_imports_the_cli():
     graph = _imports()
-    assert sorted(m for m, targets in graph.items() if not m.startswith("critic.cli")
-                  and any(t.startswith("critic.cli") for t in targets)) == []
+    assert (
+        sorted(
+            m
+            for m, targets in graph.items()
+            if not m.startswith("critic.cli") and any(t.startswith("critic.cli") for t in targets)
+        )
+        == []
+    )

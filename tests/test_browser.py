@@ -17,18 +17,26 @@ from critic.experiments.run import train_experiment
 from critic.serve import ServeSettings, create_app
 from tests.conftest import LiveServer, sentiment_rows
 
-ARTIFACTS = Path(os.environ.get("CRITIC_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts"))
+ARTIFACTS = Path(
+    os.environ.get("CRITIC_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts")
+)
 
 
 def _chromium() -> str:
-    found = os.environ.get("CRITIC_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    found = (
+        os.environ.get("CRITIC_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         found = None
     if not found:
-        message = ("the browser test needs Chromium and Playwright: `apt-get install -y chromium` and "
-                   "`pip install playwright` (or `make test`, which installs Playwright)")
+        message = (
+            "the browser test needs Chromium and Playwright: `apt-get install -y chromium` and "
+            "`pip install playwright` (or `make test`, which installs Playwright)"
+        )
         if os.environ.get("CRITIC_REQUIRE_BROWSER"):
             pytest.fail(message)
         pytest.skip(message)
@@ -38,7 +46,9 @@ def _chromium() -> str:
 @pytest.fixture
 def live(workspace, tmp_path):
     source = tmp_path / "three.csv"
-    source.write_text("review,mood\n" + "".join(f'"{t}",{label}\n' for t, label in sentiment_rows(150, classes=3)))
+    source.write_text(
+        "review,mood\n" + "".join(f'"{t}",{label}\n' for t, label in sentiment_rows(150, classes=3))
+    )
     ref = import_dataset("moods", source, label="mood", progress=False).version.ref
     train_experiment(build_config(ref, preset="linear"), name="moods-linear")
     created = create_deployment("moods-linear", name="moods")
@@ -55,10 +65,15 @@ def test_the_tester_page_plays_and_shows_errors(live):
     predict = f"{server.url}/v1/deployments/moods/predict"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+        browser = p.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox"]
+        )
         try:
             page = browser.new_page()
-            page.goto(f"{server.url}/tester?" + urllib.parse.urlencode({"url": predict, "input": "review"}))
+            page.goto(
+                f"{server.url}/tester?"
+                + urllib.parse.urlencode({"url": predict, "input": "review"})
+            )
             assert page.input_value("#url") == predict and page.input_value("#input") == "review"
             assert page.input_value("#token") == ""  # never pre-filled
             page.fill("#token", token)
@@ -66,13 +81,23 @@ def test_the_tester_page_plays_and_shows_errors(live):
             page.click("#play")
             bars = page.locator(".bar")
             expect(bars).to_have_count(3)
-            probabilities = {bars.nth(i).get_attribute("data-label"): float(bars.nth(i).get_attribute("data-probability"))
-                             for i in range(3)}
+            probabilities = {
+                bars.nth(i).get_attribute("data-label"): float(
+                    bars.nth(i).get_attribute("data-probability")
+                )
+                for i in range(3)
+            }
             assert set(probabilities) == {"negative", "neutral", "positive"}
             assert abs(sum(probabilities.values()) - 1) < 1e-5
-            assert page.locator(".bar.winner").get_attribute("data-label") == "positive" == max(probabilities, key=probabilities.get)
+            assert (
+                page.locator(".bar.winner").get_attribute("data-label")
+                == "positive"
+                == max(probabilities, key=probabilities.get)
+            )
             page.screenshot(path=str(ARTIFACTS / "tester.png"), full_page=True)
-            assert page.evaluate("localStorage.getItem('critic.tester.token')") is None  # not remembered unless asked
+            assert (
+                page.evaluate("localStorage.getItem('critic.tester.token')") is None
+            )  # not remembered unless asked
 
             page.fill("#token", "critic_not-the-token")
             page.click("#play")

@@ -30,9 +30,19 @@ def csv_file(tmp_path):
 
 
 def test_import_list_show_stats(workspace, monkeypatch, capsys, csv_file):
-    code, out, _ = run(monkeypatch, capsys, "data", "import", "rev", "--source", str(csv_file), "-q")
-    assert code == 0 and "imported" in out and "rev@1" in out and "1 row rejected" in out and "rejects.csv" in out
-    code, out, _ = run(monkeypatch, capsys, "data", "import", "rev", "--source", str(csv_file), "-q")
+    code, out, _ = run(
+        monkeypatch, capsys, "data", "import", "rev", "--source", str(csv_file), "-q"
+    )
+    assert (
+        code == 0
+        and "imported" in out
+        and "rev@1" in out
+        and "1 row rejected" in out
+        and "rejects.csv" in out
+    )
+    code, out, _ = run(
+        monkeypatch, capsys, "data", "import", "rev", "--source", str(csv_file), "-q"
+    )
     assert code == 0 and "already stored as" in out
     code, out, _ = run(monkeypatch, capsys, "data", "list")
     assert code == 0 and "rev@1" in out and "16 / 4 / 0" in out
@@ -49,7 +59,9 @@ def test_errors_are_one_clear_line_and_exit_2(workspace, monkeypatch, capsys, tm
     assert code == 2 and "critic data import missing" in err and "Traceback" not in err
     code, _, err = run(monkeypatch, capsys, "data", "import", "../evil", "--source", str(tmp_path))
     assert code == 2 and "invalid dataset name" in err
-    code, _, err = run(monkeypatch, capsys, "data", "import", "x", "--source", str(tmp_path / "nope.csv"))
+    code, _, err = run(
+        monkeypatch, capsys, "data", "import", "x", "--source", str(tmp_path / "nope.csv")
+    )
     assert code == 2 and "no such file" in err
 
 
@@ -66,7 +78,12 @@ def test_version(monkeypatch, capsys):
 def test_quickstart_with_a_local_tarball(workspace, monkeypatch, capsys, aclimdb_tar):
     monkeypatch.setenv("CRITIC_IMDB_SOURCE", str(aclimdb_tar))
     code, out, _ = run(monkeypatch, capsys, "quickstart", "--no-serve")
-    assert code == 0 and "imdb@1" in out and "share of texts that fit" in out and "label_balance.png" in out
+    assert (
+        code == 0
+        and "imdb@1" in out
+        and "share of texts that fit" in out
+        and "label_balance.png" in out
+    )
     assert "linear.v1 on imdb@1" in out and "checkpoint best" in out
     assert "on validation: accuracy" in out and "on test: accuracy" in out and "report.html" in out
     assert "shown once" in out and "curl -X POST -F" in out and "critic serve" in out
@@ -110,12 +127,17 @@ def test_quickstart_serves_and_answers_its_printed_curl(workspace, aclimdb_tar):
         assert "serving" in out, out
         curl = next(line.strip() for line in lines if line.strip().startswith("curl -X POST -F"))
         for _ in range(50):  # the server may need a moment after saying so
-            done = subprocess.run(["bash", "-c", curl + " --silent --show-error"], capture_output=True, text=True)
+            done = subprocess.run(
+                ["bash", "-c", curl + " --silent --show-error"], capture_output=True, text=True
+            )
             if done.returncode == 0 and done.stdout:
                 break
             time.sleep(0.2)
         answer = json.loads(done.stdout)
-        assert answer["label"] in ("negative", "positive") and set(answer["probabilities"]) == {"negative", "positive"}
+        assert answer["label"] in ("negative", "positive") and set(answer["probabilities"]) == {
+            "negative",
+            "positive",
+        }
         assert re.search(r"tester page http://127\.0\.0\.1:\d+/tester\?url=", out)
     finally:
         os.killpg(job.pid, 15)
@@ -138,11 +160,15 @@ def test_train_list_show_compare_resume(tiny_dataset, monkeypatch, capsys):
     ]
     code, out, err = run(monkeypatch, capsys, *args, "--epochs", "1", "--name", "first")
     assert code == 0 and "first" in out and "checkpoint best" in out and "epoch 1:" in err
-    code, out, _ = run(monkeypatch, capsys, *args, "--epochs", "2", "--name", "second", "--learning-rate", "0.01")
+    code, out, _ = run(
+        monkeypatch, capsys, *args, "--epochs", "2", "--name", "second", "--learning-rate", "0.01"
+    )
     assert code == 0
     code, out, _ = run(monkeypatch, capsys, "experiments", "list")
     assert code == 0 and "first" in out and "second" in out and "done" in out
-    assert "adam 0.001" in out and "adam 0.01" in out and "batch 8" in out  # what a neural run is told apart by
+    assert (
+        "adam 0.001" in out and "adam 0.01" in out and "batch 8" in out
+    )  # what a neural run is told apart by
     code, out, _ = run(monkeypatch, capsys, "experiments", "show", "second")
     assert code == 0 and "learning_rate=0.01" in out and "★" in out
     code, out, _ = run(monkeypatch, capsys, "experiments", "compare", "first", "second")
@@ -161,7 +187,15 @@ def test_train_errors(tiny_dataset, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "train", "--preset", "kim-cnn")
     assert code == 2 and "--dataset" in err
     code, _, err = run(
-        monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "kim-cnn", "--class-weight", "pos:2"
+        monkeypatch,
+        capsys,
+        "train",
+        "--dataset",
+        "tiny",
+        "--preset",
+        "kim-cnn",
+        "--class-weight",
+        "pos:2",
     )
     assert code == 2 and "LABEL=WEIGHT" in err
     code, _, err = run(monkeypatch, capsys, "experiments", "show", "ghost")
@@ -172,13 +206,28 @@ def test_models_list_and_show(monkeypatch, capsys):
     code, out, _ = run(monkeypatch, capsys, "models", "list")
     assert code == 0 and "kim-cnn" in out and "stacked-lstm" in out
     code, out, _ = run(monkeypatch, capsys, "models", "show", "multi-hot-mlp")
-    assert code == 0 and "505,252" in out  # seed 003's 505,201 + one more output unit (softmax over 2)
+    assert (
+        code == 0 and "505,252" in out
+    )  # seed 003's 505,201 + one more output unit (softmax over 2)
 
 
-def test_evaluate_predict_and_compare_from_the_command_line(tiny_dataset, monkeypatch, capsys, tmp_path):
-    assert run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--name", "lin")[0] == 0
+def test_evaluate_predict_and_compare_from_the_command_line(
+    tiny_dataset, monkeypatch, capsys, tmp_path
+):
+    assert (
+        run(
+            monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--name", "lin"
+        )[0]
+        == 0
+    )
     code, out, _ = run(monkeypatch, capsys, "evaluate", "lin", "--subset", "validation")
-    assert code == 0 and "accuracy" in out and "confusion matrix" in out and "report.html" in out and "macro avg" in out
+    assert (
+        code == 0
+        and "accuracy" in out
+        and "confusion matrix" in out
+        and "report.html" in out
+        and "macro avg" in out
+    )
     code, out, err = run(monkeypatch, capsys, "evaluate", "lin")
     assert code == 2 and "no test subset" in err
     code, out, _ = run(monkeypatch, capsys, "predict", "lin", "a wonderful film", "a dull film")
@@ -201,7 +250,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_deploy_commands_and_the_printed_curl_against_critic_serve(tiny_dataset, workspace, monkeypatch, capsys):
+def test_deploy_commands_and_the_printed_curl_against_critic_serve(
+    tiny_dataset, workspace, monkeypatch, capsys
+):
     import json
     import os
     import re
@@ -210,12 +261,22 @@ def test_deploy_commands_and_the_printed_curl_against_critic_serve(tiny_dataset,
 
     import httpx
 
-    assert run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--name", "lin")[0] == 0
+    assert (
+        run(
+            monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--name", "lin"
+        )[0]
+        == 0
+    )
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    code, out, _ = run(monkeypatch, capsys, "deploy", "create", "lin", "--name", "web", "--base-url", base)
+    code, out, _ = run(
+        monkeypatch, capsys, "deploy", "create", "lin", "--name", "web", "--base-url", base
+    )
     assert (
-        code == 0 and "shown once" in out and f"{base}/v1/deployments/web/predict" in out and "input name  text" in out
+        code == 0
+        and "shown once" in out
+        and f"{base}/v1/deployments/web/predict" in out
+        and "input name  text" in out
     )
     token = re.search(r"token\s+(critic_\S+)", out).group(1)
     curls = [line.strip() for line in out.splitlines() if line.strip().startswith("curl ")]
@@ -240,29 +301,45 @@ def test_deploy_commands_and_the_printed_curl_against_critic_serve(tiny_dataset,
                     break
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline and server.poll() is None, server.stderr.read().decode()
+            assert time.monotonic() < deadline and server.poll() is None, (
+                server.stderr.read().decode()
+            )
             time.sleep(0.2)
         for command in curls:  # exactly as printed, in a shell
             answer = json.loads(
                 subprocess.run(
-                    ["bash", "-c", command + " --silent --show-error"], capture_output=True, text=True, check=True
+                    ["bash", "-c", command + " --silent --show-error"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 ).stdout
             )
-            assert answer["deployment"] == "web" and set(answer["probabilities"]) == {"negative", "positive"}
+            assert answer["deployment"] == "web" and set(answer["probabilities"]) == {
+                "negative",
+                "positive",
+            }
         code, out, _ = run(monkeypatch, capsys, "deploy", "rotate-token", "web")
         new = re.search(r"(critic_\S+)", out).group(1)
         time.sleep(1.2)  # the server re-reads the catalog at most once a second
         refused = subprocess.run(
-            ["bash", "-c", curls[0] + " --silent -o /dev/null -w '%{http_code}'"], capture_output=True, text=True
+            ["bash", "-c", curls[0] + " --silent -o /dev/null -w '%{http_code}'"],
+            capture_output=True,
+            text=True,
         )
         assert refused.stdout == "401"
         assert (
-            httpx.post(f"{base}/v1/deployments/web/predict", data={"text": "dull"}, auth=(new, "")).status_code == 200
+            httpx.post(
+                f"{base}/v1/deployments/web/predict", data={"text": "dull"}, auth=(new, "")
+            ).status_code
+            == 200
         )
         assert run(monkeypatch, capsys, "deploy", "disable", "web")[0] == 0
         time.sleep(1.2)
         assert (
-            httpx.post(f"{base}/v1/deployments/web/predict", data={"text": "dull"}, auth=(new, "")).status_code == 404
+            httpx.post(
+                f"{base}/v1/deployments/web/predict", data={"text": "dull"}, auth=(new, "")
+            ).status_code
+            == 404
         )
     finally:
         os.killpg(server.pid, 15)
@@ -274,7 +351,9 @@ def test_deploy_commands_and_the_printed_curl_against_critic_serve(tiny_dataset,
     assert code == 2 and "no deployment 'web'" in err
 
 
-def test_train_a_bert_preset_on_a_local_model_directory(tiny_dataset, tiny_bert, monkeypatch, capsys):
+def test_train_a_bert_preset_on_a_local_model_directory(
+    tiny_dataset, tiny_bert, monkeypatch, capsys
+):
     code, out, err = run(
         monkeypatch,
         capsys,

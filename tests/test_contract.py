@@ -9,8 +9,8 @@ import pytest
 from critic.config import ExperimentConfig
 from critic.experiments.configure import build_config
 from critic.experiments.run import train_experiment
-from critic.presets import preset_names
 from critic.predictor import Predictor
+from critic.presets import preset_names
 from tests.conftest import sentiment_rows, write_csv
 
 BLOCKS_TOML = """
@@ -61,7 +61,14 @@ epochs = 1
 batch_size = 8
 """
 
-TEXTS = ["a great film", "dull and boring", "", "zzz unseen words only", "<br /><br />", "loved it " * 100]
+TEXTS = [
+    "a great film",
+    "dull and boring",
+    "",
+    "zzz unseen words only",
+    "<br /><br />",
+    "loved it " * 100,
+]
 
 
 def _small(config: ExperimentConfig) -> ExperimentConfig:
@@ -75,7 +82,11 @@ def _small(config: ExperimentConfig) -> ExperimentConfig:
     return replace(config, encoder=enc, train=replace(config.train, epochs=1, batch_size=8))
 
 
-PRETRAINED = {"bert", "bert-recipe", "minilm"}  # these run on the tiny random BERT made by the `tiny_bert` fixture
+PRETRAINED = {
+    "bert",
+    "bert-recipe",
+    "minilm",
+}  # these run on the tiny random BERT made by the `tiny_bert` fixture
 
 
 @pytest.mark.parametrize("model", [*preset_names(), "blocks.toml"])
@@ -84,14 +95,21 @@ def test_train_save_reload_predict(model, tiny_dataset, tmp_path, tiny_bert):
         (tmp_path / "blocks.toml").write_text(BLOCKS_TOML)
         config = build_config(tiny_dataset, config_file=tmp_path / "blocks.toml")
     else:
-        config = _small(build_config(tiny_dataset, preset=model, pretrained=tiny_bert if model in PRETRAINED else None))
+        config = _small(
+            build_config(
+                tiny_dataset, preset=model, pretrained=tiny_bert if model in PRETRAINED else None
+            )
+        )
     experiment = train_experiment(config)
     assert experiment.record.status == "done" and experiment.record.epochs_done == 1
     for which in ("best", "last"):
         folder = experiment.checkpoint(which)
         files = {p.name for p in folder.iterdir()}
         assert {"model.safetensors", "model.json", "classes.json", "manifest.json"} <= files
-        assert files - {"model.safetensors", "model.json", "classes.json", "manifest.json"} in ({"encoder"}, {"vocabulary.json"})
+        assert files - {"model.safetensors", "model.json", "classes.json", "manifest.json"} in (
+            {"encoder"},
+            {"vocabulary.json"},
+        )
         assert not any(p.suffix in (".pt", ".pkl", ".bin") for p in folder.rglob("*"))
     predictor = Predictor.from_checkpoint(experiment.checkpoint("best"))
     probs = predictor.predict_proba(TEXTS)
@@ -118,7 +136,9 @@ def test_overfits_ten_reviews(preset, workspace, tmp_path):
 def test_three_classes_give_three_probabilities(workspace, tmp_path):
     from critic.data import import_dataset
 
-    import_dataset("three", write_csv(tmp_path / "3.csv", sentiment_rows(90, classes=3)), progress=False)
+    import_dataset(
+        "three", write_csv(tmp_path / "3.csv", sentiment_rows(90, classes=3)), progress=False
+    )
     experiment = train_experiment(_small(build_config("three", preset="kim-cnn")))
     predictor = Predictor.from_checkpoint(experiment.checkpoint("last"))
     assert predictor.classes == ["negative", "neutral", "positive"]

@@ -27,25 +27,33 @@ def test_known_predictions_give_known_metrics():
     p_pos = np.array([0.1, 0.2, 0.3, 0.9, 0.8, 0.7, 0.6, 0.9, 0.4, 0.3])
     m = classification_metrics(labels, np.stack([1 - p_pos, p_pos], 1), ["neg", "pos"])
     assert m["confusion_matrix"] == [[3, 1], [2, 4]] and m["accuracy"] == pytest.approx(0.7)
-    assert m["per_class"]["pos"]["precision"] == pytest.approx(4 / 5) and m["per_class"]["pos"]["recall"] == pytest.approx(4 / 6)
-    assert m["per_class"]["neg"]["precision"] == pytest.approx(3 / 5) and m["per_class"]["neg"]["recall"] == pytest.approx(3 / 4)
+    assert m["per_class"]["pos"]["precision"] == pytest.approx(4 / 5) and m["per_class"]["pos"][
+        "recall"
+    ] == pytest.approx(4 / 6)
+    assert m["per_class"]["neg"]["precision"] == pytest.approx(3 / 5) and m["per_class"]["neg"][
+        "recall"
+    ] == pytest.approx(3 / 4)
     assert m["per_class"]["pos"]["f1"] == pytest.approx(2 * 0.8 * (4 / 6) / (0.8 + 4 / 6))
     assert m["per_class"]["neg"]["incorrect"] == 1 and m["per_class"]["pos"]["incorrect"] == 2
     assert m["baseline_accuracy"] == pytest.approx(0.6) and m["baseline_class"] == "pos"
     assert m["loss"] == pytest.approx(-np.mean(np.log(np.where(labels == 1, p_pos, 1 - p_pos))))
     # confidence (top probability) per row: .9 .8 .7 .9 .8 .7 .6 .9 .6 .7; right: 1 1 1 0 1 1 1 1 0 0
     # 15 bins of width 1/15: .6 | .7 | .8 | .9 fall in four bins: (.6: 1 of 2 right) (.7: 2 of 3) (.8: 2 of 2) (.9: 2 of 3)
-    expected_ece = (2 * abs(0.5 - 0.6) + 3 * abs(2 / 3 - 0.7) + 2 * abs(1 - 0.8) + 3 * abs(2 / 3 - 0.9)) / 10
+    expected_ece = (
+        2 * abs(0.5 - 0.6) + 3 * abs(2 / 3 - 0.7) + 2 * abs(1 - 0.8) + 3 * abs(2 / 3 - 0.9)
+    ) / 10
     assert m["ece"] == pytest.approx(expected_ece)
     # ROC AUC = share of (positive, negative) pairs ranked right, ties half: 18 of 24
     assert m["roc_auc"] == pytest.approx(0.75)
     pairs = [(a, b) for a in p_pos[labels == 1] for b in p_pos[labels == 0]]
-    assert m["roc_auc"] == pytest.approx(sum(1.0 if a > b else 0.5 if a == b else 0.0 for a, b in pairs) / len(pairs))
+    assert m["roc_auc"] == pytest.approx(
+        sum(1.0 if a > b else 0.5 if a == b else 0.0 for a, b in pairs) / len(pairs)
+    )
 
 
 def test_three_classes():
     labels = np.array([0, 1, 2, 2])
-    probs = np.array([[.8, .1, .1], [.2, .7, .1], [.1, .2, .7], [.5, .3, .2]])
+    probs = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.5, 0.3, 0.2]])
     m = classification_metrics(labels, probs, ["a", "b", "c"])
     assert m["confusion_matrix"] == [[1, 0, 0], [0, 1, 0], [1, 0, 1]] and "roc_auc" not in m
     assert m["per_class"]["c"]["recall"] == 0.5 and m["per_class"]["a"]["precision"] == 0.5
@@ -54,15 +62,28 @@ def test_three_classes():
 
 def _noisy_rows(n: int, flip: float = 0.15, seed: int = 1) -> list[tuple[str, str]]:
     rng = random.Random(seed)
-    return [(t, ({"positive": "negative", "negative": "positive"}[label] if rng.random() < flip else label))
-            for t, label in sentiment_rows(n, seed=seed)]
+    return [
+        (
+            t,
+            (
+                {"positive": "negative", "negative": "positive"}[label]
+                if rng.random() < flip
+                else label
+            ),
+        )
+        for t, label in sentiment_rows(n, seed=seed)
+    ]
 
 
 @pytest.fixture
 def noisy_dataset(workspace, tmp_path) -> str:
     """120 rows with 15 % of labels flipped (so there are mistakes), train / validation / test."""
-    return import_dataset("noisy", write_csv(tmp_path / "noisy.csv", _noisy_rows(120)),
-                          split=SplitSettings(test_fraction=0.25), progress=False).version.ref
+    return import_dataset(
+        "noisy",
+        write_csv(tmp_path / "noisy.csv", _noisy_rows(120)),
+        split=SplitSettings(test_fraction=0.25),
+        progress=False,
+    ).version.ref
 
 
 class _Page(HTMLParser):
@@ -84,7 +105,9 @@ def test_evaluation_files_agree_with_each_other(noisy_dataset):
     n = metrics["n"]
     assert n == 30 and metrics["subset"] == "test" and metrics["epoch"] == 1
     # the independent recomputation: errors.csv + the subset size give every count in metrics.json
-    assert len(errors) == metrics["incorrect"] > 0 and metrics["accuracy"] == pytest.approx(1 - len(errors) / n)
+    assert len(errors) == metrics["incorrect"] > 0 and metrics["accuracy"] == pytest.approx(
+        1 - len(errors) / n
+    )
     for name, per in metrics["per_class"].items():
         assert (errors["true_label"] == name).sum() == per["incorrect"]
         assert per["support"] - per["incorrect"] == per["correct"]
@@ -92,11 +115,22 @@ def test_evaluation_files_agree_with_each_other(noisy_dataset):
     assert list(errors["probability"]) == sorted(errors["probability"], reverse=True)
     # the same numbers as predicting the subset directly through the Predictor
     from critic.data import load_version
+
     test = load_version(noisy_dataset).subset("test", ["text", "label"])
-    probs = Predictor.from_checkpoint(experiment.checkpoint("best")).predict_proba(test["text"].tolist())
-    assert metrics["accuracy"] == pytest.approx(float((np.array(["negative", "positive"])[probs.argmax(1)] == test["label"]).mean()))
+    probs = Predictor.from_checkpoint(experiment.checkpoint("best")).predict_proba(
+        test["text"].tolist()
+    )
+    assert metrics["accuracy"] == pytest.approx(
+        float((np.array(["negative", "positive"])[probs.argmax(1)] == test["label"]).mean())
+    )
     pngs = sorted(ev.folder.glob("*.png"))
-    assert {p.name for p in pngs} == {"history.png", "confusion.png", "correct_incorrect.png", "reliability.png", "roc_pr.png"}
+    assert {p.name for p in pngs} == {
+        "history.png",
+        "confusion.png",
+        "correct_incorrect.png",
+        "reliability.png",
+        "roc_pr.png",
+    }
     assert all(p.read_bytes()[:8] == PNG for p in pngs)
     page = _Page()
     page.feed(ev.file("report.html").read_text())
@@ -105,16 +139,32 @@ def test_evaluation_files_agree_with_each_other(noisy_dataset):
 
 
 def test_best_and_last_checkpoints_are_evaluated_separately(noisy_dataset):
-    config = build_config(noisy_dataset, preset="multi-hot-mlp", encoder={"max_words": 200},
-                          train={"epochs": 4, "batch_size": 8, "learning_rate": 0.01})
+    config = build_config(
+        noisy_dataset,
+        preset="multi-hot-mlp",
+        encoder={"max_words": 200},
+        train={"epochs": 4, "batch_size": 8, "learning_rate": 0.01},
+    )
     experiment = train_experiment(config, name="cnn")
-    assert experiment.record.best_epoch != 4, "this seed and setting overfit after the best epoch (precondition)"
-    best, last = (evaluate("cnn", checkpoint=c, subset="validation", progress=False)[0] for c in ("best", "last"))
+    assert experiment.record.best_epoch != 4, (
+        "this seed and setting overfit after the best epoch (precondition)"
+    )
+    best, last = (
+        evaluate("cnn", checkpoint=c, subset="validation", progress=False)[0]
+        for c in ("best", "last")
+    )
     assert best.epoch == experiment.record.best_epoch and last.epoch == 4
     assert best.metrics["loss"] != last.metrics["loss"]
-    assert best.folder != last.folder and best.file("metrics.json").exists() and last.file("metrics.json").exists()
+    assert (
+        best.folder != last.folder
+        and best.file("metrics.json").exists()
+        and last.file("metrics.json").exists()
+    )
     comparison = compare_experiments(["cnn"])
-    assert {(e["checkpoint"], e["subset"]) for e in comparison.evaluations[0]} == {("best", "validation"), ("last", "validation")}
+    assert {(e["checkpoint"], e["subset"]) for e in comparison.evaluations[0]} == {
+        ("best", "validation"),
+        ("last", "validation"),
+    }
 
 
 def test_a_missing_subset_is_a_clear_error(tiny_dataset):
@@ -131,10 +181,15 @@ def test_predict_file_keeps_the_columns_and_adds_probabilities(tiny_dataset, tmp
     experiment = train_experiment(build_config(tiny_dataset, preset="linear"), name="lin")
     predictor = Predictor.from_checkpoint(experiment.checkpoint("best"))
     source = tmp_path / "new.csv"
-    pd.DataFrame({"id": [1, 2, 3], "review": ["a wonderful, film", "", "dull"]}).to_csv(source, index=False)
+    pd.DataFrame({"id": [1, 2, 3], "review": ["a wonderful, film", "", "dull"]}).to_csv(
+        source, index=False
+    )
     written = predict_file(predictor, source, progress=False)
     out = pd.read_csv(written.path)
-    assert written.rows == 3 and written.empty == 1 and list(out.columns) == ["id", "review", "predicted_label",
-                                                                               "p_negative", "p_positive"]
+    assert (
+        written.rows == 3
+        and written.empty == 1
+        and list(out.columns) == ["id", "review", "predicted_label", "p_negative", "p_positive"]
+    )
     assert np.allclose(out[["p_negative", "p_positive"]].sum(axis=1), 1, atol=1e-5)
     assert out["predicted_label"][0] == "positive" and out["predicted_label"][2] == "negative"

@@ -21,7 +21,9 @@ SMALL = {"sequence_length": 40, "max_words": 300}
 
 
 def _config(dataset, preset="kim-cnn", **train):
-    return build_config(dataset, preset=preset, encoder=SMALL, train={"epochs": 2, "batch_size": 8, **train})
+    return build_config(
+        dataset, preset=preset, encoder=SMALL, train={"epochs": 2, "batch_size": 8, **train}
+    )
 
 
 def test_same_settings_same_metrics(tiny_dataset):
@@ -33,14 +35,24 @@ def test_same_settings_same_metrics(tiny_dataset):
 
 def test_encoder_is_fitted_on_the_train_subset_only(workspace, tmp_path):
     rows = sentiment_rows(40)
-    rows += [("validationonlyword appears here", "positive"), ("testonlyword appears here", "negative")]
+    rows += [
+        ("validationonlyword appears here", "positive"),
+        ("testonlyword appears here", "negative"),
+    ]
     path = tmp_path / "d.csv"
-    path.write_text("text,label,part\n" + "".join(f'"{t}",{label},{"train" if i < 40 else ("validation" if i == 40 else "test")}\n'
-                                                  for i, (t, label) in enumerate(rows)))
+    path.write_text(
+        "text,label,part\n"
+        + "".join(
+            f'"{t}",{label},{"train" if i < 40 else ("validation" if i == 40 else "test")}\n'
+            for i, (t, label) in enumerate(rows)
+        )
+    )
     import_dataset("d", path, subset_column="part", progress=False)
     experiment = train_experiment(_config("d", epochs=1))
     vocab = Predictor.from_checkpoint(experiment.checkpoint("last")).encoder.fitted.get_vocab()
-    assert "appears" not in vocab and "validationonlyword" not in vocab and "testonlyword" not in vocab
+    assert (
+        "appears" not in vocab and "validationonlyword" not in vocab and "testonlyword" not in vocab
+    )
     assert "great" in vocab or "loved" in vocab
 
 
@@ -58,14 +70,29 @@ def test_checkpoints_and_metrics_files(tiny_dataset):
 
 
 def test_early_stopping_and_checkpoint_metric(tiny_dataset):
-    experiment = train_experiment(_config(tiny_dataset, epochs=30, early_stopping=1, checkpoint_metric="val_accuracy",
-                                          learning_rate=0.01))
+    experiment = train_experiment(
+        _config(
+            tiny_dataset,
+            epochs=30,
+            early_stopping=1,
+            checkpoint_metric="val_accuracy",
+            learning_rate=0.01,
+        )
+    )
     assert experiment.record.epochs_done < 30
 
 
 def test_class_weights(tiny_dataset):
-    assert train_experiment(_config(tiny_dataset, class_weight="balanced", epochs=1)).record.status == "done"
-    assert train_experiment(_config(tiny_dataset, class_weight={"positive": 2.0}, epochs=1)).record.status == "done"
+    assert (
+        train_experiment(_config(tiny_dataset, class_weight="balanced", epochs=1)).record.status
+        == "done"
+    )
+    assert (
+        train_experiment(
+            _config(tiny_dataset, class_weight={"positive": 2.0}, epochs=1)
+        ).record.status
+        == "done"
+    )
     with pytest.raises(SettingsError, match="not classes"):
         train_experiment(_config(tiny_dataset, class_weight={"nope": 2.0}, epochs=1))
 
@@ -77,13 +104,16 @@ def test_a_failed_run_is_marked_failed_not_running(tiny_dataset):
     assert record.status == "failed" and "nope" in record.error
 
 
-@pytest.mark.parametrize("kwargs,error,message", [
-    ({"train": {"epochs": -1}}, SettingsError, "epochs"),
-    ({"train": {"epochz": 3}}, SettingsError, "unknown train setting"),
-    ({"train": {"optimizer": "lion"}}, SettingsError, "optimizer"),
-    ({"preset": "nope"}, SettingsError, "unknown preset"),
-    ({"encoder": {"sequence_length": 2}}, GraphError, "kernel 3 is longer"),
-])
+@pytest.mark.parametrize(
+    "kwargs,error,message",
+    [
+        ({"train": {"epochs": -1}}, SettingsError, "epochs"),
+        ({"train": {"epochz": 3}}, SettingsError, "unknown train setting"),
+        ({"train": {"optimizer": "lion"}}, SettingsError, "optimizer"),
+        ({"preset": "nope"}, SettingsError, "unknown preset"),
+        ({"encoder": {"sequence_length": 2}}, GraphError, "kernel 3 is longer"),
+    ],
+)
 def test_bad_settings_are_clear_errors(tiny_dataset, kwargs, error, message):
     with pytest.raises(error, match=message):
         config = build_config(tiny_dataset, **{"preset": "kim-cnn", **kwargs})
@@ -92,12 +122,14 @@ def test_bad_settings_are_clear_errors(tiny_dataset, kwargs, error, message):
 
 def test_config_file_errors(tiny_dataset, tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text('[train]\nepochs = 1\n[tranin]\nx = 1\n')
+    bad.write_text("[train]\nepochs = 1\n[tranin]\nx = 1\n")
     with pytest.raises(SettingsError, match="tranin"):
         build_config(tiny_dataset, config_file=bad)
     mismatched = tmp_path / "shape.toml"
-    mismatched.write_text('[[model.blocks]]\ntype = "Embedding"\ndim = 8\n[[model.blocks]]\ntype = "Dense"\nunits = 3\n'
-                          '[[model.blocks]]\ntype = "Output"\n')
+    mismatched.write_text(
+        '[[model.blocks]]\ntype = "Embedding"\ndim = 8\n[[model.blocks]]\ntype = "Dense"\nunits = 3\n'
+        '[[model.blocks]]\ntype = "Output"\n'
+    )
     with pytest.raises(GraphError, match="'dense'"):
         build_config(tiny_dataset, config_file=mismatched)
 
@@ -105,7 +137,12 @@ def test_config_file_errors(tiny_dataset, tmp_path):
 def test_without_validation_the_last_epoch_is_the_best(workspace, tmp_path):
     from critic.data import SplitSettings
 
-    import_dataset("noval", write_csv(tmp_path / "n.csv", sentiment_rows(20)), split=SplitSettings(0.0), progress=False)
+    import_dataset(
+        "noval",
+        write_csv(tmp_path / "n.csv", sentiment_rows(20)),
+        split=SplitSettings(0.0),
+        progress=False,
+    )
     events = []
     experiment = train_experiment(_config("noval", epochs=3), log=events.append)
     assert experiment.record.best_epoch == 3 and experiment.record.epochs[0]["val_loss"] is None
@@ -142,7 +179,9 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(workspace, tmp_path):
     done = metrics.read_text().count("\n")
     assert 1 <= done < 4
     killed = get_experiment("killed")
-    assert killed.record.status == "running" and killed.status == "killed"  # nobody could mark it; its process is gone
+    assert (
+        killed.record.status == "running" and killed.status == "killed"
+    )  # nobody could mark it; its process is gone
     resumed = resume_experiment("killed")
     assert resumed.record.status == "done" and resumed.record.epochs_done == 4
 
@@ -153,8 +192,12 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(workspace, tmp_path):
     for a, b in zip(resumed.record.epochs, whole.record.epochs):
         for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
             assert a[key] == pytest.approx(b[key], abs=1e-6), (key, a["epoch"])
-    probs_a = Predictor.from_checkpoint(resumed.checkpoint("last")).predict_proba(["a great film", "dull"])
-    probs_b = Predictor.from_checkpoint(whole.checkpoint("last")).predict_proba(["a great film", "dull"])
+    probs_a = Predictor.from_checkpoint(resumed.checkpoint("last")).predict_proba(
+        ["a great film", "dull"]
+    )
+    probs_b = Predictor.from_checkpoint(whole.checkpoint("last")).predict_proba(
+        ["a great film", "dull"]
+    )
     assert abs(probs_a - probs_b).max() < 1e-6
 
 
@@ -168,7 +211,7 @@ def test_resume_can_extend_epochs(tiny_dataset):
 def test_the_readme_block_example_builds(tiny_dataset, tmp_path):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     start = readme.index("# my-model.toml")
-    (tmp_path / "my-model.toml").write_text(readme[start:readme.index("```", start)])
+    (tmp_path / "my-model.toml").write_text(readme[start : readme.index("```", start)])
     config = build_config(tiny_dataset, config_file=tmp_path / "my-model.toml")
     assert config.encoder.sequence_length == 400 and config.model.blocks[-1].type == "Output"
 
@@ -176,19 +219,22 @@ def test_the_readme_block_example_builds(tiny_dataset, tmp_path):
 def test_the_readme_yaml_example_is_the_toml_one(tiny_dataset, tmp_path):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     toml_start = readme.index("# my-model.toml")
-    (tmp_path / "my-model.toml").write_text(readme[toml_start:readme.index("```", toml_start)])
+    (tmp_path / "my-model.toml").write_text(readme[toml_start : readme.index("```", toml_start)])
     yaml_start = readme.index("```yaml\n") + len("```yaml\n")
-    (tmp_path / "my-model.yaml").write_text(readme[yaml_start:readme.index("```", yaml_start)])
+    (tmp_path / "my-model.yaml").write_text(readme[yaml_start : readme.index("```", yaml_start)])
     from_toml = build_config(tiny_dataset, config_file=tmp_path / "my-model.toml")
     from_yaml = build_config(tiny_dataset, config_file=tmp_path / "my-model.yaml")
     assert dataclasses.replace(from_yaml, source=from_toml.source) == from_toml
 
 
-@pytest.mark.parametrize("text, message", [
-    ("encoder: [unclosed", "not valid YAML"),
-    ("- just\n- a list\n", "must be a mapping"),
-    ("train: {epochs: 1}\ntrian: {x: 1}\n", "trian"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("encoder: [unclosed", "not valid YAML"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("train: {epochs: 1}\ntrian: {x: 1}\n", "trian"),
+    ],
+)
 def test_yaml_config_errors(tiny_dataset, tmp_path, text, message):
     bad = tmp_path / "bad.yml"
     bad.write_text(text)

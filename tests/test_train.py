@@ -7,8 +7,13 @@ from critic.text.encoders import PAD, WordSequenceEncoder, WordSequenceSettings
 from critic.train import Data, batch_order, fit, make_optimizer, micro_batches
 from tests.conftest import sentiment_rows
 
-BLOCKS = [{"type": "Embedding", "dim": 8}, {"id": "c3", "type": "Conv1D", "filters": 6, "kernel": 3, "activation": "tanh"},
-          {"type": "GlobalMaxPool1D"}, {"type": "Dense", "units": 5}, {"type": "Output"}]
+BLOCKS = [
+    {"type": "Embedding", "dim": 8},
+    {"id": "c3", "type": "Conv1D", "filters": 6, "kernel": 3, "activation": "tanh"},
+    {"type": "GlobalMaxPool1D"},
+    {"type": "Dense", "units": 5},
+    {"type": "Output"},
+]
 
 
 def _data(rows, encoder):
@@ -19,15 +24,24 @@ def _data(rows, encoder):
 
 def test_micro_batches_give_the_update_of_the_whole_batch():
     rows = sentiment_rows(96)
-    encoder = WordSequenceEncoder(WordSequenceSettings(max_words=100, sequence_length=40)).fit(t for t, _ in rows)
+    encoder = WordSequenceEncoder(WordSequenceSettings(max_words=100, sequence_length=40)).fit(
+        t for t, _ in rows
+    )
     train, val = _data(rows[:64], encoder), _data(rows[64:], encoder)
     weights = []
     for bucket in (False, True):
         torch.manual_seed(0)
         model = GraphModel(GraphSpec.from_dict({"blocks": BLOCKS}), encoder.input_spec, 2)
         settings = TrainSettings(epochs=2, batch_size=32, bucket=bucket, class_weight="balanced")
-        fit(model, train, val, settings, classes=["negative", "positive"], optimizer=make_optimizer(model, settings),
-            checkpoint=lambda result, best: None)
+        fit(
+            model,
+            train,
+            val,
+            settings,
+            classes=["negative", "positive"],
+            optimizer=make_optimizer(model, settings),
+            checkpoint=lambda result, best: None,
+        )
         weights.append({k: v.clone() for k, v in model.state_dict().items()})
     for key in weights[0]:
         torch.testing.assert_close(weights[0][key], weights[1][key], atol=1e-5, rtol=1e-4)

@@ -23,10 +23,14 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared harness and compare_peers
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # bench/: the shared harness and compare_peers
 import harness  # noqa: E402
 
-VARIANTS = "research/kim_cnn_variants"  # one file for the variants; this script writes its "keras_adam"
+VARIANTS = (
+    "research/kim_cnn_variants"  # one file for the variants; this script writes its "keras_adam"
+)
 
 
 class KerasAdam(torch.optim.Adam):
@@ -39,7 +43,17 @@ class KerasAdam(torch.optim.Adam):
     @torch.no_grad()
     def step(self, closure=None):
         for group in self.param_groups:
-            t = next((int(self.state[p]["step"]) for p in group["params"] if "step" in self.state.get(p, {})), 0) + 1
+            t = (
+                next(
+                    (
+                        int(self.state[p]["step"])
+                        for p in group["params"]
+                        if "step" in self.state.get(p, {})
+                    ),
+                    0,
+                )
+                + 1
+            )
             group["eps"] = self.epsilon / math.sqrt(1 - group["betas"][1] ** t)
         return super().step(closure)
 
@@ -52,7 +66,10 @@ def check() -> None:
 
     rng = np.random.default_rng(0)
     w0 = rng.normal(size=(5,)).astype("float32")
-    grads = [rng.normal(size=(5,)).astype("float32") * np.float32(10.0 ** rng.integers(-9, 0)) for _ in range(50)]
+    grads = [
+        rng.normal(size=(5,)).astype("float32") * np.float32(10.0 ** rng.integers(-9, 0))
+        for _ in range(50)
+    ]
     ours, plain = torch.nn.Parameter(torch.tensor(w0)), torch.nn.Parameter(torch.tensor(w0))
     opt, plain_opt = KerasAdam([ours], lr=1e-3), torch.optim.Adam([plain], lr=1e-3, eps=1e-7)
     variable = keras.Variable(w0)
@@ -81,7 +98,9 @@ def run(dataset: str, seed: int) -> dict:
         if s.optimizer != "adam":
             return make_optimizer(model, s)
         return KerasAdam(
-            [p for p in model.parameters() if p.requires_grad], lr=s.learning_rate, weight_decay=s.weight_decay
+            [p for p in model.parameters() if p.requires_grad],
+            lr=s.learning_rate,
+            weight_decay=s.weight_decay,
         )
 
     with mock.patch(
@@ -91,10 +110,14 @@ def run(dataset: str, seed: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", default="imdb")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--check", action="store_true", help="compare the optimizer with Keras's and exit")
+    parser.add_argument(
+        "--check", action="store_true", help="compare the optimizer with Keras's and exit"
+    )
     args = parser.parse_args()
     if args.check:
         check()

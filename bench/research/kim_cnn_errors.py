@@ -28,13 +28,23 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared harness and compare_peers
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # bench/: the shared harness and compare_peers
 import harness  # noqa: E402
 from compare_peers import load_seeds  # noqa: E402
 
 REPO = harness.BENCH.parent
 OUT = "research/kim_cnn_errors"
-LENGTHS = (0, 100, 150, 200, 300, 450, 650)  # bucket edges in words; the last bucket is "cut at 650"
+LENGTHS = (
+    0,
+    100,
+    150,
+    200,
+    300,
+    450,
+    650,
+)  # bucket edges in words; the last bucket is "cut at 650"
 MEASURES = ("accuracy", "auc", "predicted_second", "balanced_accuracy")  # the keys `scores` returns
 
 
@@ -84,20 +94,28 @@ def scores(probs: np.ndarray, labels: np.ndarray) -> dict:
 def length_buckets(words: np.ndarray) -> dict[str, np.ndarray]:
     """Bucket name → (N,) mask of the texts whose word count falls in it."""
     return {
-        f"{low}-{high - 1}" if high else f"{low} (cut)": (words >= low) & (words < high) if high else words >= low
+        f"{low}-{high - 1}" if high else f"{low} (cut)": (words >= low) & (words < high)
+        if high
+        else words >= low
         for low, high in zip(LENGTHS, LENGTHS[1:] + (None,))
     }
 
 
-def by_length(probs: np.ndarray, labels: np.ndarray, buckets: dict[str, np.ndarray]) -> dict[str, float]:
+def by_length(
+    probs: np.ndarray, labels: np.ndarray, buckets: dict[str, np.ndarray]
+) -> dict[str, float]:
     right = probs.argmax(1) == labels
     return {name: float(right[rows].mean()) for name, rows in buckets.items()}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", default="imdb@1")
-    parser.add_argument("--table", action="store_true", help="print the saved results' tables and exit")
+    parser.add_argument(
+        "--table", action="store_true", help="print the saved results' tables and exit"
+    )
     args = parser.parse_args()
     if args.table:
         saved = harness.load(OUT)
@@ -114,10 +132,17 @@ def main() -> None:
     version = load_version(args.dataset)
     classes = version.classes
     if len(classes) != 2:
-        raise SystemExit(f"{version.ref} has {len(classes)} classes; this comparison (AUC, balanced threshold) needs 2")
+        raise SystemExit(
+            f"{version.ref} has {len(classes)} classes; this comparison (AUC, balanced threshold) needs 2"
+        )
     subsets = {s: version.subset(s, ["text", "label"]) for s in ("validation", "test")}
-    labels = {s: rows["label"].map({c: i for i, c in enumerate(classes)}).to_numpy() for s, rows in subsets.items()}
-    encoder = encoder_for(get_preset("kim-cnn").encoder).fit(version.subset("train", ["text"])["text"])
+    labels = {
+        s: rows["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+        for s, rows in subsets.items()
+    }
+    encoder = encoder_for(get_preset("kim-cnn").encoder).fit(
+        version.subset("train", ["text"])["text"]
+    )
     buckets = length_buckets((encoder.encode(subsets["test"]["text"].tolist()) != PAD).sum(1))
     rows = []
     for contender, seed, source in saved_models():
@@ -137,7 +162,12 @@ def main() -> None:
     counts = {name: int(mask.sum()) for name, mask in buckets.items()}
     _print(rows, classes, counts)
     harness.save(
-        OUT, rows, benchmark="kim_cnn_errors", dataset=args.dataset, classes=classes, test_reviews_by_length=counts
+        OUT,
+        rows,
+        benchmark="kim_cnn_errors",
+        dataset=args.dataset,
+        classes=classes,
+        test_reviews_by_length=counts,
     )
 
 
@@ -188,7 +218,9 @@ def _print(rows: list[dict], classes: list[str], counts: dict[str, int]) -> None
     for name in contenders:
         print(
             f"| {name} | "
-            + " | ".join(mean(name, lambda r, b=b: r["test_by_length"][b]).split(" ±")[0] for b in buckets)
+            + " | ".join(
+                mean(name, lambda r, b=b: r["test_by_length"][b]).split(" ±")[0] for b in buckets
+            )
             + " |"
         )
 

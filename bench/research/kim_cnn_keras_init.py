@@ -24,10 +24,14 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared harness and compare_peers
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # bench/: the shared harness and compare_peers
 import harness  # noqa: E402
 
-VARIANTS = "research/kim_cnn_variants"  # one file for the variants; this script writes its "keras_init"
+VARIANTS = (
+    "research/kim_cnn_variants"  # one file for the variants; this script writes its "keras_init"
+)
 
 
 def run(dataset: str, seed: int) -> dict:
@@ -41,7 +45,9 @@ def run(dataset: str, seed: int) -> dict:
 
     encoder = get_preset("kim-cnn").encoder
 
-    def keras_initial_weights(model):  # called by the experiment path right after the model is built
+    def keras_initial_weights(
+        model,
+    ):  # called by the experiment path right after the model is built
         state = torch.get_rng_state()
         keras.utils.set_random_seed(seed)  # as compare_peers.run_keras, before it builds its model
         copy_from_keras(model, _keras_model(keras, "kim-cnn", encoder, model.n_classes), keras)
@@ -52,17 +58,28 @@ def run(dataset: str, seed: int) -> dict:
         result = run_critic("kim-cnn", dataset, None, seed)
     history = result.pop("history")
     best = best_epoch(history)  # the checkpoint run_critic tested
-    return {"seed": seed, "best_epoch": best + 1, "val_accuracy": history["val_accuracy"][best], **result}
+    return {
+        "seed": seed,
+        "best_epoch": best + 1,
+        "val_accuracy": history["val_accuracy"][best],
+        **result,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", default="imdb")
     parser.add_argument("--seeds", default="0,1,2,3")
     args = parser.parse_args()
     saved = harness.load(VARIANTS).get("keras_init", {})
     # earlier seeds are kept only when they were run on the same dataset (a smoke run on a small copy starts afresh)
-    rows = {r["seed"]: r for r in saved.get("rows", [])} if saved.get("dataset") == args.dataset else {}
+    rows = (
+        {r["seed"]: r for r in saved.get("rows", [])}
+        if saved.get("dataset") == args.dataset
+        else {}
+    )
     for seed in map(int, args.seeds.split(",")):
         rows[seed] = run(args.dataset, seed)
         print(
@@ -72,7 +89,9 @@ def main() -> None:
         )
     ordered = [rows[s] for s in sorted(rows)]
     mean = sum(r["test_accuracy"] for r in ordered) / len(ordered)
-    per_seed = {k: " / ".join(f"{r[k]:.2%}" for r in ordered) for k in ("val_accuracy", "test_accuracy")}
+    per_seed = {
+        k: " / ".join(f"{r[k]:.2%}" for r in ordered) for k in ("val_accuracy", "test_accuracy")
+    }
     print(
         f"\n| kim-cnn from Keras's initial weights | seeds {', '.join(str(r['seed']) for r in ordered)} "
         f"| {per_seed['val_accuracy']} | {per_seed['test_accuracy']} (mean {mean:.2%}) |"

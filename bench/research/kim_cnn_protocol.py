@@ -51,13 +51,21 @@ NAMES = "split=p-s{seed},all=all-s{seed},long=long-s{seed}"
 def one(protocol: str, seed: int, dataset: str, name: str) -> dict:
     """Train (unless done before) and test one experiment; its test accuracy and best epoch."""
     share, train = PROTOCOLS[protocol]
-    ref = resplit(dataset, SplitSettings(validation_fraction=share)).version.ref  # an identical version is reused
+    ref = resplit(
+        dataset, SplitSettings(validation_fraction=share)
+    ).version.ref  # an identical version is reused
     try:
         experiment = get_experiment(name)
     except ExperimentNotFound:
-        experiment = train_experiment(build_config(ref, preset="kim-cnn", train={**train, "seed": seed}), name=name)
+        experiment = train_experiment(
+            build_config(ref, preset="kim-cnn", train={**train, "seed": seed}), name=name
+        )
     settings = experiment.record.config["train"]
-    if experiment.record.dataset != ref or settings["seed"] != seed or any(settings[k] != v for k, v in train.items()):
+    if (
+        experiment.record.dataset != ref
+        or settings["seed"] != seed
+        or any(settings[k] != v for k, v in train.items())
+    ):
         raise SystemExit(
             f"experiment {name!r} ({experiment.record.dataset}, {settings}) is not protocol {protocol!r} "
             f"with seed {seed} on {ref}: pass other names with --names"
@@ -89,7 +97,9 @@ def one(protocol: str, seed: int, dataset: str, name: str) -> dict:
 def best_on_test(name: str) -> dict | None:
     """The catalog's latest evaluation of the experiment's best checkpoint on test (accuracy, epoch, ...)."""
     evaluations = Catalog(Workspace.from_env().catalog_path).evaluations(name)
-    return next((e for e in evaluations if (e["checkpoint"], e["subset"]) == ("best", "test")), None)
+    return next(
+        (e for e in evaluations if (e["checkpoint"], e["subset"]) == ("best", "test")), None
+    )
 
 
 def table(rows: list[dict], protocols: list[str]) -> list[str]:
@@ -98,7 +108,9 @@ def table(rows: list[dict], protocols: list[str]) -> list[str]:
     lines = ["| seed | " + " | ".join(protocols) + " |", "|---|" + "---|" * len(protocols)]
     for s in seeds:
         cells = [
-            f"{by[p, s]['test_accuracy']:.2%} (epoch {by[p, s]['best_epoch']})" if (p, s) in by else ""
+            f"{by[p, s]['test_accuracy']:.2%} (epoch {by[p, s]['best_epoch']})"
+            if (p, s) in by
+            else ""
             for p in protocols
         ]
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
@@ -115,7 +127,9 @@ def table(rows: list[dict], protocols: list[str]) -> list[str]:
         cells = ["", "", ""]
         pairs = [(acc[s], by["split", s]["test_accuracy"]) for s in acc if ("split", s) in by]
         diffs = [(a - b) * 100 for a, b in pairs]
-        if p != "split" and len(set(diffs)) == 1:  # no spread, no interval: e.g. `long` keeping split's checkpoint
+        if (
+            p != "split" and len(set(diffs)) == 1
+        ):  # no spread, no interval: e.g. `long` keeping split's checkpoint
             cells = [f"{diffs[0]:+.2f} points in each of {len(diffs)} seeds", "", ""]
         elif p != "split" and len(diffs) > 1:
             mean, se = statistics.mean(diffs), statistics.stdev(diffs) / len(diffs) ** 0.5
@@ -138,7 +152,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0-4", help="e.g. 0-4 or 0,3,8-11")
     parser.add_argument(
-        "--dataset", default="imdb", help="the imported aclImdb (NAME; its versions are made as needed)"
+        "--dataset",
+        default="imdb",
+        help="the imported aclImdb (NAME; its versions are made as needed)",
     )
     parser.add_argument("--protocols", default="split,all,long")
     parser.add_argument("--names", default=NAMES, help="experiment name per protocol, with {seed}")
@@ -150,7 +166,10 @@ def main() -> None:
         for p in protocols:
             row = one(p, seed, args.dataset, names[p].format(seed=seed))
             saved[p, seed] = row
-            print(f"{p} seed {seed}: {row['test_accuracy']:.2%} (best epoch {row['best_epoch']})", flush=True)
+            print(
+                f"{p} seed {seed}: {row['test_accuracy']:.2%} (best epoch {row['best_epoch']})",
+                flush=True,
+            )
     rows = sorted(saved.values(), key=lambda r: (r["seed"], list(PROTOCOLS).index(r["protocol"])))
     print("\n".join(table(rows, [p for p in PROTOCOLS if any(r["protocol"] == p for r in rows)])))
     harness.save(OUT, rows, benchmark="kim_cnn_protocol")

@@ -25,7 +25,9 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared harness and compare_peers
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # bench/: the shared harness and compare_peers
 import harness  # noqa: E402
 
 KERNELS = (1, 2, 3, 5)
@@ -68,7 +70,10 @@ def _pairs(model, twin, keras) -> list[tuple[str, torch.nn.Module, object]]:
     return (
         [("embedding", model.layers["embedding"].embedding, embedding)]
         + [(f"conv{k}", model.layers[f"conv{k}"].conv, c) for k, c in zip(KERNELS, convs)]
-        + [("dense", model.layers["dense"].linear, dense[0]), ("output", model.layers["output"].linear, dense[1])]
+        + [
+            ("dense", model.layers["dense"].linear, dense[0]),
+            ("output", model.layers["output"].linear, dense[1]),
+        ]
     )
 
 
@@ -91,7 +96,9 @@ def copy_from_keras(model, twin, keras) -> None:
     for name, module, layer in _pairs(model, twin, keras):
         w, *bias = (torch.from_numpy(np.ascontiguousarray(v)) for v in layer.get_weights())
         # Keras Conv1D (k, in, out) → torch Conv1d (out, in, k); Dense (in, out) → Linear (out, in)
-        module.weight.copy_(w if name == "embedding" else w.permute(2, 1, 0) if w.dim() == 3 else w.T)
+        module.weight.copy_(
+            w if name == "embedding" else w.permute(2, 1, 0) if w.dim() == 3 else w.T
+        )
         if bias:
             module.bias.copy_(bias[0])
 
@@ -113,24 +120,40 @@ def run(dataset: str, rows: int, batch_size: int, epochs: int, adam: str) -> dic
     model, twin, data, classes = twins(dataset, rows)
     probe = data.encoded[:256]
     ours, theirs = probabilities(model, twin, probe)
-    start = {name: [w.copy() for w in _as_keras(name, m)] for name, m, _ in _pairs(model, twin, keras)}
+    start = {
+        name: [w.copy() for w in _as_keras(name, m)] for name, m, _ in _pairs(model, twin, keras)
+    }
     s = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer="adam", learning_rate=1e-3)
     optimizer = (
         KerasAdam([p for p in model.parameters() if p.requires_grad], lr=s.learning_rate)
         if adam == "keras"
         else make_optimizer(model, s)
     )  # critic's own `adam`, as a run builds it
-    fit(model, data, None, s, classes=classes, optimizer=optimizer, checkpoint=lambda result, best: None)
-    twin.compile(optimizer=keras.optimizers.Adam(s.learning_rate), loss="sparse_categorical_crossentropy")
+    fit(
+        model,
+        data,
+        None,
+        s,
+        classes=classes,
+        optimizer=optimizer,
+        checkpoint=lambda result, best: None,
+    )
+    twin.compile(
+        optimizer=keras.optimizers.Adam(s.learning_rate), loss="sparse_categorical_crossentropy"
+    )
     for epoch in range(1, epochs + 1):
-        for batch in batch_order(len(data), batch_size, s.seed, epoch):  # the batches critic's fit() ran
+        for batch in batch_order(
+            len(data), batch_size, s.seed, epoch
+        ):  # the batches critic's fit() ran
             twin.train_on_batch(data.encoded[batch], data.labels[batch])
     layers = {}
     for name, module, layer in _pairs(model, twin, keras):
         mine, keras_weights = _as_keras(name, module), layer.get_weights()
         layers[name] = {
             "max_difference": max(float(np.abs(a - b).max()) for a, b in zip(mine, keras_weights)),
-            "max_moved": max(float(np.abs(b - a0).max()) for b, a0 in zip(keras_weights, start[name])),
+            "max_moved": max(
+                float(np.abs(b - a0).max()) for b, a0 in zip(keras_weights, start[name])
+            ),
         }
     after_ours, after_theirs = probabilities(model, twin, probe)
     steps = -(-len(data) // batch_size) * epochs
@@ -144,13 +167,18 @@ def run(dataset: str, rows: int, batch_size: int, epochs: int, adam: str) -> dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", default="imdb")
     parser.add_argument("--rows", type=int, default=2048)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=1)
     args = parser.parse_args()
-    results = [run(args.dataset, args.rows, args.batch_size, args.epochs, adam) for adam in ("torch", "keras")]
+    results = [
+        run(args.dataset, args.rows, args.batch_size, args.epochs, adam)
+        for adam in ("torch", "keras")
+    ]
     names = list(results[0]["layers"])
     print(
         f"\n{results[0]['steps']} steps of batch {args.batch_size} on {args.rows:,} train reviews, dropout off; "
@@ -159,7 +187,10 @@ def main() -> None:
     print("| critic's optimizer | outputs before | " + " | ".join(names) + " | outputs after |")
     print("|---|---|" + "---|" * len(names) + "---|")
     for r in results:
-        cells = [f"{r['layers'][n]['max_difference']:.1e} ({r['layers'][n]['max_moved']:.1e})" for n in names]
+        cells = [
+            f"{r['layers'][n]['max_difference']:.1e} ({r['layers'][n]['max_moved']:.1e})"
+            for n in names
+        ]
         label = "`adam` (PyTorch's ε)" if r["adam"] == "torch" else "KerasAdam (Keras's ε)"
         print(
             f"| {label} | {r['output_difference_before']:.1e} | "

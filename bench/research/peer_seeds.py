@@ -30,7 +30,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared harness and compare_peers
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # bench/: the shared harness and compare_peers
 import harness  # noqa: E402
 from compare_peers import (  # noqa: E402
     KERAS_MODELS,
@@ -90,12 +92,17 @@ def run(
     device, kind = _device(), _kind()
     saved = load_seeds(preset, limit)["runs"].get(kind, {})
     done = {
-        (name, int(seed)) for name, by_seed in saved.items() for seed, r in by_seed.items() if "test_accuracy" in r
+        (name, int(seed))
+        for name, by_seed in saved.items()
+        for seed, r in by_seed.items()
+        if "test_accuracy" in r
     }  # kept, not run again; a failed run's row is replaced when it runs again
     jobs = [(name, seed) for seed in seeds for name in contenders if (name, seed) not in done]
     rows: list[dict] = []
     os.environ.update(
-        NVIDIA_TF32_OVERRIDE="0", KERAS_BACKEND="torch", OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // workers))
+        NVIDIA_TF32_OVERRIDE="0",
+        KERAS_BACKEND="torch",
+        OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // workers)),
     )
     start = time.perf_counter()
 
@@ -103,7 +110,10 @@ def run(
         if time.perf_counter() - start > budget_s:
             return None  # past the budget: leave it for a later call
         began = time.perf_counter()
-        result = {"seed": seed, **_row(run_contender(name, dataset, limit, seed))}  # a failed run's row too
+        result = {
+            "seed": seed,
+            **_row(run_contender(name, dataset, limit, seed)),
+        }  # a failed run's row too
         result.update(
             wall_s=time.perf_counter() - began,
             workers=workers,  # runs at a time
@@ -120,9 +130,15 @@ def run(
             result = future.result()
             if result is None:
                 continue
-            rows.append(result)  # this loop is the main thread's alone: the workers only run processes
+            rows.append(
+                result
+            )  # this loop is the main thread's alone: the workers only run processes
             save_seed_rows(preset, kind, [result], dataset, limit)
-            acc = f"test {result['test_accuracy']:.2%}" if "test_accuracy" in result else result.get("error")
+            acc = (
+                f"test {result['test_accuracy']:.2%}"
+                if "test_accuracy" in result
+                else result.get("error")
+            )
             print(
                 f"{result['contender']:<15} seed {result.get('seed', '?'):>3}: {acc}  "
                 f"({result['wall_s']:.0f} s, {time.perf_counter() - start:.0f} s in)",
@@ -138,12 +154,19 @@ def table(preset: str, kind: str, limit: int | None = None) -> None:
         raise SystemExit(f"no saved {kind} runs of {preset}; run this script with --seeds first")
     saved = [r for by_seed in by_contender.values() for r in by_seed.values()]
     contenders = _contenders(preset)
-    runs = {name: [r for r in by_contender.get(name, {}).values() if "test_accuracy" in r] for name in contenders}
+    runs = {
+        name: [r for r in by_contender.get(name, {}).values() if "test_accuracy" in r]
+        for name in contenders
+    }
     bar = BARS[preset]
-    workers = sorted({r["workers"] for r in saved if "workers" in r})  # rows from compare_peers.py --seed have none
+    workers = sorted(
+        {r["workers"] for r in saved if "workers" in r}
+    )  # rows from compare_peers.py --seed have none
     devices = ", ".join(sorted({r.get("device", kind) for r in saved}))
     at_a_time = f"{' or '.join(map(str, workers))} runs at a time, " if workers else ""
-    print(f"{data['dataset']} on {devices}, {at_a_time}{max(r.get('date', '') for r in saved)[:10]}\n")
+    print(
+        f"{data['dataset']} on {devices}, {at_a_time}{max(r.get('date', '') for r in saved)[:10]}\n"
+    )
     print(
         "| contender | seeds | test accuracy, mean ± sd | validation (best epoch), mean ± sd | min to max test | "
         f"seeds ≥ {bar:g} % test | training per run (median) |"
@@ -154,7 +177,11 @@ def table(preset: str, kind: str, limit: int | None = None) -> None:
             continue
         test = [r["test_accuracy"] * 100 for r in rows]
         val = [r["val_accuracy"] * 100 for r in rows if "val_accuracy" in r]
-        val_text = f"{statistics.mean(val):.2f} % ± {statistics.stdev(val):.2f}" if len(val) > 1 else "(none)"
+        val_text = (
+            f"{statistics.mean(val):.2f} % ± {statistics.stdev(val):.2f}"
+            if len(val) > 1
+            else "(none)"
+        )
         print(
             f"| {name} | {len(rows)} | {statistics.mean(test):.2f} % ± {statistics.stdev(test):.2f} | {val_text} | "
             f"{min(test):.2f} to {max(test):.2f} % | {sum(t >= bar for t in test)} | "
@@ -163,7 +190,9 @@ def table(preset: str, kind: str, limit: int | None = None) -> None:
     ours, theirs = runs[contenders[0]], runs[contenders[1]]
     if len(ours) < 2 or len(theirs) < 2:
         return
-    print("\n| critic − Keras | seeds (critic / Keras) | difference of means | 95 % interval (Welch) | p |")
+    print(
+        "\n| critic − Keras | seeds (critic / Keras) | difference of means | 95 % interval (Welch) | p |"
+    )
     print("|---|---|---|---|---|")
     for key, label in (("test_accuracy", "test"), ("val_accuracy", "validation")):
         a, b = [r[key] * 100 for r in ours if key in r], [r[key] * 100 for r in theirs if key in r]
@@ -172,21 +201,37 @@ def table(preset: str, kind: str, limit: int | None = None) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--preset", default="kim-cnn", choices=sorted(KERAS_MODELS.values()))
     parser.add_argument("--seeds", default="0-7", help="e.g. 0-15 or 0,3,8-11")
     parser.add_argument("--dataset", default="imdb@1")
     parser.add_argument("--workers", type=int, default=1, help="runs at a time")
-    parser.add_argument("--budget-s", type=float, default=float("inf"), help="start no run after this many seconds")
+    parser.add_argument(
+        "--budget-s", type=float, default=float("inf"), help="start no run after this many seconds"
+    )
     parser.add_argument("--only", choices=("critic", "keras"), help="one of the two contenders")
-    parser.add_argument("--limit", type=int, help="smoke run: this many rows per subset (saved apart)")
-    parser.add_argument("--table", choices=("cpu", "cuda"), help="print the saved runs of that device and exit")
+    parser.add_argument(
+        "--limit", type=int, help="smoke run: this many rows per subset (saved apart)"
+    )
+    parser.add_argument(
+        "--table", choices=("cpu", "cuda"), help="print the saved runs of that device and exit"
+    )
     args = parser.parse_args()
     if args.table:
         table(args.preset, args.table)
         return
     contenders = [c for c in _contenders(args.preset) if not args.only or c.startswith(args.only)]
-    run(args.preset, _seeds(args.seeds), args.dataset, args.workers, args.budget_s, contenders, args.limit)
+    run(
+        args.preset,
+        _seeds(args.seeds),
+        args.dataset,
+        args.workers,
+        args.budget_s,
+        contenders,
+        args.limit,
+    )
     table(args.preset, _kind(), args.limit)
 
 

@@ -20,7 +20,9 @@ import statistics
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared harness and compare_peers
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # bench/: the shared harness and compare_peers
 from peer_seeds import BARS  # noqa: E402
 
 import harness  # noqa: E402
@@ -34,7 +36,11 @@ def load(preset: str) -> dict[tuple[str, str], dict[int, float]]:
     """{(device, contender): {seed: test accuracy in %}} for critic's and Keras's rows of `preset`."""
     runs = load_seeds(preset)["runs"]
     return {
-        (device, name): {int(seed): r["test_accuracy"] * 100 for seed, r in by_seed.items() if "test_accuracy" in r}
+        (device, name): {
+            int(seed): r["test_accuracy"] * 100
+            for seed, r in by_seed.items()
+            if "test_accuracy" in r
+        }
         for device, by_contender in runs.items()
         if device in DEVICES
         for name, by_seed in by_contender.items()
@@ -74,8 +80,12 @@ def summary(runs: dict[tuple[str, str], dict[int, float]], bar: float) -> list[d
     return out
 
 
-def print_tables(preset: str, runs: dict[tuple[str, str], dict[int, float]], rows: list[dict], bar: float) -> None:
-    print(f"| device | contender | seeds | n | test accuracy, mean ± sd | min to max | seeds ≥ {bar:g} % |")
+def print_tables(
+    preset: str, runs: dict[tuple[str, str], dict[int, float]], rows: list[dict], bar: float
+) -> None:
+    print(
+        f"| device | contender | seeds | n | test accuracy, mean ± sd | min to max | seeds ≥ {bar:g} % |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(
@@ -84,14 +94,18 @@ def print_tables(preset: str, runs: dict[tuple[str, str], dict[int, float]], row
         )
     ours, theirs = f"critic {preset}", f"keras {preset}"
     pairs = [(f"critic − Keras, {NAMES[d]}", (d, ours), (d, theirs)) for d in DEVICES]
-    pairs += [(f"CPU − GPU, {name.split()[0]}", ("cpu", name), ("cuda", name)) for name in (ours, theirs)]
+    pairs += [
+        (f"CPU − GPU, {name.split()[0]}", ("cpu", name), ("cuda", name)) for name in (ours, theirs)
+    ]
     print("\n| difference | seeds | difference of means | 95 % interval (Welch) | p |")
     print("|---|---|---|---|---|")
     for label, a, b in pairs:
         if len(runs.get(a, {})) >= 2 and len(runs.get(b, {})) >= 2:
             print(f"| {label} | {welch_cells(list(runs[a].values()), list(runs[b].values()))} |")
     # every seed of both devices in one sample each: fair only where the CPU − GPU rows show no device effect
-    both = [[v for d in DEVICES for v in runs.get((d, name), {}).values()] for name in (ours, theirs)]
+    both = [
+        [v for d in DEVICES for v in runs.get((d, name), {}).values()] for name in (ours, theirs)
+    ]
     if all(len(runs.get((d, n), {})) >= 2 for d in DEVICES for n in (ours, theirs)):
         print(f"| critic − Keras, CPU and GPU together | {welch_cells(*both)} |")
 
@@ -105,7 +119,9 @@ def plot(preset: str, runs: dict[tuple[str, str], dict[int, float]], bar: float)
     from scipy import stats
 
     groups = [
-        k for k in ((d, f"{c} {preset}") for d in DEVICES for c in ("critic", "keras")) if len(runs.get(k, {})) >= 2
+        k
+        for k in ((d, f"{c} {preset}") for d in DEVICES for c in ("critic", "keras"))
+        if len(runs.get(k, {})) >= 2
     ]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     rng = np.random.default_rng(0)  # jitter only, so the dots do not hide each other
@@ -117,7 +133,10 @@ def plot(preset: str, runs: dict[tuple[str, str], dict[int, float]], bar: float)
         ax.errorbar(i + 0.32, values.mean(), yerr=half, fmt="o", color="black", capsize=4)
     ax.axhline(bar, ls="--", color="grey", lw=1)
     ax.text(-0.4, bar, f"bar {bar:g} %", va="bottom", color="grey")
-    ax.set_xticks(range(len(groups)), [f"{c.split()[0]}\n{NAMES[d]} ({len(runs[(d, c)])} seeds)" for d, c in groups])
+    ax.set_xticks(
+        range(len(groups)),
+        [f"{c.split()[0]}\n{NAMES[d]} ({len(runs[(d, c)])} seeds)" for d, c in groups],
+    )
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"{preset}: test accuracy per seed, mean and 95 % interval")
     fig.tight_layout()
@@ -128,7 +147,9 @@ def plot(preset: str, runs: dict[tuple[str, str], dict[int, float]], bar: float)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--preset", default="kim-cnn", choices=sorted(BARS))
     args = parser.parse_args()
     runs, bar = load(args.preset), BARS[args.preset]
@@ -138,7 +159,9 @@ def main() -> None:
             f"no saved runs of {args.preset} with two seeds or more; run bench/research/peer_seeds.py first"
         )
     print_tables(args.preset, runs, rows, bar)
-    study = load_seeds(args.preset)  # read again just before writing: a seed run may have saved meanwhile
+    study = load_seeds(
+        args.preset
+    )  # read again just before writing: a seed run may have saved meanwhile
     study["summary"] = {"bar": bar, "rows": rows, "created": harness.now()}
     harness.write(seeds_name(args.preset), study)
     print(f"\nplot: {plot(args.preset, runs, bar)}")

@@ -23,7 +23,9 @@ from critic.text import words
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared harness
 import harness  # noqa: E402
 
-KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # keras.preprocessing.text.Tokenizer's default
+KERAS_FILTERS = (
+    '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # keras.preprocessing.text.Tokenizer's default
+)
 _KERAS_TABLE = str.maketrans({c: " " for c in KERAS_FILTERS})
 WAYS = {
     "critic.text.words": words,
@@ -53,7 +55,9 @@ def measure(texts, train, tokenize) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", default="imdb")
     args = parser.parse_args()
     version = load_version(args.dataset)

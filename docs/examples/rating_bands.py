@@ -15,12 +15,23 @@ import random
 import re
 import tarfile
 
-BANDS = {1: "bad", 2: "bad", 3: "bad", 4: "middling", 7: "middling", 8: "great", 9: "great", 10: "great"}
+BANDS = {
+    1: "bad",
+    2: "bad",
+    3: "bad",
+    4: "middling",
+    7: "middling",
+    8: "great",
+    9: "great",
+    10: "great",
+}
 NAME = re.compile(r"aclImdb/(?:train|test)/(?:pos|neg)/\d+_(\d+)\.txt$")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("tarball")
     parser.add_argument("output")
     parser.add_argument("--per-class", type=int, default=1000)
@@ -33,13 +44,19 @@ def main() -> None:
                 text = tar.extractfile(member).read().decode("utf-8")
                 by_band[BANDS[int(match.group(1))]].append(text)
     rng = random.Random(0)
-    rows = [(text, band) for band, texts in by_band.items() for text in rng.sample(texts, args.per_class)]
+    rows = [
+        (text, band)
+        for band, texts in by_band.items()
+        for text in rng.sample(texts, args.per_class)
+    ]
     rng.shuffle(rows)
     with open(args.output, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["review", "band"])
         writer.writerows(rows)
-    print(f"wrote {len(rows):,} rows ({args.per_class:,} per band: {', '.join(by_band)}) to {args.output}")
+    print(
+        f"wrote {len(rows):,} rows ({args.per_class:,} per band: {', '.join(by_band)}) to {args.output}"
+    )
 
 
 if __name__ == "__main__":

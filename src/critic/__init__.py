@@ -1,6 +1,7 @@
 """critic: from labelled text to a deployed text classifier."""
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("critic")

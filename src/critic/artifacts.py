@@ -28,8 +28,16 @@ from critic.models.graph import GraphModel, GraphSpec
 from critic.models.linear import NBLinear
 from critic.text.encoders import Encoder, InputSpec, load_encoder
 
-__all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "save_linear_checkpoint", "load_checkpoint", "save_state", "load_state",
-           "write_json", "replace_dir"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "save_checkpoint",
+    "save_linear_checkpoint",
+    "load_checkpoint",
+    "save_state",
+    "load_state",
+    "write_json",
+    "replace_dir",
+]
 
 CHECKPOINT_FORMAT = "critic.checkpoint/1"
 STATE_FORMAT = "critic.train-state/1"
@@ -54,12 +62,21 @@ def replace_dir(final: Path, fill) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def save_checkpoint(folder: Path, model: GraphModel, encoder: Encoder, classes: list[str], manifest: dict) -> None:
+def save_checkpoint(
+    folder: Path, model: GraphModel, encoder: Encoder, classes: list[str], manifest: dict
+) -> None:
     def fill(tmp: Path) -> None:
         state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "model.safetensors"))
-        write_json(tmp / "model.json", {"format": CHECKPOINT_FORMAT, "graph": model.spec.as_dict(),
-                                        "input": asdict(encoder.input_spec), "n_classes": model.n_classes})
+        write_json(
+            tmp / "model.json",
+            {
+                "format": CHECKPOINT_FORMAT,
+                "graph": model.spec.as_dict(),
+                "input": asdict(encoder.input_spec),
+                "n_classes": model.n_classes,
+            },
+        )
         encoder.save(tmp / "encoder")
         write_json(tmp / "classes.json", classes)
         write_json(tmp / "manifest.json", {"format": CHECKPOINT_FORMAT, **manifest})
@@ -67,8 +84,11 @@ def save_checkpoint(folder: Path, model: GraphModel, encoder: Encoder, classes: 
     replace_dir(folder, fill)
 
 
-def save_linear_checkpoint(folder: Path, model: NBLinear, classes: list[str], manifest: dict) -> None:
+def save_linear_checkpoint(
+    folder: Path, model: NBLinear, classes: list[str], manifest: dict
+) -> None:
     """model.safetensors (ratios, weights, biases) + model.json + vocabulary.json, classes, manifest."""
+
     def fill(tmp: Path) -> None:
         model.save(tmp)
         write_json(tmp / "classes.json", classes)
@@ -77,7 +97,9 @@ def save_linear_checkpoint(folder: Path, model: NBLinear, classes: list[str], ma
     replace_dir(folder, fill)
 
 
-def load_checkpoint(folder: Path, device: str | torch.device = "cpu") -> tuple[GraphModel | NBLinear, Encoder | None, list[str], dict]:
+def load_checkpoint(
+    folder: Path, device: str | torch.device = "cpu"
+) -> tuple[GraphModel | NBLinear, Encoder | None, list[str], dict]:
     """(model, encoder or None for the linear model, classes, manifest)."""
     folder = Path(folder)
     try:
@@ -86,10 +108,19 @@ def load_checkpoint(folder: Path, device: str | torch.device = "cpu") -> tuple[G
         raise SettingsError(f"{folder} is not a critic checkpoint (no model.json)") from None
     if meta.get("kind") == "linear":
         classes = json.loads((folder / "classes.json").read_text())
-        return NBLinear.load(folder), None, classes, json.loads((folder / "manifest.json").read_text())
+        return (
+            NBLinear.load(folder),
+            None,
+            classes,
+            json.loads((folder / "manifest.json").read_text()),
+        )
     if meta.get("format") != CHECKPOINT_FORMAT:
-        raise SettingsError(f"{folder}: checkpoint format {meta.get('format')!r}; this critic reads {CHECKPOINT_FORMAT}")
-    model = GraphModel(GraphSpec.from_dict(meta["graph"]), InputSpec(**meta["input"]), meta["n_classes"])
+        raise SettingsError(
+            f"{folder}: checkpoint format {meta.get('format')!r}; this critic reads {CHECKPOINT_FORMAT}"
+        )
+    model = GraphModel(
+        GraphSpec.from_dict(meta["graph"]), InputSpec(**meta["input"]), meta["n_classes"]
+    )
     model.load_state_dict(load_file(str(folder / "model.safetensors")))
     model.to(device).eval()
     encoder = load_encoder(folder / "encoder")
@@ -99,6 +130,7 @@ def load_checkpoint(folder: Path, device: str | torch.device = "cpu") -> tuple[G
 
 
 # -- resume state -----------------------------------------------------------------------------------
+
 
 def save_state(folder: Path, optimizer: torch.optim.Optimizer, info: dict) -> None:
     """Optimizer tensors to safetensors (flattened names), everything else (epoch, best metric,
@@ -117,8 +149,16 @@ def save_state(folder: Path, optimizer: torch.optim.Optimizer, info: dict) -> No
 
     def fill(tmp: Path) -> None:
         save_file(tensors, str(tmp / "optimizer.safetensors"))
-        write_json(tmp / "state.json", {"format": STATE_FORMAT, "param_groups": state["param_groups"],
-                                        "scalars": scalars, "rng": rng, **info})
+        write_json(
+            tmp / "state.json",
+            {
+                "format": STATE_FORMAT,
+                "param_groups": state["param_groups"],
+                "scalars": scalars,
+                "rng": rng,
+                **info,
+            },
+        )
 
     replace_dir(folder, fill)
 

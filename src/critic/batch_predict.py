@@ -22,8 +22,14 @@ class Written:
     empty: int  # rows whose text was missing or blank: predicted as the empty text, and counted
 
 
-def predict_file(predictor: Predictor, path: Path, *, output: Path | None = None, text_column: str | None = None,
-                 progress: bool = True) -> Written:
+def predict_file(
+    predictor: Predictor,
+    path: Path,
+    *,
+    output: Path | None = None,
+    text_column: str | None = None,
+    progress: bool = True,
+) -> Written:
     path = Path(path)
     frame = _read(path)
     column = _text_column(frame, text_column, path)
@@ -33,7 +39,9 @@ def predict_file(predictor: Predictor, path: Path, *, output: Path | None = None
     out["predicted_label"] = [predictor.classes[i] for i in probs.argmax(1)]
     for j, name in enumerate(predictor.classes):
         out[f"p_{name}"] = probs[:, j]
-    output = Path(output) if output else path.with_name(path.name.split(".")[0] + ".predictions.csv")
+    output = (
+        Path(output) if output else path.with_name(path.name.split(".")[0] + ".predictions.csv")
+    )
     out.to_csv(output, index=False)
     return Written(output, len(out), sum(1 for t in texts if not t.strip()))
 
@@ -42,10 +50,12 @@ def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise SourceError(f"no file {path}")
     fmt = format_of(path.name)
-    readers = {"csv": lambda: pd.read_csv(path, dtype=str, keep_default_na=False),
-               "tsv": lambda: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False),
-               "jsonl": lambda: pd.read_json(path, lines=True, dtype=False),
-               "parquet": lambda: pd.read_parquet(path)}
+    readers = {
+        "csv": lambda: pd.read_csv(path, dtype=str, keep_default_na=False),
+        "tsv": lambda: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False),
+        "jsonl": lambda: pd.read_json(path, lines=True, dtype=False),
+        "parquet": lambda: pd.read_parquet(path),
+    }
     if fmt not in readers:
         raise SourceError(f"{path.name}: predict reads .csv, .tsv, .jsonl or .parquet files")
     try:
@@ -65,6 +75,8 @@ def _text_column(frame: pd.DataFrame, wanted: str | None, path: Path) -> str:
     if found is None and len(columns) == 1:
         found = columns[0]
     if found is None:
-        raise ColumnError(f"cannot tell which column of {path.name} holds the text; its columns are {columns}. "
-                          f"Name it with --text-column COLUMN")
+        raise ColumnError(
+            f"cannot tell which column of {path.name} holds the text; its columns are {columns}. "
+            f"Name it with --text-column COLUMN"
+        )
     return found

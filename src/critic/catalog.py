@@ -11,10 +11,10 @@ import json
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["Catalog", "DatasetRecord", "ExperimentRecord", "DeploymentRecord"]
 
@@ -165,7 +165,9 @@ class Catalog:
         try:
             current = conn.execute("PRAGMA user_version").fetchone()[0]
             for step in _MIGRATIONS[current:]:
-                without_comments = re.sub(r"--[^\n]*", "", step)  # a ';' in a comment must not split a statement
+                without_comments = re.sub(
+                    r"--[^\n]*", "", step
+                )  # a ';' in a comment must not split a statement
                 for statement in filter(str.strip, without_comments.split(";")):
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version={len(_MIGRATIONS)}")
@@ -199,26 +201,44 @@ class Catalog:
 
     # -- datasets -------------------------------------------------------------------------------
 
-    def datasets(self, name: str | None = None, conn: sqlite3.Connection | None = None) -> list[DatasetRecord]:
-        sql = "SELECT * FROM datasets" + (" WHERE name = ?" if name else "") + " ORDER BY name, version"
+    def datasets(
+        self, name: str | None = None, conn: sqlite3.Connection | None = None
+    ) -> list[DatasetRecord]:
+        sql = (
+            "SELECT * FROM datasets"
+            + (" WHERE name = ?" if name else "")
+            + " ORDER BY name, version"
+        )
         return self._query(sql, (name,) if name else (), conn)
 
-    def dataset(self, name: str, version: int | None = None, conn: sqlite3.Connection | None = None) -> DatasetRecord | None:
+    def dataset(
+        self, name: str, version: int | None = None, conn: sqlite3.Connection | None = None
+    ) -> DatasetRecord | None:
         if version is None:
-            rows = self._query("SELECT * FROM datasets WHERE name = ? ORDER BY version DESC LIMIT 1", (name,), conn)
+            rows = self._query(
+                "SELECT * FROM datasets WHERE name = ? ORDER BY version DESC LIMIT 1", (name,), conn
+            )
         else:
-            rows = self._query("SELECT * FROM datasets WHERE name = ? AND version = ?", (name, version), conn)
+            rows = self._query(
+                "SELECT * FROM datasets WHERE name = ? AND version = ?", (name, version), conn
+            )
         return rows[0] if rows else None
 
-    def dataset_by_fingerprint(self, conn: sqlite3.Connection, name: str, fingerprint: str) -> DatasetRecord | None:
+    def dataset_by_fingerprint(
+        self, conn: sqlite3.Connection, name: str, fingerprint: str
+    ) -> DatasetRecord | None:
         rows = self._query(
-            "SELECT * FROM datasets WHERE name = ? AND fingerprint = ? ORDER BY version LIMIT 1", (name, fingerprint), conn
+            "SELECT * FROM datasets WHERE name = ? AND fingerprint = ? ORDER BY version LIMIT 1",
+            (name, fingerprint),
+            conn,
         )
         return rows[0] if rows else None
 
     @staticmethod
     def next_dataset_version(conn: sqlite3.Connection, name: str) -> int:
-        (last,) = conn.execute("SELECT MAX(version) FROM datasets WHERE name = ?", (name,)).fetchone()
+        (last,) = conn.execute(
+            "SELECT MAX(version) FROM datasets WHERE name = ?", (name,)
+        ).fetchone()
         return (last or 0) + 1
 
     @staticmethod
@@ -226,8 +246,16 @@ class Catalog:
         conn.execute(
             "INSERT INTO datasets (name, version, created, fingerprint, rows, rejected, path, manifest)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.name, record.version, record.created, record.fingerprint, record.rows,
-             record.rejected, record.path, json.dumps(record.manifest, sort_keys=True)),
+            (
+                record.name,
+                record.version,
+                record.created,
+                record.fingerprint,
+                record.rows,
+                record.rejected,
+                record.path,
+                json.dumps(record.manifest, sort_keys=True),
+            ),
         )
 
     def _query(self, sql: str, args: tuple, conn: sqlite3.Connection | None) -> list[DatasetRecord]:
@@ -238,7 +266,9 @@ class Catalog:
         finally:
             if own:
                 conn.close()
-        return [DatasetRecord(n, v, c, f, r, rj, p, json.loads(m)) for n, v, c, f, r, rj, p, m in rows]
+        return [
+            DatasetRecord(n, v, c, f, r, rj, p, json.loads(m)) for n, v, c, f, r, rj, p, m in rows
+        ]
 
     # -- experiments ----------------------------------------------------------------------------
 
@@ -247,44 +277,88 @@ class Catalog:
             if conn.execute("SELECT 1 FROM experiments WHERE name = ?", (record.name,)).fetchone():
                 from critic.errors import SettingsError
 
-                raise SettingsError(f"an experiment named {record.name!r} exists; pick another --name or "
-                                    f"continue it with `critic train --resume {record.name}`")
+                raise SettingsError(
+                    f"an experiment named {record.name!r} exists; pick another --name or "
+                    f"continue it with `critic train --resume {record.name}`"
+                )
             conn.execute(
                 "INSERT INTO experiments (name, dataset, model, status, created, updated, path, config, owner)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.name, record.dataset, record.model, record.status, record.created, record.updated,
-                 record.path, json.dumps(record.config, sort_keys=True), record.owner),
+                (
+                    record.name,
+                    record.dataset,
+                    record.model,
+                    record.status,
+                    record.created,
+                    record.updated,
+                    record.path,
+                    json.dumps(record.config, sort_keys=True),
+                    record.owner,
+                ),
             )
 
-    def record_epoch(self, name: str, epoch: int, metrics: dict, best_epoch: int | None, seconds: float, now: str) -> None:
+    def record_epoch(
+        self, name: str, epoch: int, metrics: dict, best_epoch: int | None, seconds: float, now: str
+    ) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO epochs (experiment, epoch, metrics) VALUES (?, ?, ?)",
-                         (name, epoch, json.dumps(metrics, sort_keys=True)))
-            conn.execute("UPDATE experiments SET epochs_done = ?, best_epoch = ?, seconds = ?, updated = ? WHERE name = ?",
-                         (epoch, best_epoch, seconds, now, name))
+            conn.execute(
+                "INSERT OR REPLACE INTO epochs (experiment, epoch, metrics) VALUES (?, ?, ?)",
+                (name, epoch, json.dumps(metrics, sort_keys=True)),
+            )
+            conn.execute(
+                "UPDATE experiments SET epochs_done = ?, best_epoch = ?, seconds = ?, updated = ? WHERE name = ?",
+                (epoch, best_epoch, seconds, now, name),
+            )
 
-    def set_experiment_status(self, name: str, status: str, now: str, error: str | None = None,
-                              owner: str | None = None) -> None:
+    def set_experiment_status(
+        self, name: str, status: str, now: str, error: str | None = None, owner: str | None = None
+    ) -> None:
         with self.transaction() as conn:
-            conn.execute("UPDATE experiments SET status = ?, error = ?, updated = ?, owner = ? WHERE name = ?",
-                         (status, error, now, owner, name))
+            conn.execute(
+                "UPDATE experiments SET status = ?, error = ?, updated = ?, owner = ? WHERE name = ?",
+                (status, error, now, owner, name),
+            )
 
-    def record_evaluation(self, experiment: str, checkpoint: str, subset: str, epoch: int, created: str, summary: dict,
-                          path: str) -> None:
+    def record_evaluation(
+        self,
+        experiment: str,
+        checkpoint: str,
+        subset: str,
+        epoch: int,
+        created: str,
+        summary: dict,
+        path: str,
+    ) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO evaluations (experiment, checkpoint, subset, epoch, created, summary, path)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (experiment, checkpoint, subset, epoch, created, json.dumps(summary, sort_keys=True), path))
+            conn.execute(
+                "INSERT OR REPLACE INTO evaluations (experiment, checkpoint, subset, epoch, created, summary, path)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    experiment,
+                    checkpoint,
+                    subset,
+                    epoch,
+                    created,
+                    json.dumps(summary, sort_keys=True),
+                    path,
+                ),
+            )
 
     def evaluations(self, experiment: str) -> list[dict]:
         """The latest evaluation per (checkpoint, subset) of one experiment."""
         conn = self._connect()
         try:
-            rows = conn.execute("SELECT checkpoint, subset, epoch, created, summary, path FROM evaluations"
-                                " WHERE experiment = ? ORDER BY checkpoint, subset", (experiment,)).fetchall()
+            rows = conn.execute(
+                "SELECT checkpoint, subset, epoch, created, summary, path FROM evaluations"
+                " WHERE experiment = ? ORDER BY checkpoint, subset",
+                (experiment,),
+            ).fetchall()
         finally:
             conn.close()
-        return [{"checkpoint": c, "subset": s, "epoch": e, "created": t, **json.loads(m), "path": p} for c, s, e, t, m, p in rows]
+        return [
+            {"checkpoint": c, "subset": s, "epoch": e, "created": t, **json.loads(m), "path": p}
+            for c, s, e, t, m, p in rows
+        ]
 
     # -- deployments ----------------------------------------------------------------------------
 
@@ -293,13 +367,27 @@ class Catalog:
             if conn.execute("SELECT 1 FROM deployments WHERE name = ?", (record.name,)).fetchone():
                 from critic.errors import SettingsError
 
-                raise SettingsError(f"a deployment named {record.name!r} exists; pick another --name or delete it first")
-            conn.execute("INSERT INTO deployments (name, experiment, checkpoint, input_name, enabled, token_hash, created, updated)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (record.name, record.experiment, record.checkpoint, record.input_name, int(record.enabled),
-                          record.token_hash, record.created, record.updated))
+                raise SettingsError(
+                    f"a deployment named {record.name!r} exists; pick another --name or delete it first"
+                )
+            conn.execute(
+                "INSERT INTO deployments (name, experiment, checkpoint, input_name, enabled, token_hash, created, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.name,
+                    record.experiment,
+                    record.checkpoint,
+                    record.input_name,
+                    int(record.enabled),
+                    record.token_hash,
+                    record.created,
+                    record.updated,
+                ),
+            )
 
-    def update_deployment(self, name: str, updated: str, *, enabled: bool | None = None, token_hash: str | None = None) -> bool:
+    def update_deployment(
+        self, name: str, updated: str, *, enabled: bool | None = None, token_hash: str | None = None
+    ) -> bool:
         """False when there is no such deployment."""
         sets, args = ["updated = ?"], [updated]
         if enabled is not None:
@@ -309,7 +397,12 @@ class Catalog:
             sets.append("token_hash = ?")
             args.append(token_hash)
         with self.transaction() as conn:
-            return conn.execute(f"UPDATE deployments SET {', '.join(sets)} WHERE name = ?", (*args, name)).rowcount == 1
+            return (
+                conn.execute(
+                    f"UPDATE deployments SET {', '.join(sets)} WHERE name = ?", (*args, name)
+                ).rowcount
+                == 1
+            )
 
     def delete_deployment(self, name: str) -> bool:
         with self.transaction() as conn:
@@ -318,22 +411,40 @@ class Catalog:
     def deployments(self, name: str | None = None) -> list[DeploymentRecord]:
         conn = self._connect()
         try:
-            sql = ("SELECT name, experiment, checkpoint, input_name, enabled, token_hash, created, updated FROM deployments"
-                   + (" WHERE name = ?" if name else "") + " ORDER BY name")
+            sql = (
+                "SELECT name, experiment, checkpoint, input_name, enabled, token_hash, created, updated FROM deployments"
+                + (" WHERE name = ?" if name else "")
+                + " ORDER BY name"
+            )
             rows = conn.execute(sql, (name,) if name else ()).fetchall()
         finally:
             conn.close()
-        return [DeploymentRecord(n, e, c, i, bool(en), h, cr, up) for n, e, c, i, en, h, cr, up in rows]
+        return [
+            DeploymentRecord(n, e, c, i, bool(en), h, cr, up) for n, e, c, i, en, h, cr, up in rows
+        ]
 
     def experiments(self, name: str | None = None) -> list[ExperimentRecord]:
         conn = self._connect()
         try:
-            sql = "SELECT * FROM experiments" + (" WHERE name = ?" if name else "") + " ORDER BY created, name"
+            sql = (
+                "SELECT * FROM experiments"
+                + (" WHERE name = ?" if name else "")
+                + " ORDER BY created, name"
+            )
             rows = conn.execute(sql, (name,) if name else ()).fetchall()
             out = []
             for row in rows:
-                epochs = conn.execute("SELECT metrics FROM epochs WHERE experiment = ? ORDER BY epoch", (row[0],)).fetchall()
-                out.append(ExperimentRecord(*row[:11], json.loads(row[11]), row[12], tuple(json.loads(e[0]) for e in epochs)))
+                epochs = conn.execute(
+                    "SELECT metrics FROM epochs WHERE experiment = ? ORDER BY epoch", (row[0],)
+                ).fetchall()
+                out.append(
+                    ExperimentRecord(
+                        *row[:11],
+                        json.loads(row[11]),
+                        row[12],
+                        tuple(json.loads(e[0]) for e in epochs),
+                    )
+                )
             return out
         finally:
             conn.close()

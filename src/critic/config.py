@@ -16,7 +16,14 @@ from critic.models.linear import LinearSettings
 from critic.text.encoders import MultiHotSettings, WordSequenceSettings, settings_from_dict
 from critic.text.wordpiece import WordPieceSettings
 
-__all__ = ["LINEAR_TRAIN_SETTINGS", "OPTIMIZERS", "TrainSettings", "ExperimentConfig", "load_config_file", "train_settings"]
+__all__ = [
+    "LINEAR_TRAIN_SETTINGS",
+    "OPTIMIZERS",
+    "TrainSettings",
+    "ExperimentConfig",
+    "load_config_file",
+    "train_settings",
+]
 
 # The train settings the linear model reads (critic.experiments.run._run_linear): it is fitted in one
 # pass by liblinear, so epochs, batches, optimizers, devices and seeds mean nothing to it; its seed
@@ -38,33 +45,54 @@ class TrainSettings:
     device: str = "auto"  # "cpu", "cuda", "cuda:1", or "auto" (cuda when there is one)
     threads: int = 0  # torch CPU threads; 0 = torch's default
     checkpoint_metric: str = "val_loss"  # which validation number picks the best epoch
-    early_stopping: int = 0  # stop after this many epochs without a better checkpoint metric; 0 = never
+    early_stopping: int = (
+        0  # stop after this many epochs without a better checkpoint metric; 0 = never
+    )
     class_weight: str | dict = "none"  # "none", "balanced", or {label: weight}
     bucket: bool = True  # run each batch in length-sorted, trimmed parts when the model allows it (same update)
-    warmup: float = 0.0  # share of all optimizer steps over which the learning rate rises linearly from 0
+    warmup: float = (
+        0.0  # share of all optimizer steps over which the learning rate rises linearly from 0
+    )
     schedule: str = "constant"  # after warmup: "constant", or "linear" decay to 0 at the last step
-    accumulation: int = 1  # batches per optimizer step (effective batch = batch_size × accumulation)
-    mixed_precision: bool = False  # bfloat16 autocast for the forward pass (CUDA; CPUs with AVX512-BF16 gain too)
+    accumulation: int = (
+        1  # batches per optimizer step (effective batch = batch_size × accumulation)
+    )
+    mixed_precision: bool = (
+        False  # bfloat16 autocast for the forward pass (CUDA; CPUs with AVX512-BF16 gain too)
+    )
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
-            raise SettingsError(f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}")
+            raise SettingsError(
+                f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}"
+            )
         if self.optimizer not in OPTIMIZERS:
-            raise SettingsError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+            raise SettingsError(
+                f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
+            )
         if not self.learning_rate > 0 or self.weight_decay < 0:
             raise SettingsError("learning_rate must be > 0 and weight_decay ≥ 0")
         if self.checkpoint_metric not in CHECKPOINT_METRICS:
-            raise SettingsError(f"checkpoint_metric must be one of {CHECKPOINT_METRICS}, got {self.checkpoint_metric!r}")
+            raise SettingsError(
+                f"checkpoint_metric must be one of {CHECKPOINT_METRICS}, got {self.checkpoint_metric!r}"
+            )
         if self.early_stopping < 0 or self.threads < 0:
             raise SettingsError("early_stopping and threads must be ≥ 0")
         if not (self.device in ("auto", "cpu") or str(self.device).startswith("cuda")):
             raise SettingsError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
         if not 0 <= self.warmup < 1 or self.schedule not in SCHEDULES or self.accumulation < 1:
-            raise SettingsError(f"warmup must be in [0, 1), schedule one of {SCHEDULES}, accumulation ≥ 1; got "
-                                f"{self.warmup}, {self.schedule!r}, {self.accumulation}")
+            raise SettingsError(
+                f"warmup must be in [0, 1), schedule one of {SCHEDULES}, accumulation ≥ 1; got "
+                f"{self.warmup}, {self.schedule!r}, {self.accumulation}"
+            )
         cw = self.class_weight
-        if not (cw in ("none", "balanced") or (isinstance(cw, dict) and all(float(v) > 0 for v in cw.values()))):
-            raise SettingsError(f"class_weight must be 'none', 'balanced' or {{label: positive weight}}, got {cw!r}")
+        if not (
+            cw in ("none", "balanced")
+            or (isinstance(cw, dict) and all(float(v) > 0 for v in cw.values()))
+        ):
+            raise SettingsError(
+                f"class_weight must be 'none', 'balanced' or {{label: positive weight}}, got {cw!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -72,24 +100,49 @@ class ExperimentConfig:
     """Everything that decides a run's result, saved as config.json."""
 
     dataset: str  # resolved to name@version
-    encoder: WordSequenceSettings | MultiHotSettings | WordPieceSettings | None  # None: the model tokenizes itself (linear)
+    encoder: (
+        WordSequenceSettings | MultiHotSettings | WordPieceSettings | None
+    )  # None: the model tokenizes itself (linear)
     model: GraphSpec | LinearSettings
     train: TrainSettings
     preset: str | None = None  # the versioned preset it came from, if any
     source: str | None = None  # where the preset's numbers come from
 
     def as_dict(self) -> dict:
-        model = asdict(self.model) if isinstance(self.model, LinearSettings) else self.model.as_dict()
-        return {"dataset": self.dataset, "preset": self.preset, "source": self.source,
-                "encoder": asdict(self.encoder) if self.encoder else None, "model": model, "train": asdict(self.train)}
+        model = (
+            asdict(self.model) if isinstance(self.model, LinearSettings) else self.model.as_dict()
+        )
+        return {
+            "dataset": self.dataset,
+            "preset": self.preset,
+            "source": self.source,
+            "encoder": asdict(self.encoder) if self.encoder else None,
+            "model": model,
+            "train": asdict(self.train),
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ExperimentConfig":
-        check_keys(data, {"dataset", "preset", "source", "encoder", "model", "train"}, "experiment config key")
+    def from_dict(cls, data: dict) -> ExperimentConfig:
+        check_keys(
+            data,
+            {"dataset", "preset", "source", "encoder", "model", "train"},
+            "experiment config key",
+        )
         linear = data["model"].get("kind") == "linear"
-        model = LinearSettings.from_dict(data["model"]) if linear else GraphSpec.from_dict(data["model"])
+        model = (
+            LinearSettings.from_dict(data["model"])
+            if linear
+            else GraphSpec.from_dict(data["model"])
+        )
         encoder = settings_from_dict(data["encoder"]) if data.get("encoder") else None
-        return cls(data["dataset"], encoder, model, train_settings(data.get("train", {})), data.get("preset"), data.get("source"))
+        return cls(
+            data["dataset"],
+            encoder,
+            model,
+            train_settings(data.get("train", {})),
+            data.get("preset"),
+            data.get("source"),
+        )
 
 
 def train_settings(data: dict, base: TrainSettings | None = None) -> TrainSettings:
@@ -110,11 +163,15 @@ def load_config_file(path: Path) -> dict:
             raise SettingsError(f"{path} is not valid YAML: {exc}") from None
         data = {} if data is None else data
         if not isinstance(data, dict):
-            raise SettingsError(f"{path} must be a mapping with encoder, model and train keys, not {type(data).__name__}")
+            raise SettingsError(
+                f"{path} must be a mapping with encoder, model and train keys, not {type(data).__name__}"
+            )
     else:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"{path} is not valid TOML (for YAML, name it .yaml or .yml): {exc}") from None
+            raise SettingsError(
+                f"{path} is not valid TOML (for YAML, name it .yaml or .yml): {exc}"
+            ) from None
     check_keys(data, {"preset", "encoder", "model", "train"}, "table", where=str(path))
     return data

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from critic.catalog import Catalog, DeploymentRecord
 from critic.errors import DeploymentNotFound, SettingsError
@@ -19,11 +19,24 @@ from critic.experiments.store import get_experiment
 from critic.names import validate_name
 from critic.workspace import Workspace
 
-__all__ = ["Created", "create_deployment", "list_deployments", "get_deployment", "set_enabled",
-           "rotate_token", "delete_deployment", "hash_token", "token_matches", "TOKEN_PREFIX", "PREDICT_PATH"]
+__all__ = [
+    "Created",
+    "create_deployment",
+    "list_deployments",
+    "get_deployment",
+    "set_enabled",
+    "rotate_token",
+    "delete_deployment",
+    "hash_token",
+    "token_matches",
+    "TOKEN_PREFIX",
+    "PREDICT_PATH",
+]
 
 TOKEN_PREFIX = "critic_"
-PREDICT_PATH = "/v1/deployments/{name}/predict"  # stable: documented in the README and printed by the CLI
+PREDICT_PATH = (
+    "/v1/deployments/{name}/predict"  # stable: documented in the README and printed by the CLI
+)
 
 
 @dataclass(frozen=True)
@@ -45,22 +58,32 @@ def _new_token() -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def create_deployment(experiment: str, *, checkpoint: str = "best", name: str | None = None, enabled: bool = True,
-                      workspace: Workspace | None = None) -> Created:
+def create_deployment(
+    experiment: str,
+    *,
+    checkpoint: str = "best",
+    name: str | None = None,
+    enabled: bool = True,
+    workspace: Workspace | None = None,
+) -> Created:
     workspace = workspace or Workspace.from_env()
     run = get_experiment(experiment, workspace)
     run.checkpoint(checkpoint)  # exists, or a clear error
     name = validate_name(f"{experiment}-{checkpoint}" if name is None else name, "deployment name")
-    from critic.data.store import load_version  # here, not at the top: the server imports this module, not the data code
+    from critic.data.store import (
+        load_version,  # here, not at the top: the server imports this module, not the data code
+    )
 
     version = load_version(run.record.dataset, workspace)
     input_name = version.manifest.get("columns", {}).get("text") or "text"
     token = _new_token()
     now = _now()
-    record = DeploymentRecord(name, run.name, checkpoint, input_name, enabled, hash_token(token), now, now)
+    record = DeploymentRecord(
+        name, run.name, checkpoint, input_name, enabled, hash_token(token), now, now
+    )
     Catalog(workspace.ensure().catalog_path).add_deployment(record)
     return Created(record, token)
 

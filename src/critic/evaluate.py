@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,13 @@ from critic.data import load_version
 from critic.errors import SettingsError
 from critic.experiments.store import Experiment, get_experiment
 from critic.metrics import classification_metrics
-from critic.plots import confusion_png, correct_incorrect_png, history_png, reliability_png, roc_pr_png
+from critic.plots import (
+    confusion_png,
+    correct_incorrect_png,
+    history_png,
+    reliability_png,
+    roc_pr_png,
+)
 from critic.predictor import Predictor, predict_in_chunks
 from critic.report import evaluation_html
 from critic.workspace import Workspace
@@ -52,8 +58,14 @@ class Evaluation:
         return self.folder / name
 
 
-def evaluate(name: str, *, checkpoint: str = "best", subset: str = "test", workspace: Workspace | None = None,
-             progress: bool = True) -> list[Evaluation]:
+def evaluate(
+    name: str,
+    *,
+    checkpoint: str = "best",
+    subset: str = "test",
+    workspace: Workspace | None = None,
+    progress: bool = True,
+) -> list[Evaluation]:
     """One Evaluation per subset (`all`: validation, then test)."""
     workspace = workspace or Workspace.from_env()
     if subset not in SUBSET_CHOICES:
@@ -65,25 +77,49 @@ def evaluate(name: str, *, checkpoint: str = "best", subset: str = "test", works
     counts = version.manifest["rows"]["by_subset"]
     missing = [s for s in wanted if not sum(counts.get(s, {}).values())]
     if missing:
-        hint = (f"make a version with one: `critic data split {version.record.name} --test-fraction 0.2`" if "test" in missing
-                else f"make a version with one: `critic data split {version.record.name} --validation-fraction 0.2`")
+        hint = (
+            f"make a version with one: `critic data split {version.record.name} --test-fraction 0.2`"
+            if "test" in missing
+            else f"make a version with one: `critic data split {version.record.name} --validation-fraction 0.2`"
+        )
         raise SettingsError(f"{version.ref} has no {' or '.join(missing)} subset; {hint}")
     predictor = Predictor.from_checkpoint(folder)
-    return [_evaluate_one(experiment, checkpoint, predictor, version, s, workspace, progress) for s in wanted]
+    return [
+        _evaluate_one(experiment, checkpoint, predictor, version, s, workspace, progress)
+        for s in wanted
+    ]
 
 
-def _evaluate_one(experiment: Experiment, checkpoint: str, predictor: Predictor, version, subset: str,
-                  workspace: Workspace, progress: bool) -> Evaluation:
+def _evaluate_one(
+    experiment: Experiment,
+    checkpoint: str,
+    predictor: Predictor,
+    version,
+    subset: str,
+    workspace: Workspace,
+    progress: bool,
+) -> Evaluation:
     start = time.perf_counter()
     rows = version.subset(subset, ["text", "label", "origin"])
     classes = predictor.classes
     labels = rows["label"].map({c: i for i, c in enumerate(classes)}).to_numpy(np.int64)
-    probs = predict_in_chunks(predictor, rows["text"].tolist(), f"evaluate {experiment.name} ({checkpoint}) on {subset}",
-                              progress=progress)
+    probs = predict_in_chunks(
+        predictor,
+        rows["text"].tolist(),
+        f"evaluate {experiment.name} ({checkpoint}) on {subset}",
+        progress=progress,
+    )
     metrics = classification_metrics(labels, probs, classes)
     epoch = int(predictor.manifest.get("epoch", 0))
-    metrics_file = {"experiment": experiment.name, "checkpoint": checkpoint, "epoch": epoch, "dataset": version.ref,
-                    "subset": subset, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **metrics}
+    metrics_file = {
+        "experiment": experiment.name,
+        "checkpoint": checkpoint,
+        "epoch": epoch,
+        "dataset": version.ref,
+        "subset": subset,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **metrics,
+    }
     errors = _errors(rows, labels, probs, classes)
     final = experiment.path / "evaluation" / checkpoint / subset
     title = f"{experiment.name} · {checkpoint} checkpoint (epoch {epoch}) · {version.ref} {subset}"
@@ -92,45 +128,101 @@ def _evaluate_one(experiment: Experiment, checkpoint: str, predictor: Predictor,
         write_json(tmp / "metrics.json", metrics_file)
         errors.to_csv(tmp / "errors.csv", index=False)
         images = _plots(tmp, experiment, metrics, labels, probs, classes, title)
-        meta = {"experiment": experiment.name, "model": experiment.record.model, "checkpoint": f"{checkpoint} (epoch {epoch})",
-                "dataset": version.ref, "subset": f"{subset} ({len(rows):,} rows)", "evaluated": metrics_file["created"]}
-        (tmp / "report.html").write_text(evaluation_html(title=title, meta=meta, metrics=metrics, classes=classes,
-                                                         images=images, errors=errors), encoding="utf-8")
+        meta = {
+            "experiment": experiment.name,
+            "model": experiment.record.model,
+            "checkpoint": f"{checkpoint} (epoch {epoch})",
+            "dataset": version.ref,
+            "subset": f"{subset} ({len(rows):,} rows)",
+            "evaluated": metrics_file["created"],
+        }
+        (tmp / "report.html").write_text(
+            evaluation_html(
+                title=title,
+                meta=meta,
+                metrics=metrics,
+                classes=classes,
+                images=images,
+                errors=errors,
+            ),
+            encoding="utf-8",
+        )
 
     replace_dir(final, fill)
     seconds = time.perf_counter() - start
-    summary = {"n": metrics["n"], "accuracy": metrics["accuracy"], "loss": metrics["loss"],
-               "macro_f1": metrics["macro_avg"]["f1"], "ece": metrics["ece"], "seconds": seconds}
+    summary = {
+        "n": metrics["n"],
+        "accuracy": metrics["accuracy"],
+        "loss": metrics["loss"],
+        "macro_f1": metrics["macro_avg"]["f1"],
+        "ece": metrics["ece"],
+        "seconds": seconds,
+    }
     if "roc_auc" in metrics:
         summary["roc_auc"] = metrics["roc_auc"]
-    Catalog(workspace.catalog_path).record_evaluation(experiment.name, checkpoint, subset, epoch, metrics_file["created"],
-                                                      summary, final.relative_to(workspace.root).as_posix())
+    Catalog(workspace.catalog_path).record_evaluation(
+        experiment.name,
+        checkpoint,
+        subset,
+        epoch,
+        metrics_file["created"],
+        summary,
+        final.relative_to(workspace.root).as_posix(),
+    )
     return Evaluation(experiment.name, checkpoint, subset, epoch, final, metrics, seconds)
 
 
-def _errors(rows: pd.DataFrame, labels: np.ndarray, probs: np.ndarray, classes: list[str]) -> pd.DataFrame:
+def _errors(
+    rows: pd.DataFrame, labels: np.ndarray, probs: np.ndarray, classes: list[str]
+) -> pd.DataFrame:
     """Misclassified rows: row (position in the subset), origin, true and predicted label, the
     predicted label's probability and the true label's; most confident mistakes first."""
     predicted = probs.argmax(1)
     wrong = np.flatnonzero(predicted != labels)
-    frame = pd.DataFrame({
-        "row": wrong, "origin": rows["origin"].to_numpy()[wrong],
-        "true_label": [classes[i] for i in labels[wrong]], "predicted_label": [classes[i] for i in predicted[wrong]],
-        "probability": probs[wrong, predicted[wrong]], "true_label_probability": probs[wrong, labels[wrong]],
-        "text": rows["text"].to_numpy()[wrong],
-    })
-    return frame.sort_values(["probability", "row"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    frame = pd.DataFrame(
+        {
+            "row": wrong,
+            "origin": rows["origin"].to_numpy()[wrong],
+            "true_label": [classes[i] for i in labels[wrong]],
+            "predicted_label": [classes[i] for i in predicted[wrong]],
+            "probability": probs[wrong, predicted[wrong]],
+            "true_label_probability": probs[wrong, labels[wrong]],
+            "text": rows["text"].to_numpy()[wrong],
+        }
+    )
+    return frame.sort_values(
+        ["probability", "row"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
 
 
-def _plots(folder: Path, experiment: Experiment, metrics: dict, labels: np.ndarray, probs: np.ndarray,
-           classes: list[str], title: str) -> dict[str, Path]:
+def _plots(
+    folder: Path,
+    experiment: Experiment,
+    metrics: dict,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    classes: list[str],
+    title: str,
+) -> dict[str, Path]:
     images = {
-        "Training history": history_png(list(experiment.record.epochs), folder / "history.png", experiment.name,
-                                        experiment.record.best_epoch),
-        "Confusion matrix": confusion_png(metrics["confusion_matrix"], classes, folder / "confusion.png", title),
-        "Correct and incorrect per class": correct_incorrect_png(metrics["per_class"], folder / "correct_incorrect.png", title),
-        "Calibration": reliability_png(metrics["calibration_bins"], metrics["ece"], folder / "reliability.png", title),
+        "Training history": history_png(
+            list(experiment.record.epochs),
+            folder / "history.png",
+            experiment.name,
+            experiment.record.best_epoch,
+        ),
+        "Confusion matrix": confusion_png(
+            metrics["confusion_matrix"], classes, folder / "confusion.png", title
+        ),
+        "Correct and incorrect per class": correct_incorrect_png(
+            metrics["per_class"], folder / "correct_incorrect.png", title
+        ),
+        "Calibration": reliability_png(
+            metrics["calibration_bins"], metrics["ece"], folder / "reliability.png", title
+        ),
     }
     if "roc_auc" in metrics:
-        images["ROC and precision–recall"] = roc_pr_png(labels == 1, probs[:, 1], classes[1], folder / "roc_pr.png", title)
+        images["ROC and precision–recall"] = roc_pr_png(
+            labels == 1, probs[:, 1], classes[1], folder / "roc_pr.png", title
+        )
     return images

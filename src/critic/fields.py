@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, fields, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from critic.errors import SettingsError
 
 __all__ = ["check_keys", "from_dict", "update"]
 
 
-def check_keys(data: Mapping, known: Iterable[str], what: str, *, where: str | None = None,
-               error: type[Exception] = SettingsError) -> None:
+def check_keys(
+    data: Mapping,
+    known: Iterable[str],
+    what: str,
+    *,
+    where: str | None = None,
+    error: type[Exception] = SettingsError,
+) -> None:
     """Refuse keys outside `known`. `what` names a key ("train setting"), `where` the place it was
     read from ("block 'conv3' (Conv1D)"), so the message points at the line to change."""
     known = set(known)
@@ -24,28 +31,47 @@ def check_keys(data: Mapping, known: Iterable[str], what: str, *, where: str | N
         raise error(f"{_at(where)}unknown {what}(s) {unknown}; known: {sorted(known) or 'none'}")
 
 
-def from_dict(cls: type, data: Mapping[str, Any], what: str = "setting", *, where: str | None = None,
-              error: type[Exception] = SettingsError):
+def from_dict(
+    cls: type,
+    data: Mapping[str, Any],
+    what: str = "setting",
+    *,
+    where: str | None = None,
+    error: type[Exception] = SettingsError,
+):
     """`cls(**data)` for a dataclass, after naming unknown keys, missing required keys and values of
     the wrong type (a string where a number belongs, a number where a string belongs)."""
     check_keys(data, (f.name for f in fields(cls)), what, where=where, error=error)
-    missing = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
-               and f.name not in data]
+    missing = [
+        f.name
+        for f in fields(cls)
+        if f.default is MISSING and f.default_factory is MISSING and f.name not in data
+    ]
     if missing:
-        raise error(f"{_at(where)}missing {what}(s) {missing}; add {' and '.join(f'{m} = ...' for m in missing)}")
+        raise error(
+            f"{_at(where)}missing {what}(s) {missing}; add {' and '.join(f'{m} = ...' for m in missing)}"
+        )
     _check_types(cls, data, what, where, error)
     return cls(**data)
 
 
-def update(base, data: Mapping[str, Any], what: str = "setting", *, where: str | None = None,
-           error: type[Exception] = SettingsError):
+def update(
+    base,
+    data: Mapping[str, Any],
+    what: str = "setting",
+    *,
+    where: str | None = None,
+    error: type[Exception] = SettingsError,
+):
     """`dataclasses.replace(base, **data)` with the same checks as `from_dict`."""
     check_keys(data, (f.name for f in fields(base)), what, where=where, error=error)
     _check_types(type(base), data, what, where, error)
     return replace(base, **data)
 
 
-def _check_types(cls: type, data: Mapping[str, Any], what: str, where: str | None, error: type[Exception]) -> None:
+def _check_types(
+    cls: type, data: Mapping[str, Any], what: str, where: str | None, error: type[Exception]
+) -> None:
     hints = typing.get_type_hints(cls)
     for key, value in data.items():
         expected = hints.get(key)
@@ -92,8 +118,14 @@ def _describe(expected: Any) -> str:
     origin = typing.get_origin(expected)
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_describe(arm) for arm in typing.get_args(expected))
-    names = {int: "a whole number", float: "a number", bool: "true or false", str: "a string", dict: "a table",
-             type(None): "left out"}
+    names = {
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        str: "a string",
+        dict: "a table",
+        type(None): "left out",
+    }
     if expected in names:
         return names[expected]
     if origin in (tuple, list) or expected in (tuple, list):

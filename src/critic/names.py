@@ -11,7 +11,14 @@ __all__ = ["validate_name", "DatasetRef", "parse_ref"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # Device names Windows refuses as file names, whatever the extension.
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+_RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{i}" for i in range(10)),
+    *(f"lpt{i}" for i in range(10)),
+}
 
 
 def validate_name(name: str, what: str = "name") -> str:
@@ -23,7 +30,9 @@ def validate_name(name: str, what: str = "name") -> str:
             "starting with a letter or digit (no '/', '..', spaces or control characters)"
         )
     if name.split(".")[0].lower() in _RESERVED:
-        raise InvalidName(f"invalid {what} {name!r}: {name.split('.')[0]!r} is a reserved device name")
+        raise InvalidName(
+            f"invalid {what} {name!r}: {name.split('.')[0]!r} is a reserved device name"
+        )
     return name
 
 
@@ -44,5 +53,7 @@ def parse_ref(text: str) -> DatasetRef:
     if not sep or version in ("", "latest"):
         return DatasetRef(name)
     if not version.isdigit() or int(version) < 1:
-        raise InvalidName(f"invalid dataset version in {text!r}: write NAME@N with N = 1, 2, ... (or NAME for the latest)")
+        raise InvalidName(
+            f"invalid dataset version in {text!r}: write NAME@N with N = 1, 2, ... (or NAME for the latest)"
+        )
     return DatasetRef(name, int(version))

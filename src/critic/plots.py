@@ -11,7 +11,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["curves_png", "history_png", "confusion_png", "correct_incorrect_png", "reliability_png", "roc_pr_png"]
+__all__ = [
+    "curves_png",
+    "history_png",
+    "confusion_png",
+    "correct_incorrect_png",
+    "reliability_png",
+    "roc_pr_png",
+]
 
 
 def curves_png(runs: dict[str, list[dict]], path: Path, title: str) -> Path:
@@ -22,9 +29,22 @@ def curves_png(runs: dict[str, list[dict]], path: Path, title: str) -> Path:
         colour = f"C{i % 10}"
         epochs = [r["epoch"] for r in rows]
         for ax, key in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-            ax.plot(epochs, [r[f"train_{key}"] for r in rows], "--", color=colour, alpha=0.6, label=f"{name} train")
+            ax.plot(
+                epochs,
+                [r[f"train_{key}"] for r in rows],
+                "--",
+                color=colour,
+                alpha=0.6,
+                label=f"{name} train",
+            )
             if all(r[f"val_{key}"] is not None for r in rows):
-                ax.plot(epochs, [r[f"val_{key}"] for r in rows], "-o", color=colour, label=f"{name} validation")
+                ax.plot(
+                    epochs,
+                    [r[f"val_{key}"] for r in rows],
+                    "-o",
+                    color=colour,
+                    label=f"{name} validation",
+                )
     ax_loss.set(title="loss (cross-entropy)", xlabel="epoch", ylabel="loss")
     ax_acc.set(title="accuracy", xlabel="epoch", ylabel="accuracy")
     for ax in (ax_loss, ax_acc):
@@ -39,12 +59,18 @@ def history_png(rows: list[dict], path: Path, title: str, best_epoch: int | None
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     epochs = [r["epoch"] for r in rows]
     for ax, key in zip(axes, ("loss", "accuracy")):
-        ax.plot(epochs, [r[f"train_{key}"] for r in rows], "--o", color="C0", alpha=0.7, label="train")
+        ax.plot(
+            epochs, [r[f"train_{key}"] for r in rows], "--o", color="C0", alpha=0.7, label="train"
+        )
         if all(r[f"val_{key}"] is not None for r in rows):
             ax.plot(epochs, [r[f"val_{key}"] for r in rows], "-o", color="C1", label="validation")
         if best_epoch is not None:
             ax.axvline(best_epoch, color="C2", linestyle=":", label=f"best epoch ({best_epoch})")
-        ax.set(title="loss (cross-entropy)" if key == "loss" else "accuracy", xlabel="epoch", ylabel=key)
+        ax.set(
+            title="loss (cross-entropy)" if key == "loss" else "accuracy",
+            xlabel="epoch",
+            ylabel=key,
+        )
         ax.grid(alpha=0.3)
         if len(epochs) <= 20:
             ax.set_xticks(epochs)
@@ -66,13 +92,27 @@ def confusion_png(matrix: list[list[int]], classes: list[str], path: Path, title
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, f"{m[i, j]:,}\n{share[i, j]:.1%}", ha="center", va="center",
-                    color="white" if share[i, j] > 0.6 else "black", fontsize=9)
+            ax.text(
+                j,
+                i,
+                f"{m[i, j]:,}\n{share[i, j]:.1%}",
+                ha="center",
+                va="center",
+                color="white" if share[i, j] > 0.6 else "black",
+                fontsize=9,
+            )
         ax.text(k - 0.35, i, f"recall\n{share[i, i]:.1%}", ha="left", va="center", fontsize=8)
     for j in range(k):
         precision = m[j, j] / columns[j] if columns[j] else 0.0
         ax.text(j, k - 0.42, f"precision\n{precision:.1%}", ha="center", va="top", fontsize=8)
-    ax.set(xticks=range(k), yticks=range(k), xlabel="predicted", ylabel="true", xlim=(-0.5, k + 0.3), ylim=(k - 0.05, -0.5))
+    ax.set(
+        xticks=range(k),
+        yticks=range(k),
+        xlabel="predicted",
+        ylabel="true",
+        xlim=(-0.5, k + 0.3),
+        ylim=(k - 0.05, -0.5),
+    )
     ax.set_xticklabels(classes, rotation=30 if k > 3 else 0, ha="right" if k > 3 else "center")
     ax.set_yticklabels(classes)
     return _save(fig, path, title)
@@ -95,20 +135,35 @@ def correct_incorrect_png(per_class: dict[str, dict], path: Path, title: str) ->
 
 def reliability_png(bins: list[dict], ece: float, path: Path, title: str) -> Path:
     """Accuracy against mean confidence per confidence bin; the diagonal is perfect calibration."""
-    fig, (ax, ax_n) = plt.subplots(2, 1, figsize=(5.5, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    fig, (ax, ax_n) = plt.subplots(
+        2, 1, figsize=(5.5, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
     centres = [(b["low"] + b["high"]) / 2 for b in bins]
     width = (bins[0]["high"] - bins[0]["low"]) if bins else 0.1
     ax.bar(centres, [b["accuracy"] for b in bins], width=width * 0.9, color="C0", label="accuracy")
-    ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o", color="C1", label="mean confidence")
+    ax.plot(
+        [b["confidence"] for b in bins],
+        [b["accuracy"] for b in bins],
+        "o",
+        color="C1",
+        label="mean confidence",
+    )
     ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect calibration")
-    ax.set(ylabel="accuracy", xlim=(0, 1), ylim=(0, 1.02), title=f"expected calibration error {ece:.3f}")
+    ax.set(
+        ylabel="accuracy",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+        title=f"expected calibration error {ece:.3f}",
+    )
     ax.legend(fontsize=8, loc="upper left")
     ax_n.bar(centres, [b["count"] for b in bins], width=width * 0.9, color="C7")
     ax_n.set(xlabel="confidence (top probability)", ylabel="rows")
     return _save(fig, path, title)
 
 
-def roc_pr_png(labels: np.ndarray, scores: np.ndarray, positive: str, path: Path, title: str) -> Path:
+def roc_pr_png(
+    labels: np.ndarray, scores: np.ndarray, positive: str, path: Path, title: str
+) -> Path:
     """Two classes: the ROC curve and the precision–recall curve of the positive class's probability."""
     from sklearn.metrics import auc, precision_recall_curve, roc_curve
 

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -18,17 +18,21 @@ __all__ = ["Predictor", "answers", "predict_in_chunks"]
 
 
 class Predictor:
-    def __init__(self, model, encoder, classes: list[str], manifest: dict, device: str | torch.device = "cpu"):
+    def __init__(
+        self, model, encoder, classes: list[str], manifest: dict, device: str | torch.device = "cpu"
+    ):
         self.model, self.encoder, self.classes, self.manifest = model, encoder, classes, manifest
         self.device = torch.device(device)
 
     @classmethod
-    def from_checkpoint(cls, folder: str | Path, device: str = "cpu") -> "Predictor":
+    def from_checkpoint(cls, folder: str | Path, device: str = "cpu") -> Predictor:
         model, encoder, classes, manifest = load_checkpoint(Path(folder), device)
         return cls(model, encoder, classes, manifest, device)
 
     @torch.inference_mode()
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 256, chunk: int = 4096) -> np.ndarray:
+    def predict_proba(
+        self, texts: Sequence[str], batch_size: int = 256, chunk: int = 4096
+    ) -> np.ndarray:
         """(N, n_classes) probabilities, rows in the order of `texts`. Texts are encoded `chunk`
         at a time (memory stays flat for any N) and run in batches of similar length, each trimmed
         to its longest text when the model allows it."""
@@ -39,12 +43,15 @@ class Predictor:
         margin = getattr(self.model, "trim_margin", None)
         padding = getattr(self.encoder.settings, "padding", "post")
         for start in range(0, len(texts), chunk):
-            part = texts[start:start + chunk]
+            part = texts[start : start + chunk]
             encoded = self.encoder.encode(part)
-            order = (np.argsort((encoded != PAD).sum(1), kind="stable") if margin is not None
-                     else np.arange(len(part)))
+            order = (
+                np.argsort((encoded != PAD).sum(1), kind="stable")
+                if margin is not None
+                else np.arange(len(part))
+            )
             for i in range(0, len(part), batch_size):
-                rows = order[i:i + batch_size]
+                rows = order[i : i + batch_size]
                 x = trim(self.encoder.batch(encoded, rows), margin, padding).to(self.device)
                 out[start + rows] = torch.softmax(self.model(x).float(), dim=-1).cpu().numpy()
         return out
@@ -57,17 +64,28 @@ class Predictor:
 def answers(classes: list[str], probs: np.ndarray) -> list[dict]:
     """(N, n_classes) probabilities → one {"label", "probabilities": {class: p}} per row: the answer
     the CLI, the server and the workbench give."""
-    return [{"label": classes[int(p.argmax())], "probabilities": {c: float(v) for c, v in zip(classes, p)}}
-            for p in probs]
+    return [
+        {
+            "label": classes[int(p.argmax())],
+            "probabilities": {c: float(v) for c, v in zip(classes, p)},
+        }
+        for p in probs
+    ]
 
 
-def predict_in_chunks(predictor: Predictor, texts: Sequence[str], description: str, *, progress: bool = True,
-                      chunk: int = 2048) -> np.ndarray:
+def predict_in_chunks(
+    predictor: Predictor,
+    texts: Sequence[str],
+    description: str,
+    *,
+    progress: bool = True,
+    chunk: int = 2048,
+) -> np.ndarray:
     """`predictor.predict_proba` over many texts, `chunk` at a time, with a progress bar: (N, n_classes)."""
     texts = list(texts)
     probs = np.zeros((len(texts), len(predictor.classes)), dtype=np.float32)
     with bar(description, len(texts), enabled=progress) as advance:
         for i in range(0, len(texts), chunk):
-            probs[i:i + chunk] = predictor.predict_proba(texts[i:i + chunk])
-            advance(len(probs[i:i + chunk]))
+            probs[i : i + chunk] = predictor.predict_proba(texts[i : i + chunk])
+            advance(len(probs[i : i + chunk]))
     return probs

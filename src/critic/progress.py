@@ -6,8 +6,8 @@ progress widgets, so a caller that wants silence passes `progress=False`."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import (
@@ -29,16 +29,33 @@ def stderr_console() -> Console:
 
 
 @contextmanager
-def bar(description: str, total: float | None, *, unit: str = "items", enabled: bool = True,
-        completed: float = 0) -> Iterator[Callable[[float], None]]:
+def bar(
+    description: str,
+    total: float | None,
+    *,
+    unit: str = "items",
+    enabled: bool = True,
+    completed: float = 0,
+) -> Iterator[Callable[[float], None]]:
     """Yield `advance(n)`. unit="bytes" shows sizes and speed; "items" shows n/total."""
     if not enabled:
         yield lambda n: None
         return
     if unit == "bytes":
-        columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
+        columns = [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        ]
     else:
-        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        columns = [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        ]
     with Progress(*columns, console=stderr_console(), transient=False) as progress:
         task = progress.add_task(description, total=total, completed=completed)
         yield lambda n: progress.advance(task, n)
@@ -51,14 +68,20 @@ class TrainingView:
     def __init__(self, console: Console | None = None):
         self.console = console or stderr_console()
         self.progress = Progress(
-            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[accuracy]:.4f}  {task.fields[speed]:,.0f}/s"),
-            TimeRemainingColumn(), console=self.console, transient=True,
+            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(
+                "loss {task.fields[loss]:.4f}  acc {task.fields[accuracy]:.4f}  {task.fields[speed]:,.0f}/s"
+            ),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
         )
         self.task = None
         self.started = time.perf_counter()
 
-    def __enter__(self) -> "TrainingView":
+    def __enter__(self) -> TrainingView:
         self.progress.start()
         return self
 
@@ -68,22 +91,42 @@ class TrainingView:
     def __call__(self, event: dict) -> None:
         kind = event["event"]
         if kind == "phase":
-            self.console.print(f"[dim]{time.perf_counter() - self.started:6.1f} s  {event['phase']}[/]")
+            self.console.print(
+                f"[dim]{time.perf_counter() - self.started:6.1f} s  {event['phase']}[/]"
+            )
         elif kind == "epoch_start":
-            self.task = self.progress.add_task("", total=event["batches"], epoch=event["epoch"], epochs=event["epochs"],
-                                               loss=0.0, accuracy=0.0, speed=0.0)
+            self.task = self.progress.add_task(
+                "",
+                total=event["batches"],
+                epoch=event["epoch"],
+                epochs=event["epochs"],
+                loss=0.0,
+                accuracy=0.0,
+                speed=0.0,
+            )
         elif kind == "batch" and self.task is not None:
-            self.progress.update(self.task, completed=event["batch"], loss=event["loss"], accuracy=event["accuracy"],
-                                 speed=event["samples_per_s"])
+            self.progress.update(
+                self.task,
+                completed=event["batch"],
+                loss=event["loss"],
+                accuracy=event["accuracy"],
+                speed=event["samples_per_s"],
+            )
         elif kind == "epoch_end":
             if self.task is not None:
                 self.progress.remove_task(self.task)
             star = "  [green]★ best[/]" if event["best"] else ""
-            val = ("no validation subset" if event["val_loss"] is None else
-                   f"validation loss {event['val_loss']:.4f} acc {event['val_accuracy']:.4f}")
+            val = (
+                "no validation subset"
+                if event["val_loss"] is None
+                else f"validation loss {event['val_loss']:.4f} acc {event['val_accuracy']:.4f}"
+            )
             self.console.print(
                 f"epoch {event['epoch']}: train loss {event['train_loss']:.4f} acc {event['train_accuracy']:.4f} | "
-                f"{val}  ({event['seconds']:.1f} s, {event['samples_per_s']:,.0f} samples/s){star}")
+                f"{val}  ({event['seconds']:.1f} s, {event['samples_per_s']:,.0f} samples/s){star}"
+            )
         elif kind == "early_stop":
-            self.console.print(f"[yellow]early stop[/] after epoch {event['epoch']}: no better validation for "
-                               f"{event['patience']} epochs")
+            self.console.print(
+                f"[yellow]early stop[/] after epoch {event['epoch']}: no better validation for "
+                f"{event['patience']} epochs"
+            )

@@ -18,7 +18,9 @@ from critic.workspace import Workspace
 
 __all__ = ["QuickstartResult", "quickstart", "QUICKSTART_PRESET"]
 
-QUICKSTART_PRESET = "linear"  # trains in seconds on a laptop; the neural presets take minutes to hours
+QUICKSTART_PRESET = (
+    "linear"  # trains in seconds on a laptop; the neural presets take minutes to hours
+)
 
 
 @dataclass(frozen=True)
@@ -30,18 +32,33 @@ class QuickstartResult:
     deployment: Created  # its token is in clear here, once
 
 
-def quickstart(source: str = IMDB_URL, *, name: str = "imdb", preset: str = QUICKSTART_PRESET,
-               text: str | None = None, label: str | None = None, split: SplitSettings = SplitSettings(),
-               workspace: Workspace | None = None, progress: bool = True, log: Log = lambda event: None) -> QuickstartResult:
+def quickstart(
+    source: str = IMDB_URL,
+    *,
+    name: str = "imdb",
+    preset: str = QUICKSTART_PRESET,
+    text: str | None = None,
+    label: str | None = None,
+    split: SplitSettings = SplitSettings(),
+    workspace: Workspace | None = None,
+    progress: bool = True,
+    log: Log = lambda event: None,
+) -> QuickstartResult:
     """`text` / `label` name a table's columns (default: the obvious names); `split` applies to a
     table without its own subsets (e.g. test_fraction=0.2 for a CSV)."""
     workspace = workspace or Workspace.from_env()
-    imported = import_dataset(name, source, text=text, label=label, split=split, workspace=workspace, progress=progress)
+    imported = import_dataset(
+        name, source, text=text, label=label, split=split, workspace=workspace, progress=progress
+    )
     ref = imported.version.ref
     stats = dataset_stats(ref, workspace=workspace, progress=progress)
     experiment = train_experiment(build_config(ref, preset=preset), workspace=workspace, log=log)
     by_subset = imported.version.manifest["rows"]["by_subset"]
     subsets = [s for s in ("validation", "test") if sum(by_subset.get(s, {}).values())]
-    evaluations = [ev for s in subsets for ev in evaluate(experiment.name, subset=s, workspace=workspace, progress=progress)]
+    evaluations = [
+        ev
+        for s in subsets
+        for ev in evaluate(experiment.name, subset=s, workspace=workspace, progress=progress)
+    ]
     deployment = create_deployment(experiment.name, workspace=workspace)
     return QuickstartResult(imported, stats, experiment, evaluations, deployment)

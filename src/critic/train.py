@@ -8,8 +8,9 @@ tensors go to `settings.device`; the same loop can be driven per rank by torchru
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -18,8 +19,17 @@ from torch import nn
 from critic.config import TrainSettings
 from critic.models.graph import trim
 
-__all__ = ["Data", "EpochResult", "fit", "batch_order", "micro_batches", "make_optimizer", "resolve_device", "class_weights",
-           "evaluate_loss"]
+__all__ = [
+    "Data",
+    "EpochResult",
+    "fit",
+    "batch_order",
+    "micro_batches",
+    "make_optimizer",
+    "resolve_device",
+    "class_weights",
+    "evaluate_loss",
+]
 
 
 class _Batcher(Protocol):
@@ -64,7 +74,9 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         from critic.errors import SettingsError
 
-        raise SettingsError(f"device {name!r} asked for, but this torch sees no CUDA GPU; use --device cpu or auto")
+        raise SettingsError(
+            f"device {name!r} asked for, but this torch sees no CUDA GPU; use --device cpu or auto"
+        )
     return device
 
 
@@ -75,10 +87,16 @@ def make_optimizer(model: nn.Module, s: TrainSettings) -> torch.optim.Optimizer:
     if s.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=s.learning_rate, eps=1e-7, weight_decay=s.weight_decay)
     if s.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=s.learning_rate, momentum=0.9, weight_decay=s.weight_decay)
+        return torch.optim.SGD(
+            params, lr=s.learning_rate, momentum=0.9, weight_decay=s.weight_decay
+        )
     if s.optimizer == "rmsprop":  # Keras's defaults: rho 0.9, eps 1e-7
-        return torch.optim.RMSprop(params, lr=s.learning_rate, alpha=0.9, eps=1e-7, weight_decay=s.weight_decay)
-    return torch.optim.Adadelta(params, lr=s.learning_rate, rho=0.95, eps=1e-6, weight_decay=s.weight_decay)  # Kim 2014
+        return torch.optim.RMSprop(
+            params, lr=s.learning_rate, alpha=0.9, eps=1e-7, weight_decay=s.weight_decay
+        )
+    return torch.optim.Adadelta(
+        params, lr=s.learning_rate, rho=0.95, eps=1e-6, weight_decay=s.weight_decay
+    )  # Kim 2014
 
 
 def class_weights(setting, classes: list[str], labels: np.ndarray) -> torch.Tensor | None:
@@ -87,12 +105,16 @@ def class_weights(setting, classes: list[str], labels: np.ndarray) -> torch.Tens
         return None
     if setting == "balanced":
         counts = np.bincount(labels, minlength=len(classes)).astype(np.float64)
-        return torch.tensor(len(labels) / (len(classes) * np.maximum(counts, 1)), dtype=torch.float32)
+        return torch.tensor(
+            len(labels) / (len(classes) * np.maximum(counts, 1)), dtype=torch.float32
+        )
     unknown = sorted(set(setting) - set(classes))
     if unknown:
         from critic.errors import SettingsError
 
-        raise SettingsError(f"class_weight names {unknown}, which are not classes; classes: {classes}")
+        raise SettingsError(
+            f"class_weight names {unknown}, which are not classes; classes: {classes}"
+        )
     return torch.tensor([float(setting.get(c, 1.0)) for c in classes], dtype=torch.float32)
 
 
@@ -100,10 +122,12 @@ def batch_order(n: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarr
     """The rows of each batch for one epoch: a random permutation that depends on (seed, epoch)
     only, so a resumed run sees exactly the batches an uninterrupted one would."""
     order = np.random.default_rng([seed, epoch]).permutation(n)
-    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
-def micro_batches(rows: np.ndarray, lengths: np.ndarray | None, parts: int = 4, smallest: int = 16) -> list[np.ndarray]:
+def micro_batches(
+    rows: np.ndarray, lengths: np.ndarray | None, parts: int = 4, smallest: int = 16
+) -> list[np.ndarray]:
     """Split one batch into length-sorted parts, each later trimmed to its own longest text.
     Gradients are summed over the parts before the optimizer step, so the update is the one the
     whole random batch would give, at a fraction of the padded compute (a 1,024-review IMDB batch
@@ -112,12 +136,24 @@ def micro_batches(rows: np.ndarray, lengths: np.ndarray | None, parts: int = 4, 
         return [rows]
     ordered = rows[np.argsort(lengths[rows], kind="stable")]
     size = max(smallest, -(-len(rows) // parts))
-    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
-def fit(model: nn.Module, train: Data, val: Data | None, s: TrainSettings, *, classes: list[str],
-        optimizer: torch.optim.Optimizer, start_epoch: int = 0, best: float | None = None, stale: int = 0,
-        checkpoint: Checkpoint, log: Log = lambda event: None, padding: str = "post") -> list[EpochResult]:
+def fit(
+    model: nn.Module,
+    train: Data,
+    val: Data | None,
+    s: TrainSettings,
+    *,
+    classes: list[str],
+    optimizer: torch.optim.Optimizer,
+    start_epoch: int = 0,
+    best: float | None = None,
+    stale: int = 0,
+    checkpoint: Checkpoint,
+    log: Log = lambda event: None,
+    padding: str = "post",
+) -> list[EpochResult]:
     """Train from `start_epoch` (0 = fresh) to `s.epochs`; returns this call's epoch results.
     `best` and `stale` (epochs since the best) carry a resumed run's early-stopping state.
     Without validation data every epoch counts as the best so far (best = last), as in the Keras
@@ -132,11 +168,25 @@ def fit(model: nn.Module, train: Data, val: Data | None, s: TrainSettings, *, cl
         log({"event": "epoch_start", "epoch": epoch, "epochs": s.epochs, "batches": len(batches)})
         start = time.perf_counter()
         steps = _Steps(s, len(batches), epoch)
-        train_loss, train_acc = _train_epoch(model, train, batches, optimizer, weights, margin, padding, device, log, steps)
-        val_loss, val_acc = evaluate_loss(model, val, device, margin=margin, padding=padding) if val else (None, None)
+        train_loss, train_acc = _train_epoch(
+            model, train, batches, optimizer, weights, margin, padding, device, log, steps
+        )
+        val_loss, val_acc = (
+            evaluate_loss(model, val, device, margin=margin, padding=padding)
+            if val
+            else (None, None)
+        )
         seconds = time.perf_counter() - start
-        result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc, seconds, len(train) / seconds)
-        metric = float("-inf") if val is None else val_loss if s.checkpoint_metric == "val_loss" else -val_acc
+        result = EpochResult(
+            epoch, train_loss, train_acc, val_loss, val_acc, seconds, len(train) / seconds
+        )
+        metric = (
+            float("-inf")
+            if val is None
+            else val_loss
+            if s.checkpoint_metric == "val_loss"
+            else -val_acc
+        )
         is_best = best is None or metric <= best if val is None else best is None or metric < best
         best = metric if is_best else best
         stale = 0 if is_best else stale + 1
@@ -175,12 +225,15 @@ class _Steps:
         if step < self.warmup:
             return self.s.learning_rate * (step + 1) / self.warmup
         if self.s.schedule == "linear":
-            return self.s.learning_rate * max(0.0, (self.total - step) / max(1, self.total - self.warmup))
+            return self.s.learning_rate * max(
+                0.0, (self.total - step) / max(1, self.total - self.warmup)
+            )
         return self.s.learning_rate
 
 
-def _train_epoch(model, data: Data, batches, optimizer, weights, margin, padding, device, log,
-                 steps: _Steps) -> tuple[float, float]:
+def _train_epoch(
+    model, data: Data, batches, optimizer, weights, margin, padding, device, log, steps: _Steps
+) -> tuple[float, float]:
     model.train()
     total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
     constrain = getattr(model, "constrain", None)
@@ -192,7 +245,9 @@ def _train_epoch(model, data: Data, batches, optimizer, weights, margin, padding
         labels = torch.from_numpy(data.labels[rows])
         # the batch's loss is the (weighted) mean over all its rows, whatever parts it is run in;
         # with accumulation, the mean of the group's batch means
-        denominator = float(weights[labels.to(device)].sum()) if weights is not None else float(len(rows))
+        denominator = (
+            float(weights[labels.to(device)].sum()) if weights is not None else float(len(rows))
+        )
         denominator *= steps.group_size(i)
         batch_loss = 0.0
         for part in micro_batches(rows, lengths):
@@ -200,7 +255,10 @@ def _train_epoch(model, data: Data, batches, optimizer, weights, margin, padding
             y = torch.from_numpy(data.labels[part]).to(device)
             with autocast:
                 logits = model(x).float()  # (b, n_classes)
-            loss = nn.functional.cross_entropy(logits, y, weight=weights, reduction="sum") / denominator
+            loss = (
+                nn.functional.cross_entropy(logits, y, weight=weights, reduction="sum")
+                / denominator
+            )
             loss.backward()
             batch_loss += loss.item()
             correct += (logits.argmax(1) == y).sum().item()
@@ -214,14 +272,29 @@ def _train_epoch(model, data: Data, batches, optimizer, weights, margin, padding
                 constrain()
         total_loss += batch_loss * len(rows)
         seen += len(rows)
-        log({"event": "batch", "batch": i, "batches": len(batches), "loss": total_loss / seen,
-             "accuracy": correct / seen, "samples_per_s": seen / (time.perf_counter() - start)})
+        log(
+            {
+                "event": "batch",
+                "batch": i,
+                "batches": len(batches),
+                "loss": total_loss / seen,
+                "accuracy": correct / seen,
+                "samples_per_s": seen / (time.perf_counter() - start),
+            }
+        )
     return total_loss / seen, correct / seen
 
 
 @torch.inference_mode()
-def evaluate_loss(model: nn.Module, data: Data, device: torch.device, *, batch_size: int = 512,
-                  margin: int | None = None, padding: str = "post") -> tuple[float, float]:
+def evaluate_loss(
+    model: nn.Module,
+    data: Data,
+    device: torch.device,
+    *,
+    batch_size: int = 512,
+    margin: int | None = None,
+    padding: str = "post",
+) -> tuple[float, float]:
     """Mean cross-entropy and accuracy (no class weights, dropout off)."""
     was_training = model.training
     model.eval()
@@ -229,7 +302,7 @@ def evaluate_loss(model: nn.Module, data: Data, device: torch.device, *, batch_s
     lengths = data.lengths if margin is not None else None
     order = np.argsort(lengths, kind="stable") if lengths is not None else np.arange(len(data))
     for i in range(0, len(data), batch_size):
-        rows = order[i:i + batch_size]
+        rows = order[i : i + batch_size]
         x = trim(data.encoder.batch(data.encoded, rows), margin, padding).to(device)
         y = torch.from_numpy(data.labels[rows]).to(device)
         logits = model(x)

@@ -18,7 +18,7 @@ class Workspace:
     cache: Path
 
     @classmethod
-    def from_env(cls) -> "Workspace":
+    def from_env(cls) -> Workspace:
         """CRITIC_HOME (default ~/.critic); downloads go to $XDG_CACHE_HOME/critic when that is set,
         else to CRITIC_HOME/cache. Both are made absolute so nothing depends on the working directory."""
         root = Path(os.environ.get("CRITIC_HOME") or DEFAULT_HOME).expanduser().resolve()
@@ -27,7 +27,7 @@ class Workspace:
         return cls(root, cache)
 
     @classmethod
-    def at(cls, root: str | os.PathLike) -> "Workspace":
+    def at(cls, root: str | os.PathLike) -> Workspace:
         root = Path(root).expanduser().resolve()
         return cls(root, root / "cache")
 
@@ -47,7 +47,7 @@ class Workspace:
     def downloads(self) -> Path:
         return self.cache / "downloads"
 
-    def ensure(self) -> "Workspace":
+    def ensure(self) -> Workspace:
         for path in (self.root, self.datasets, self.experiments, self.downloads):
             path.mkdir(parents=True, exist_ok=True)
         return self

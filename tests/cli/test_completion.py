@@ -12,7 +12,9 @@ import pytest
 def _critic(*args: str, **env: str) -> subprocess.CompletedProcess:
     # the installed entry point, so the program name (and the completion variable) are the user's
     exe = shutil.which("critic", path=os.path.dirname(sys.executable)) or "critic"
-    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **env})
+    return subprocess.run(
+        [exe, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **env}
+    )
 
 
 def _complete(words: str) -> list[str]:
@@ -45,7 +47,9 @@ def test_completion_is_fast():
     assert time.perf_counter() - start < 2.0  # it runs the app once per keypress
 
 
-@pytest.mark.parametrize("shell,marker", [("bash", "complete -o"), ("zsh", "compdef"), ("fish", "complete --command")])
+@pytest.mark.parametrize(
+    "shell,marker", [("bash", "complete -o"), ("zsh", "compdef"), ("fish", "complete --command")]
+)
 def test_show_completion_prints_the_script(shell, marker):
     done = _critic("--show-completion", shell, _TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION="1")
     assert done.returncode == 0, done.stderr

@@ -54,22 +54,52 @@ epochs = 2
 
 def test_the_linear_model_refuses_settings_it_ignores(tiny_dataset, monkeypatch, capsys):
     code, _, err = run(
-        monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--epochs", "3", "--lr", "0.1"
+        monkeypatch,
+        capsys,
+        "train",
+        "--dataset",
+        "tiny",
+        "--preset",
+        "linear",
+        "--epochs",
+        "3",
+        "--lr",
+        "0.1",
     )
-    assert code == 2 and "--epochs" in err and "--learning-rate" in err and "[model]" in err and "ngram_max" in err
+    assert (
+        code == 2
+        and "--epochs" in err
+        and "--learning-rate" in err
+        and "[model]" in err
+        and "ngram_max" in err
+    )
     assert "Traceback" not in err
 
 
-def test_experiments_list_and_show_give_only_the_settings_a_model_uses(tiny_dataset, monkeypatch, capsys):
-    assert run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--name", "lin")[0] == 0
+def test_experiments_list_and_show_give_only_the_settings_a_model_uses(
+    tiny_dataset, monkeypatch, capsys
+):
+    assert (
+        run(
+            monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--name", "lin"
+        )[0]
+        == 0
+    )
     code, out, _ = run(monkeypatch, capsys, "experiments", "list")
     assert code == 0 and "n-grams 1-3" in out and "C 0.3, 1" in out
     assert "adam" not in out and "batch" not in out
     code, out, _ = run(monkeypatch, capsys, "experiments", "show", "lin")
-    assert code == 0 and "ngram_max=3" in out and "learning_rate" not in out and "batch_size" not in out
+    assert (
+        code == 0
+        and "ngram_max=3" in out
+        and "learning_rate" not in out
+        and "batch_size" not in out
+    )
 
 
-def test_a_bert_preset_without_its_model_fails_in_seconds_naming_the_fixes(tiny_dataset, monkeypatch, capsys):
+def test_a_bert_preset_without_its_model_fails_in_seconds_naming_the_fixes(
+    tiny_dataset, monkeypatch, capsys
+):
     from huggingface_hub import constants
 
     from critic.text import wordpiece
@@ -92,7 +122,12 @@ def test_a_bert_preset_without_its_model_fails_in_seconds_naming_the_fixes(tiny_
             *(["--pretrained", pretrained] if pretrained else []),
         )
         assert time.perf_counter() - start < 10
-        assert code == 2 and "--pretrained DIR" in err and "make minilm" in err and "Retrying" not in err
+        assert (
+            code == 2
+            and "--pretrained DIR" in err
+            and "make minilm" in err
+            and "Retrying" not in err
+        )
 
 
 def test_models_show_draws_a_config_file(workspace, monkeypatch, capsys, tmp_path):
@@ -117,7 +152,9 @@ def test_models_show_names_what_it_takes(workspace, monkeypatch, capsys, tmp_pat
     code, _, err = run(monkeypatch, capsys, "models", "show", str(tmp_path / "missing.toml"))
     assert code == 2 and "no such config file" in err
     bad = tmp_path / "bad.toml"
-    bad.write_text('[model]\n[[model.blocks]]\ntype = "Embedding"\n[[model.blocks]]\ntype = "Output"\n')
+    bad.write_text(
+        '[model]\n[[model.blocks]]\ntype = "Embedding"\n[[model.blocks]]\ntype = "Output"\n'
+    )
     code, _, err = run(monkeypatch, capsys, "models", "show", str(bad))
     assert code == 2 and "block 'embedding' (Embedding)" in err and "dim" in err
 
@@ -125,7 +162,10 @@ def test_models_show_names_what_it_takes(workspace, monkeypatch, capsys, tmp_pat
 def test_counts_are_singular_for_one():
     assert render.plural(1, "error") == "1 error" and render.plural(2, "error") == "2 errors"
     assert render.plural(0, "row") == "0 rows" and render.plural(1_000, "row") == "1,000 rows"
-    assert render.plural(1, "class", "classes") == "1 class" and render.plural(3, "class", "classes") == "3 classes"
+    assert (
+        render.plural(1, "class", "classes") == "1 class"
+        and render.plural(3, "class", "classes") == "3 classes"
+    )
 
 
 def test_an_evaluation_with_one_error_says_1_error(monkeypatch, capsys, tmp_path):
@@ -165,15 +205,26 @@ def test_printed_urls_follow_the_running_server(workspace, monkeypatch):
         assert recorded_url() == base_url(None) == "http://127.0.0.1:9123"
         assert base_url("https://critic.example.org") == "https://critic.example.org"
     assert recorded_url() is None and not (workspace.root / "serve.json").exists()
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    (workspace.root / "serve.json").write_text(json.dumps({"url": "http://127.0.0.1:9124", "pid": int(dead.stdout)}))
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (workspace.root / "serve.json").write_text(
+        json.dumps({"url": "http://127.0.0.1:9124", "pid": int(dead.stdout)})
+    )
     assert base_url(None) == "http://127.0.0.1:8000"  # a killed server's file is ignored
     assert url_of("0.0.0.0", 80) == "http://127.0.0.1:80" and url_of("::", 81) == "http://[::1]:81"
 
 
-def test_deploy_create_prints_the_address_of_critic_serve(tiny_dataset, workspace, monkeypatch, capsys):
+def test_deploy_create_prints_the_address_of_critic_serve(
+    tiny_dataset, workspace, monkeypatch, capsys
+):
     monkeypatch.delenv("CRITIC_PUBLIC_URL", raising=False)
-    assert run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--name", "lin")[0] == 0
+    assert (
+        run(
+            monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", "--name", "lin"
+        )[0]
+        == 0
+    )
     port = _free_port()
     server = subprocess.Popen(
         ["timeout", "120", sys.executable, "-m", "critic.cli", "serve", "--port", str(port)],
@@ -186,10 +237,16 @@ def test_deploy_create_prints_the_address_of_critic_serve(tiny_dataset, workspac
     try:
         deadline = time.monotonic() + 60
         while not record.exists():
-            assert time.monotonic() < deadline and server.poll() is None, server.stderr.read().decode()
+            assert time.monotonic() < deadline and server.poll() is None, (
+                server.stderr.read().decode()
+            )
             time.sleep(0.1)
         code, out, _ = run(monkeypatch, capsys, "deploy", "create", "lin", "--name", "web")
-        assert code == 0 and f"http://127.0.0.1:{port}/v1/deployments/web/predict" in out and ":8000" not in out
+        assert (
+            code == 0
+            and f"http://127.0.0.1:{port}/v1/deployments/web/predict" in out
+            and ":8000" not in out
+        )
         monkeypatch.setenv("CRITIC_PUBLIC_URL", "https://critic.example.org")
         code, out, _ = run(monkeypatch, capsys, "deploy", "show", "web")
         assert code == 0 and "https://critic.example.org/v1/deployments/web/predict" in out
@@ -205,5 +262,7 @@ def test_deploy_create_prints_the_address_of_critic_serve(tiny_dataset, workspac
 @pytest.mark.parametrize("flag", ["--epochs", "--batch-size", "--seed", "--device", "--threads"])
 def test_each_ignored_flag_is_named(tiny_dataset, monkeypatch, capsys, flag):
     value = {"--device": "cpu"}.get(flag, "2")
-    code, _, err = run(monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", flag, value)
+    code, _, err = run(
+        monkeypatch, capsys, "train", "--dataset", "tiny", "--preset", "linear", flag, value
+    )
     assert code == 2 and flag in err

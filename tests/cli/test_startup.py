@@ -40,14 +40,22 @@ def test_importing_the_cli_loads_no_heavy_library():
     assert [m for m in HEAVY if m in loaded] == []
 
 
-@pytest.mark.parametrize("args", [["--version"], ["--help"], ["data", "--help"], ["train", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--version"], ["--help"], ["data", "--help"], ["train", "--help"]]
+)
 def test_help_and_version_start_fast(args):
     start = time.perf_counter()
     done = _python("-m", "critic.cli", *args)
     seconds = time.perf_counter() - start
     assert done.returncode == 0, done.stderr
-    assert seconds < 2.0  # loosely: 0.2-0.3 s measured (bench/cli_startup.py); torch alone takes 1.5 s or more
-    assert done.stdout.startswith("critic ") if args == ["--version"] else "Usage: critic" in done.stdout
+    assert (
+        seconds < 2.0
+    )  # loosely: 0.2-0.3 s measured (bench/cli_startup.py); torch alone takes 1.5 s or more
+    assert (
+        done.stdout.startswith("critic ")
+        if args == ["--version"]
+        else "Usage: critic" in done.stdout
+    )
 
 
 def test_help_imports_no_heavy_library_even_for_commands_that_use_them():
@@ -66,4 +74,8 @@ def test_the_help_defaults_are_the_libraries_own():
     from critic.data.split import SUBSETS
     from critic.data.stats import COVERAGE_LENGTHS
 
-    assert (defaults.IMDB_URL, defaults.COVERAGE_LENGTHS, defaults.SUBSETS) == (IMDB_URL, COVERAGE_LENGTHS, SUBSETS)
+    assert (defaults.IMDB_URL, defaults.COVERAGE_LENGTHS, defaults.SUBSETS) == (
+        IMDB_URL,
+        COVERAGE_LENGTHS,
+        SUBSETS,
+    )

@@ -34,7 +34,9 @@ def test_reads_labels_ratings_and_keeps_text_verbatim(workspace, aclimdb_tar):
     assert set(frame[frame["source_subset"] == "test"]["subset"]) == {"test"}
     # canonical order: subset, folder, numeric id (10 after 3, not after 1)
     train_pos = frame[frame["origin"].str.startswith("train/pos/")]["origin"].tolist()
-    assert train_pos == [f"train/pos/{i}_{r}.txt" for i, r in [(0, 9), (1, 8), (2, 10), (3, 7), (10, 9)]]
+    assert train_pos == [
+        f"train/pos/{i}_{r}.txt" for i, r in [(0, 9), (1, 8), (2, 10), (3, 7), (10, 9)]
+    ]
 
 
 def test_unsup_only_when_asked(workspace, aclimdb_tar):
@@ -75,8 +77,12 @@ def test_tarball_without_train_is_a_clear_error(workspace, tmp_path):
 def test_links_and_traversal_members_are_skipped_and_counted(workspace, tmp_path):
     tarball = tmp_path / "evil.tar.gz"
     with tarfile.open(tarball, "w:gz") as tar:
-        for name, text in [("aclImdb/train/pos/0_9.txt", "good"), ("aclImdb/train/neg/0_1.txt", "bad"),
-                           ("../aclImdb/train/pos/1_9.txt", "escape"), ("aclImdb/test/pos/0_9.txt", "fine")]:
+        for name, text in [
+            ("aclImdb/train/pos/0_9.txt", "good"),
+            ("aclImdb/train/neg/0_1.txt", "bad"),
+            ("../aclImdb/train/pos/1_9.txt", "escape"),
+            ("aclImdb/test/pos/0_9.txt", "fine"),
+        ]:
             info = tarfile.TarInfo(name)
             info.size = len(text.encode())
             tar.addfile(info, io.BytesIO(text.encode()))

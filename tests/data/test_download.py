@@ -23,7 +23,10 @@ def test_download_verifies_and_caches_by_sha256(tmp_path, file_server):
 @pytest.mark.drill("interrupted work")
 def test_interrupted_transfer_resumes_with_range(tmp_path, file_server):
     file_server.files["/data.tar.gz"] = PAYLOAD
-    file_server.cut_after, file_server.cuts_left = 300_000, 1  # the first response dies after 300 kB
+    file_server.cut_after, file_server.cuts_left = (
+        300_000,
+        1,
+    )  # the first response dies after 300 kB
     path = fetch(file_server.url("/data.tar.gz"), tmp_path, sha256=SHA, progress=False)
     assert path.read_bytes() == PAYLOAD
     assert [r["range"] for r in file_server.requests] == [None, "bytes=300000-"]
@@ -79,7 +82,9 @@ def test_import_aclimdb_from_url(workspace, file_server, aclimdb_tar):
     data = aclimdb_tar.read_bytes()
     file_server.files["/aclImdb_v1.tar.gz"] = data
     sha = hashlib.sha256(data).hexdigest()
-    saved = import_dataset("imdb", file_server.url("/aclImdb_v1.tar.gz"), sha256=sha, progress=False)
+    saved = import_dataset(
+        "imdb", file_server.url("/aclImdb_v1.tar.gz"), sha256=sha, progress=False
+    )
     source = saved.version.manifest["source"]
     assert source["kind"] == "url" and source["sha256"] == sha and source["verified"] is True
     assert saved.version.manifest["rows"]["labelled"] == 14
@@ -90,5 +95,7 @@ def test_import_aclimdb_from_url(workspace, file_server, aclimdb_tar):
 def test_import_refuses_a_tampered_download(workspace, file_server, aclimdb_tar):
     file_server.files["/aclImdb_v1.tar.gz"] = aclimdb_tar.read_bytes()
     with pytest.raises(ChecksumMismatch):
-        import_dataset("imdb", file_server.url("/aclImdb_v1.tar.gz"), sha256="a" * 64, progress=False)
+        import_dataset(
+            "imdb", file_server.url("/aclImdb_v1.tar.gz"), sha256="a" * 64, progress=False
+        )
     assert not workspace.datasets.exists() or not any(workspace.datasets.iterdir())

@@ -23,7 +23,7 @@ def test_dataset_stats_exact_numbers_and_plots(workspace, tmp_path):
     path.write_text(
         "text,label\n"
         "Good film,pos\n"
-        "\"Bad, bad, bad film\",neg\n"
+        '"Bad, bad, bad film",neg\n'
         "Wow!<br /><br />...,pos\n"
         "it's not good,neg\n"
         "a b c d e,pos\n"
@@ -46,8 +46,16 @@ def test_dataset_stats_exact_numbers_and_plots(workspace, tmp_path):
 
 def test_vocabulary_counts_train_only(workspace, tmp_path):
     path = tmp_path / "parts.csv"
-    path.write_text("text,label,part\nalpha beta,x,train\nbeta gamma,y,train\ndelta alpha,x,test\nepsilon,y,test\n")
-    import_dataset("p", path, subset_column="part", split=SplitSettings(validation_fraction=0.0), progress=False)
+    path.write_text(
+        "text,label,part\nalpha beta,x,train\nbeta gamma,y,train\ndelta alpha,x,test\nepsilon,y,test\n"
+    )
+    import_dataset(
+        "p",
+        path,
+        subset_column="part",
+        split=SplitSettings(validation_fraction=0.0),
+        progress=False,
+    )
     stats = dataset_stats("p", plots=False)
     assert stats.vocabulary == {"train": 3, "all": 5}  # delta and epsilon are only in test
     assert stats.counts == {"train": {"x": 1, "y": 1}, "test": {"x": 1, "y": 1}}

@@ -12,7 +12,9 @@ from critic.errors import DatasetNotFound, InvalidName, SettingsError
 
 
 def _csv(path, n=40, extra=""):
-    path.write_text("text,label\n" + "".join(f"review {i}{extra},{'abc'[i % 3]}\n" for i in range(n)))
+    path.write_text(
+        "text,label\n" + "".join(f"review {i}{extra},{'abc'[i % 3]}\n" for i in range(n))
+    )
     return path
 
 
@@ -30,7 +32,16 @@ def test_versions_are_numbered_immutable_and_identical_content_is_not_copied(wor
     assert oct(data.stat().st_mode & 0o777) == "0o444"
     manifest = json.loads((first.version.path / "manifest.json").read_text())
     assert manifest == first.version.manifest
-    for key in ("source", "fingerprint", "rows", "rejected", "split", "created", "critic_version", "classes"):
+    for key in (
+        "source",
+        "fingerprint",
+        "rows",
+        "rejected",
+        "split",
+        "created",
+        "critic_version",
+        "classes",
+    ):
         assert key in manifest
     assert manifest["source"]["sha256"] and len(manifest["fingerprint"]) == 64
 
@@ -38,7 +49,10 @@ def test_versions_are_numbered_immutable_and_identical_content_is_not_copied(wor
 def test_manifest_counts(workspace, tmp_path):
     m = import_dataset("d", _csv(tmp_path / "a.csv", n=30), progress=False).version.manifest
     assert m["rows"]["total"] == 30 and m["classes"] == ["a", "b", "c"]
-    assert m["rows"]["by_subset"] == {"train": {"a": 8, "b": 8, "c": 8}, "validation": {"a": 2, "b": 2, "c": 2}}
+    assert m["rows"]["by_subset"] == {
+        "train": {"a": 8, "b": 8, "c": 8},
+        "validation": {"a": 2, "b": 2, "c": 2},
+    }
 
 
 def test_split_is_stratified_reproducible_and_disjoint():
@@ -81,7 +95,10 @@ def test_resplit_makes_a_new_version_and_same_settings_are_identical(workspace, 
 
 
 @pytest.mark.drill("names that become paths")
-@pytest.mark.parametrize("name", ["../x", "a/b", "", ".hidden", "x" * 65, "nul", "CON.txt", "a\x00b", "tab\tname", "a..b"])
+@pytest.mark.parametrize(
+    "name",
+    ["../x", "a/b", "", ".hidden", "x" * 65, "nul", "CON.txt", "a\x00b", "tab\tname", "a..b"],
+)
 def test_names_that_become_paths_are_validated(workspace, tmp_path, name):
     with pytest.raises(InvalidName):
         import_dataset(name, _csv(tmp_path / "a.csv"), progress=False)
@@ -124,7 +141,11 @@ def test_concurrent_imports_of_one_name_make_distinct_versions(workspace, tmp_pa
 
 
 def test_fingerprint_depends_on_content_not_on_file(workspace, tmp_path):
-    a = import_dataset("d", _csv(tmp_path / "a.csv"), progress=False).version.manifest["fingerprint"]
-    b = import_dataset("e", _csv(tmp_path / "b.csv"), progress=False).version.manifest["fingerprint"]
+    a = import_dataset("d", _csv(tmp_path / "a.csv"), progress=False).version.manifest[
+        "fingerprint"
+    ]
+    b = import_dataset("e", _csv(tmp_path / "b.csv"), progress=False).version.manifest[
+        "fingerprint"
+    ]
     assert a == b
     np.testing.assert_equal(len(a), 64)

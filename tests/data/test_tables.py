@@ -22,10 +22,10 @@ def _frame(saved):
 def test_csv_rfc4180_quoted_commas_newlines_and_doubled_quotes(workspace, tmp_path):
     path = tmp_path / "reviews.csv"
     path.write_bytes(
-        b'review,sentiment\r\n'
+        b"review,sentiment\r\n"
         b'"Good, really good",positive\r\n'
         b'"Two\nlines, and ""quotes""",negative\r\n'
-        b'plain,positive\r\n'
+        b"plain,positive\r\n"
     )
     frame = _frame(_import(path))
     assert frame["text"].tolist() == ["Good, really good", 'Two\nlines, and "quotes"', "plain"]
@@ -67,8 +67,14 @@ def test_broken_rows_are_rejected_with_line_numbers_and_the_rest_imported(worksp
     assert m["rows"]["total"] == 2 and m["rejected"]["count"] == 3
     rejects = pd.read_csv(saved.version.path / "rejects.csv")
     assert rejects["line"].tolist() == [3, 4, 5]
-    assert "3 fields" in rejects["reason"][0] and "empty" in rejects["reason"][1] and "missing" in rejects["reason"][2]
-    assert m["rows"]["total"] + m["rejected"]["count"] == 5  # nothing lost: every data row accounted for
+    assert (
+        "3 fields" in rejects["reason"][0]
+        and "empty" in rejects["reason"][1]
+        and "missing" in rejects["reason"][2]
+    )
+    assert (
+        m["rows"]["total"] + m["rejected"]["count"] == 5
+    )  # nothing lost: every data row accounted for
 
 
 def test_empty_file_and_header_only_are_clear_errors(workspace, tmp_path):
@@ -91,7 +97,11 @@ def test_wrong_column_names_list_the_columns(workspace, tmp_path):
     with pytest.raises(ColumnError, match="no column 'body'"):
         _import(path, text="body", label="stars")
     saved = _import(path, text="comment", label="stars")
-    assert saved.version.manifest["columns"] == {"text": "comment", "label": "stars", "subset": None}
+    assert saved.version.manifest["columns"] == {
+        "text": "comment",
+        "label": "stars",
+        "subset": None,
+    }
     assert saved.version.manifest["label_type"] == "int"
 
 
@@ -109,7 +119,12 @@ def test_tsv(workspace, tmp_path):
 
 def test_jsonl_with_a_broken_line(workspace, tmp_path):
     path = tmp_path / "x.jsonl"
-    lines = [json.dumps({"text": "one", "label": "a"}), "{broken", json.dumps({"text": "two", "label": 1}), "[1, 2]"]
+    lines = [
+        json.dumps({"text": "one", "label": "a"}),
+        "{broken",
+        json.dumps({"text": "two", "label": 1}),
+        "[1, 2]",
+    ]
     path.write_text("\n".join(lines) + "\n")
     saved = _import(path)
     assert _frame(saved)["label"].tolist() == ["a", "1"]
@@ -127,7 +142,13 @@ def test_parquet_and_label_values(workspace, tmp_path):
 
 def test_subset_column(workspace, tmp_path):
     path = tmp_path / "split.csv"
-    path.write_text("text,label,part\n" + "".join(f"r{i},{'ab'[i % 2]},{['train', 'dev', 'test', 'train'][i % 4]}\n" for i in range(12)) + "bad,a,holdout\n")
+    path.write_text(
+        "text,label,part\n"
+        + "".join(
+            f"r{i},{'ab'[i % 2]},{['train', 'dev', 'test', 'train'][i % 4]}\n" for i in range(12)
+        )
+        + "bad,a,holdout\n"
+    )
     saved = import_dataset("s", path, subset_column="part", progress=False)
     frame = _frame(saved)
     assert frame["subset"].tolist()[:4] == ["train", "validation", "test", "train"]
@@ -147,13 +168,20 @@ def test_test_fraction_when_asked(workspace, tmp_path):
 def test_zip_of_tables_with_subsets_from_member_names(workspace, tmp_path):
     path = tmp_path / "imdb.zip"
     with zipfile.ZipFile(path, "w") as z:
-        z.writestr("data/train.csv", "review,sentiment\n" + "".join(f"t{i},{'pn'[i % 2]}\n" for i in range(10)))
+        z.writestr(
+            "data/train.csv",
+            "review,sentiment\n" + "".join(f"t{i},{'pn'[i % 2]}\n" for i in range(10)),
+        )
         z.writestr("data/test.csv", "review,sentiment\nx,p\ny,n\n")
         z.writestr("__MACOSX/data/._train.csv", "junk")
         z.writestr("notes.txt", "ignored")
     saved = import_dataset("z", path, progress=False)
     counts = saved.version.manifest["rows"]["by_subset"]
-    assert counts == {"train": {"n": 4, "p": 4}, "validation": {"n": 1, "p": 1}, "test": {"n": 1, "p": 1}}
+    assert counts == {
+        "train": {"n": 4, "p": 4},
+        "validation": {"n": 1, "p": 1},
+        "test": {"n": 1, "p": 1},
+    }
     assert _frame(saved)["origin"].iloc[0] == "imdb.zip:data/train.csv:2"
 
 
@@ -170,7 +198,11 @@ def test_labels_differing_only_by_case_are_flagged(workspace, tmp_path):
     path = tmp_path / "case.csv"
     path.write_text("text,label\na,Positive\nb,positive\nc, negative \n")
     saved = _import(path)
-    assert saved.version.manifest["classes"] == ["Positive", "negative", "positive"]  # whitespace stripped
+    assert saved.version.manifest["classes"] == [
+        "Positive",
+        "negative",
+        "positive",
+    ]  # whitespace stripped
     assert any("differ only by case" in w for w in saved.warnings)
 
 
@@ -183,7 +215,7 @@ def test_duplicate_columns_are_a_clear_error(workspace, tmp_path):
 
 def test_semicolon_file_gets_a_delimiter_hint_and_reads_with_it(workspace, tmp_path):
     path = tmp_path / "euro.csv"
-    path.write_text("text;label\n\"a, b\";x\nc;y\n")
+    path.write_text('text;label\n"a, b";x\nc;y\n')
     with pytest.raises(ColumnError, match="--delimiter ';'"):
         _import(path)
     assert _frame(_import(path, delimiter=";"))["text"].tolist() == ["a, b", "c"]

@@ -13,10 +13,23 @@ def snapshot(workspace: Workspace) -> tuple:
     rows = ()
     if workspace.catalog_path.exists():
         with sqlite3.connect(workspace.catalog_path) as conn:
-            tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-            rows = tuple((t, tuple(sorted(map(repr, conn.execute(f"SELECT * FROM {t}"))))) for t in tables)
-    files = tuple(sorted(str(p.relative_to(workspace.root)) for p in Path(workspace.root).rglob("*")
-                         if p.parts[len(Path(workspace.root).parts)] in ("datasets", "experiments", "deployments")))
+            tables = [
+                t
+                for (t,) in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                )
+            ]
+            rows = tuple(
+                (t, tuple(sorted(map(repr, conn.execute(f"SELECT * FROM {t}"))))) for t in tables
+            )
+    files = tuple(
+        sorted(
+            str(p.relative_to(workspace.root))
+            for p in Path(workspace.root).rglob("*")
+            if p.parts[len(Path(workspace.root).parts)]
+            in ("datasets", "experiments", "deployments")
+        )
+    )
     return rows, files
 
 

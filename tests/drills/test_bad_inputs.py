@@ -31,7 +31,9 @@ def _names():
 def test_bad_input(corpus, workspace, name, record_property):
     folder, cases = corpus
     case = cases[name]
-    import_dataset("seed", folder / "crlf_and_blank_lines.csv", progress=False)  # a catalog with something in it
+    import_dataset(
+        "seed", folder / "crlf_and_blank_lines.csv", progress=False
+    )  # a catalog with something in it
     before = snapshot(workspace)
     if case.error:
         with pytest.raises(getattr(errors, case.error)) as info:
@@ -40,14 +42,21 @@ def test_bad_input(corpus, workspace, name, record_property):
         assert snapshot(workspace) == before
         record_property("lost", 0)
         return
-    saved = import_dataset("bad", folder / name, progress=False, split=SplitSettings(validation_fraction=0.0),
-                           **case.options)
+    saved = import_dataset(
+        "bad",
+        folder / name,
+        progress=False,
+        split=SplitSettings(validation_fraction=0.0),
+        **case.options,
+    )
     manifest = saved.version.manifest
     accepted, rejected = manifest["rows"]["total"], manifest["rejected"]["count"]
     record_property("lost", case.rows - accepted - rejected)
     assert (accepted, accepted + rejected) == (case.accepted, case.rows), manifest["rejected"]
     if rejected:
-        assert any(case.hint in reason for reason in manifest["rejected"]["by_reason"]), manifest["rejected"]
+        assert any(case.hint in reason for reason in manifest["rejected"]["by_reason"]), manifest[
+            "rejected"
+        ]
         assert (saved.version.path / "rejects.csv").exists()
     if case.warning:
         assert any(case.warning in w for w in saved.warnings), saved.warnings

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 from critic.data import import_dataset
 from critic.deploy import create_deployment
@@ -28,11 +28,16 @@ def served(tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CRITIC_HOME", str(home / "home"))
         source = home / "reviews.csv"
-        source.write_text("review,sentiment\n" + "".join(f'"{t}",{label}\n' for t, label in sentiment_rows(60)))
+        source.write_text(
+            "review,sentiment\n" + "".join(f'"{t}",{label}\n' for t, label in sentiment_rows(60))
+        )
         ref = import_dataset("reviews", source, progress=False).version.ref
         train_experiment(build_config(ref, preset="linear"), name="lin")
         token = create_deployment("lin", name="one").token
-        app = create_app(Workspace.from_env(), ServeSettings(max_body_bytes=20_000, max_batch=8, refresh_seconds=60))
+        app = create_app(
+            Workspace.from_env(),
+            ServeSettings(max_body_bytes=20_000, max_batch=8, refresh_seconds=60),
+        )
         yield app, token
 
 
@@ -44,22 +49,29 @@ def _operations(app) -> list:
 def _use_input_name(body, name: str) -> None:
     """The schema cannot know each deployment's field name: give a generated body the served one."""
     rows = body.get("rows") if isinstance(body, dict) else None
-    for row in (rows if isinstance(rows, list) else [body]):
+    for row in rows if isinstance(rows, list) else [body]:
         if isinstance(row, dict) and row and name not in row:
             row[name] = row.pop(next(iter(row)))
 
 
 def test_every_operation_is_fuzzed(served):
     labels = {op.label for op in _operations(served[0])}
-    assert {"POST /v1/deployments/{name}/predict", "GET /v1/deployments/{name}", "GET /healthz"} <= labels
+    assert {
+        "POST /v1/deployments/{name}/predict",
+        "GET /v1/deployments/{name}",
+        "GET /healthz",
+    } <= labels
 
 
 ROUTES = ["POST /v1/deployments/{name}/predict", "GET /v1/deployments/{name}"]
 
 
 # negative mode (requests that break the schema) needs something to break: the routes without parameters run positive only
-@pytest.mark.parametrize(("label", "mode"), [(r, m) for r in ROUTES for m in GenerationMode]
-                         + [("GET /healthz", GenerationMode.POSITIVE), ("GET /tester", GenerationMode.POSITIVE)])
+@pytest.mark.parametrize(
+    ("label", "mode"),
+    [(r, m) for r in ROUTES for m in GenerationMode]
+    + [("GET /healthz", GenerationMode.POSITIVE), ("GET /tester", GenerationMode.POSITIVE)],
+)
 def test_no_server_errors_and_json_errors(served, label, mode, record_property):
     """Each generated request is sent three times: with the deployment's token, with none, with a wrong one.
     (schemathesis's pytest plugin does not run on pytest 9, so its strategies are driven with hypothesis.)"""
@@ -68,10 +80,14 @@ def test_no_server_errors_and_json_errors(served, label, mode, record_property):
     sent = []
 
     @given(case=operation.as_strategy(mode))
-    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     def check(case):
         if case.path_parameters and len(sent) % 2:
-            case.path_parameters["name"] = "one"  # half the cases reach past the 404 to the body handling
+            case.path_parameters["name"] = (
+                "one"  # half the cases reach past the 404 to the body handling
+            )
             _use_input_name(case.body, "review")
         for auth in (token, None, "critic_" + "x" * 43):
             response = case.call(headers={"Authorization": f"Bearer {auth}"} if auth else {})

@@ -37,7 +37,12 @@ while True:  # killed from outside
 
 def _run_and_kill(code: str, args: list[str], env: dict, after: float) -> bool:
     """Start `python -c code args`, SIGKILL it `after` seconds later; True if it was still running."""
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + after
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)
@@ -49,7 +54,9 @@ def _run_and_kill(code: str, args: list[str], env: dict, after: float) -> bool:
 
 def _kill_while_writing(env: dict, after: float) -> bool:
     """SIGKILL the catalog writer `after` seconds after its 5th round of writes."""
-    proc = subprocess.Popen([sys.executable, "-c", CATALOG_WRITES], env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CATALOG_WRITES], env=env, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline() == "writing\n"
     time.sleep(after)
     alive = proc.poll() is None
@@ -58,7 +65,9 @@ def _kill_while_writing(env: dict, after: float) -> bool:
     return alive
 
 
-def test_an_import_killed_at_any_moment_leaves_no_partial_version(workspace, tmp_path, record_property):
+def test_an_import_killed_at_any_moment_leaves_no_partial_version(
+    workspace, tmp_path, record_property
+):
     source = write_csv(tmp_path / "big.csv", sentiment_rows(60_000))
     env = {**os.environ, "CRITIC_HOME": str(workspace.root)}
     start = time.monotonic()
@@ -67,7 +76,9 @@ def test_an_import_killed_at_any_moment_leaves_no_partial_version(workspace, tmp
     (reference,) = list_versions()
     kills = 0
     for fraction in (0.2, 0.4, 0.6, 0.75, 0.85, 0.9, 0.95):
-        source.write_text(source.read_text() + f"another review {fraction},positive\n")  # new content, a new version
+        source.write_text(
+            source.read_text() + f"another review {fraction},positive\n"
+        )  # new content, a new version
         kills += _run_and_kill(IMPORT, [str(source)], env, whole * fraction)
         assert integrity(workspace.catalog_path) == "ok"
         for version in list_versions():  # whatever the catalog lists is whole
@@ -82,7 +93,9 @@ def test_an_import_killed_at_any_moment_leaves_no_partial_version(workspace, tmp
 
 
 def test_catalog_writes_killed_leave_a_readable_catalog(workspace, tmp_path, record_property):
-    ref = import_dataset("t", write_csv(tmp_path / "t.csv", sentiment_rows(40)), progress=False).version.ref
+    ref = import_dataset(
+        "t", write_csv(tmp_path / "t.csv", sentiment_rows(40)), progress=False
+    ).version.ref
     train_experiment(build_config(ref, preset="linear"), name="lin")
     create_deployment("lin", name="d")
     env = {**os.environ, "CRITIC_HOME": str(workspace.root)}

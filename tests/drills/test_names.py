@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from critic.data import import_dataset, load_version, resplit, SplitSettings
-from critic.deploy import create_deployment, delete_deployment, get_deployment, rotate_token, set_enabled
+from critic.data import SplitSettings, import_dataset, load_version, resplit
+from critic.deploy import (
+    create_deployment,
+    delete_deployment,
+    get_deployment,
+    rotate_token,
+    set_enabled,
+)
 from critic.errors import InvalidName
 from critic.evaluate import evaluate
 from critic.experiments.configure import build_config
@@ -17,20 +23,44 @@ from tests.drills.conftest import snapshot
 
 pytestmark = pytest.mark.drill("names that become paths")
 
-NAMES = ["../x", "..", ".", "/etc/passwd", "a/b", "a\\b", "C:\\x", "", ".hidden", "x" * 65, "nul", "CON.txt", "com1",
-         "a\x00b", "tab\tname", "new\nline", "a..b", " lead", "ｘ／y", "-dash"]
+NAMES = [
+    "../x",
+    "..",
+    ".",
+    "/etc/passwd",
+    "a/b",
+    "a\\b",
+    "C:\\x",
+    "",
+    ".hidden",
+    "x" * 65,
+    "nul",
+    "CON.txt",
+    "com1",
+    "a\x00b",
+    "tab\tname",
+    "new\nline",
+    "a..b",
+    " lead",
+    "ｘ／y",
+    "-dash",
+]
 
 
 @pytest.fixture
 def home(workspace, tmp_path):
-    ref = import_dataset("t", write_csv(tmp_path / "t.csv", sentiment_rows(40)), progress=False).version.ref
+    ref = import_dataset(
+        "t", write_csv(tmp_path / "t.csv", sentiment_rows(40)), progress=False
+    ).version.ref
     train_experiment(build_config(ref, preset="linear"), name="lin")
     create_deployment("lin", name="d")
     return tmp_path
 
 
 OPERATIONS = {
-    "import dataset": lambda n, tmp: import_dataset(n, write_csv(tmp / "x.csv", sentiment_rows(10)), progress=False),
+    "import dataset": lambda n, tmp: import_dataset(
+        n, write_csv(tmp / "x.csv", sentiment_rows(10)), progress=False
+    ),
     "load dataset": lambda n, tmp: load_version(n),
     "resplit dataset": lambda n, tmp: resplit(n, SplitSettings(validation_fraction=0.5)),
     "train experiment": lambda n, tmp: train_experiment(build_config("t", preset="linear"), name=n),

@@ -23,20 +23,27 @@ from critic.models.linear import LinearSettings
 )
 def test_the_linear_model_refuses_neural_train_settings(train):
     (key,) = train
-    with pytest.raises(SettingsError, match=rf"does not use {key} \(--{key.replace('_', '-')}\).*\[model\]"):
+    with pytest.raises(
+        SettingsError, match=rf"does not use {key} \(--{key.replace('_', '-')}\).*\[model\]"
+    ):
         build_config("d", preset="linear", train=train)
 
 
 def test_the_linear_model_refuses_a_config_files_train_table(tmp_path):
     config = tmp_path / "linear.toml"
-    config.write_text('[model]\nkind = "linear"\nC = [1.0]\n\n[train]\nepochs = 4\nbatch_size = 16\n')
+    config.write_text(
+        '[model]\nkind = "linear"\nC = [1.0]\n\n[train]\nepochs = 4\nbatch_size = 16\n'
+    )
     with pytest.raises(SettingsError, match=r"\[train\] epochs, \[train\] batch_size.*seed"):
         build_config("d", config_file=config)
 
 
 def test_the_linear_model_keeps_what_it_reads(tmp_path):
     config = build_config("d", preset="linear", train={"checkpoint_metric": "val_accuracy"})
-    assert isinstance(config.model, LinearSettings) and config.train.checkpoint_metric == "val_accuracy"
+    assert (
+        isinstance(config.model, LinearSettings)
+        and config.train.checkpoint_metric == "val_accuracy"
+    )
     seeded = tmp_path / "seeded.toml"
     seeded.write_text('[model]\nkind = "linear"\nseed = 7\n')
     assert build_config("d", preset="linear", config_file=seeded).model.seed == 7
@@ -73,7 +80,9 @@ def test_assembling_reads_no_pretrained_files_and_resolving_does(tmp_path):
 
 def test_resolving_checks_the_graph(tmp_path):
     config = tmp_path / "bad.toml"
-    config.write_text('[model]\n[[model.blocks]]\ntype = "Embedding"\ndim = 8\n[[model.blocks]]\ntype = "Output"\n')
+    config.write_text(
+        '[model]\n[[model.blocks]]\ntype = "Embedding"\ndim = 8\n[[model.blocks]]\ntype = "Output"\n'
+    )
     assembled = assemble_config("d", config_file=config)
     with pytest.raises(GraphError, match="block 'output'"):
         resolve_config(assembled)

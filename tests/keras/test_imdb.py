@@ -65,7 +65,10 @@ def test_seed_003_decode_snippet_reads_back_the_words(corpus):
     (x_train, y_train), _ = imdb.load_data(corpus)
     index = imdb.get_word_index()
     reverse_index = dict([(value, key) for (key, value) in index.items()])
-    decoded = {int(label): " ".join([reverse_index.get(i - 3, "#") for i in seq]) for seq, label in zip(x_train, y_train)}
+    decoded = {
+        int(label): " ".join([reverse_index.get(i - 3, "#") for i in seq])
+        for seq, label in zip(x_train, y_train)
+    }
     assert decoded == {1: "# good good good movie", 0: "# bad bad movie"}
 
 
@@ -79,8 +82,10 @@ def test_imports_from_environment_when_missing(corpus, monkeypatch):
 def test_pad_sequences_keras_defaults():
     seqs = [[1, 2, 3, 4], [5], []]
     np.testing.assert_array_equal(pad_sequences(seqs, maxlen=3), [[2, 3, 4], [0, 0, 5], [0, 0, 0]])
-    np.testing.assert_array_equal(pad_sequences(seqs, maxlen=3, padding="post", truncating="post"),
-                                  [[1, 2, 3], [5, 0, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(
+        pad_sequences(seqs, maxlen=3, padding="post", truncating="post"),
+        [[1, 2, 3], [5, 0, 0], [0, 0, 0]],
+    )
     assert pad_sequences(seqs).shape == (3, 4) and pad_sequences(seqs).dtype == np.int32
     np.testing.assert_array_equal(pad_sequences([[7]], maxlen=2, value=9), [[9, 7]])
     with pytest.raises(ValueError):

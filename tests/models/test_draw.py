@@ -24,9 +24,14 @@ def test_summary_gives_each_blocks_shape_and_parameters():
     summary = summarize(TWO_ARMS, InputSpec("ids", 500, 50, "post"), n_classes=3)
     rows = {r.id: r for r in summary.rows}
     assert rows["input"].output == "ids (B, 50)" and rows["input"].parameters == 0
-    assert rows["embedding"].output == "seq (B, 16, 50)" and rows["embedding"].parameters == 500 * 16
+    assert (
+        rows["embedding"].output == "seq (B, 16, 50)" and rows["embedding"].parameters == 500 * 16
+    )
     assert rows["conv5"].output == "seq (B, 8, 46)" and rows["conv5"].parameters == 16 * 8 * 5 + 8
-    assert rows["concatenate"].inputs == ("pool3", "pool5") and rows["concatenate"].output == "vec (B, 16)"
+    assert (
+        rows["concatenate"].inputs == ("pool3", "pool5")
+        and rows["concatenate"].output == "vec (B, 16)"
+    )
     assert rows["output"].output == "vec (B, 3)" and rows["output"].settings == {"max_norm": None}
     assert summary.total == sum(r.parameters for r in summary.rows)
 

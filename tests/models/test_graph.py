@@ -13,28 +13,91 @@ def _model(blocks, spec=IDS, n=3):
     return GraphModel(GraphSpec.from_dict({"blocks": blocks}), spec, n)
 
 
-KIM = [{"type": "Embedding", "dim": 8}, {"id": "drop", "type": "Dropout", "rate": 0.2},
-       {"id": "c2", "type": "Conv1D", "filters": 4, "kernel": 2, "inputs": ["drop"]}, {"id": "p2", "type": "GlobalMaxPool1D"},
-       {"id": "c5", "type": "Conv1D", "filters": 4, "kernel": 5, "padding": "same", "inputs": ["drop"]},
-       {"id": "p5", "type": "GlobalMaxPool1D"}, {"type": "Concatenate", "inputs": ["p2", "p5"]}, {"type": "Output"}]
+KIM = [
+    {"type": "Embedding", "dim": 8},
+    {"id": "drop", "type": "Dropout", "rate": 0.2},
+    {"id": "c2", "type": "Conv1D", "filters": 4, "kernel": 2, "inputs": ["drop"]},
+    {"id": "p2", "type": "GlobalMaxPool1D"},
+    {
+        "id": "c5",
+        "type": "Conv1D",
+        "filters": 4,
+        "kernel": 5,
+        "padding": "same",
+        "inputs": ["drop"],
+    },
+    {"id": "p5", "type": "GlobalMaxPool1D"},
+    {"type": "Concatenate", "inputs": ["p2", "p5"]},
+    {"type": "Output"},
+]
 
 
-@pytest.mark.parametrize("blocks,message", [
-    ([{"type": "Embedding", "dim": 8}, {"type": "Dense", "units": 4}, {"type": "Output"}], "'dense'.*Flatten or GlobalMaxPool1D"),
-    ([{"type": "Embedding", "dim": 8}, {"type": "Conv1D", "filters": 2, "kernel": 40}, {"type": "GlobalMaxPool1D"},
-      {"type": "Output"}], "'conv1d'.*kernel 40 is longer"),
-    ([{"type": "Embedding", "dim": 8}, {"type": "Attention"}], "unknown type 'Attention'"),
-    ([{"type": "Embedding", "dim": 8, "size": 3}, {"type": "Flatten"}, {"type": "Output"}], "'embedding'.*unknown setting"),
-    ([{"type": "Embedding", "dim": 8}, {"type": "Flatten"}], "exactly one Output"),
-    ([{"type": "Embedding", "dim": 8}, {"id": "x", "type": "Flatten"}, {"type": "Flatten", "inputs": ["embedding"]},
-      {"type": "Output"}], "goes nowhere"),
-    ([{"type": "Embedding", "dim": 8, "inputs": ["nope"]}, {"type": "Flatten"}, {"type": "Output"}], "'nope' is not a block"),
-    ([{"type": "Embedding", "dim": 8}, {"type": "Flatten"}, {"id": "cat", "type": "Concatenate"}, {"type": "Output"}],
-     "'cat'.*two or more"),
-    ([{"type": "Embedding", "dim": 0}, {"type": "Flatten"}, {"type": "Output"}], "dim must be a positive"),
-    ([{"type": "Dense", "units": 4, "activation": "swish"}, {"type": "Output"}], "unknown activation"),
-    ([{"type": "Embedding", "dim": 8, "pretrain": "glove"}, {"type": "Flatten"}, {"type": "Output"}], "pretrain must be"),
-])
+@pytest.mark.parametrize(
+    "blocks,message",
+    [
+        (
+            [{"type": "Embedding", "dim": 8}, {"type": "Dense", "units": 4}, {"type": "Output"}],
+            "'dense'.*Flatten or GlobalMaxPool1D",
+        ),
+        (
+            [
+                {"type": "Embedding", "dim": 8},
+                {"type": "Conv1D", "filters": 2, "kernel": 40},
+                {"type": "GlobalMaxPool1D"},
+                {"type": "Output"},
+            ],
+            "'conv1d'.*kernel 40 is longer",
+        ),
+        ([{"type": "Embedding", "dim": 8}, {"type": "Attention"}], "unknown type 'Attention'"),
+        (
+            [{"type": "Embedding", "dim": 8, "size": 3}, {"type": "Flatten"}, {"type": "Output"}],
+            "'embedding'.*unknown setting",
+        ),
+        ([{"type": "Embedding", "dim": 8}, {"type": "Flatten"}], "exactly one Output"),
+        (
+            [
+                {"type": "Embedding", "dim": 8},
+                {"id": "x", "type": "Flatten"},
+                {"type": "Flatten", "inputs": ["embedding"]},
+                {"type": "Output"},
+            ],
+            "goes nowhere",
+        ),
+        (
+            [
+                {"type": "Embedding", "dim": 8, "inputs": ["nope"]},
+                {"type": "Flatten"},
+                {"type": "Output"},
+            ],
+            "'nope' is not a block",
+        ),
+        (
+            [
+                {"type": "Embedding", "dim": 8},
+                {"type": "Flatten"},
+                {"id": "cat", "type": "Concatenate"},
+                {"type": "Output"},
+            ],
+            "'cat'.*two or more",
+        ),
+        (
+            [{"type": "Embedding", "dim": 0}, {"type": "Flatten"}, {"type": "Output"}],
+            "dim must be a positive",
+        ),
+        (
+            [{"type": "Dense", "units": 4, "activation": "swish"}, {"type": "Output"}],
+            "unknown activation",
+        ),
+        (
+            [
+                {"type": "Embedding", "dim": 8, "pretrain": "glove"},
+                {"type": "Flatten"},
+                {"type": "Output"},
+            ],
+            "pretrain must be",
+        ),
+    ],
+)
 def test_shape_and_wiring_errors_name_the_block(blocks, message):
     spec = InputSpec("vector", 50) if blocks[0]["type"] == "Dense" else IDS
     with pytest.raises(GraphError, match=message):
@@ -71,14 +134,26 @@ def test_empty_text_gives_finite_output():
 
 def test_flatten_and_lstm_models_are_not_trimmed():
     flat = _model([{"type": "Embedding", "dim": 4}, {"type": "Flatten"}, {"type": "Output"}])
-    lstm = _model([{"type": "Embedding", "dim": 4}, {"type": "LSTM", "units": 3, "bidirectional": True}, {"type": "Output"}])
+    lstm = _model(
+        [
+            {"type": "Embedding", "dim": 4},
+            {"type": "LSTM", "units": 3, "bidirectional": True},
+            {"type": "Output"},
+        ]
+    )
     assert flat.trim_margin is None and lstm.trim_margin is None
     assert lstm(torch.randint(0, 50, (2, 30))).shape == (2, 3)
 
 
 def test_keras_initialization():
-    model = _model([{"type": "Embedding", "dim": 4}, {"type": "LSTM", "units": 3}, {"type": "Dense", "units": 5},
-                    {"type": "Output"}])
+    model = _model(
+        [
+            {"type": "Embedding", "dim": 4},
+            {"type": "LSTM", "units": 3},
+            {"type": "Dense", "units": 5},
+            {"type": "Output"},
+        ]
+    )
     emb = model.layers["embedding"].embedding.weight
     assert emb.abs().max() <= 0.05
     lstm = model.layers["lstm"].lstm
@@ -87,7 +162,10 @@ def test_keras_initialization():
 
 
 def test_max_norm_constraint():
-    model = _model([{"type": "Dense", "units": 4}, {"type": "Output", "max_norm": 0.5}], InputSpec("vector", 20))
+    model = _model(
+        [{"type": "Dense", "units": 4}, {"type": "Output", "max_norm": 0.5}],
+        InputSpec("vector", 20),
+    )
     with torch.no_grad():
         model.layers["output"].linear.weight.mul_(100)
     model.constrain()
@@ -113,7 +191,13 @@ def test_activation_after_pooling_gives_the_same_numbers():
 def test_unmasked_pooling_sees_padding_and_still_trims_exactly_in_evaluation():
     torch.manual_seed(2)
     blocks = [dict(b) for b in KIM]
-    blocks[4] = {"id": "c5", "type": "Conv1D", "filters": 4, "kernel": 5, "inputs": ["drop"]}  # valid, not same
+    blocks[4] = {
+        "id": "c5",
+        "type": "Conv1D",
+        "filters": 4,
+        "kernel": 5,
+        "inputs": ["drop"],
+    }  # valid, not same
     for b in blocks:
         if b["type"] == "GlobalMaxPool1D":
             b["mask_padding"] = False
@@ -144,7 +228,11 @@ def test_skipgram_pretraining_sets_the_rows_of_the_words_seen_the_same_way_every
     for row in ids:
         n = rng.integers(5, 30)
         row[:n] = rng.integers(2, 20, size=n)
-    blocks = [{"type": "Embedding", "dim": 8, "pretrain": "skipgram"}, {"type": "GlobalMaxPool1D"}, {"type": "Output"}]
+    blocks = [
+        {"type": "Embedding", "dim": 8, "pretrain": "skipgram"},
+        {"type": "GlobalMaxPool1D"},
+        {"type": "Output"},
+    ]
     torch.manual_seed(0)
     a, untouched = _model(blocks), _model(blocks)
     untouched.load_state_dict(a.state_dict())
@@ -154,6 +242,13 @@ def test_skipgram_pretraining_sets_the_rows_of_the_words_seen_the_same_way_every
     pretrain_embeddings(b, ids, seed=3)
     wa, wb, w0 = (m.layers["embedding"].embedding.weight for m in (a, b, untouched))
     assert torch.equal(wa[2:20], wb[2:20]) and not torch.allclose(wa[2:20], w0[2:20])
-    assert wa[2:20].std().item() == pytest.approx(w0.std().item(), rel=0.2)  # at the initializer's spread
-    assert torch.equal(wa[20:], w0[20:]) and torch.equal(wa[:2], w0[:2])  # unseen ids and PAD/OOV keep their rows
-    assert pretrain_embeddings(_model([{"type": "Embedding", "dim": 8}, *blocks[1:]]), ids, seed=3) == []
+    assert wa[2:20].std().item() == pytest.approx(
+        w0.std().item(), rel=0.2
+    )  # at the initializer's spread
+    assert torch.equal(wa[20:], w0[20:]) and torch.equal(
+        wa[:2], w0[:2]
+    )  # unseen ids and PAD/OOV keep their rows
+    assert (
+        pretrain_embeddings(_model([{"type": "Embedding", "dim": 8}, *blocks[1:]]), ids, seed=3)
+        == []
+    )

@@ -12,14 +12,24 @@ from tests.conftest import sentiment_rows
 def _fit(rows, classes, **settings):
     texts = [t for t, _ in rows]
     y = np.array([classes.index(label) for _, label in rows])
-    return NBLinear(LinearSettings(**settings)).fit(texts[:-20], y[:-20], len(classes), val_texts=texts[-20:],
-                                                    val_labels=y[-20:]), texts, y
+    return (
+        NBLinear(LinearSettings(**settings)).fit(
+            texts[:-20], y[:-20], len(classes), val_texts=texts[-20:], val_labels=y[-20:]
+        ),
+        texts,
+        y,
+    )
 
 
 def test_a_word_that_always_means_positive_decides():
     model, _, _ = _fit(sentiment_rows(120), ["negative", "positive"])
     probs = model.predict_proba(["the movie was wonderful", "the movie was dull", "the movie was"])
-    assert probs[0].argmax() == 1 and probs[1].argmax() == 0 and probs[0, 1] > 0.65 and probs[1, 0] > 0.65
+    assert (
+        probs[0].argmax() == 1
+        and probs[1].argmax() == 0
+        and probs[0, 1] > 0.65
+        and probs[1, 0] > 0.65
+    )
     assert abs(probs[2, 0] - 0.5) < abs(probs[0, 0] - 0.5)  # no cue word: less sure than with one
     assert model.C_ in (0.1, 0.3, 1.0)
 
@@ -33,7 +43,9 @@ def test_three_classes_three_probabilities():
 
 
 def test_save_load_identical_and_odd_texts(tmp_path):
-    model, texts, _ = _fit(sentiment_rows(80), ["negative", "positive"], ngram_max=3, counts="sublinear")
+    model, texts, _ = _fit(
+        sentiment_rows(80), ["negative", "positive"], ngram_max=3, counts="sublinear"
+    )
     model.save(tmp_path / "m")
     again = NBLinear.load(tmp_path / "m")
     odd = ["", "<br /><br />", "zzz qqq never seen", "!!!"] + texts[:5]
@@ -41,10 +53,16 @@ def test_save_load_identical_and_odd_texts(tmp_path):
     assert np.allclose(again.predict_proba(odd[:4]).sum(1), 1)
 
 
-@pytest.mark.parametrize("settings,message", [
-    ({"ngram_max": 0}, "n-gram range"), ({"counts": "tfidf"}, "counts"), ({"C": [0.0]}, "C must"),
-    ({"beta": 2.0}, "beta"), ({"class_weight": "heavy"}, "class_weight"),
-])
+@pytest.mark.parametrize(
+    "settings,message",
+    [
+        ({"ngram_max": 0}, "n-gram range"),
+        ({"counts": "tfidf"}, "counts"),
+        ({"C": [0.0]}, "C must"),
+        ({"beta": 2.0}, "beta"),
+        ({"class_weight": "heavy"}, "class_weight"),
+    ],
+)
 def test_settings_are_validated(settings, message):
     with pytest.raises(SettingsError, match=message):
         LinearSettings(**settings)
@@ -56,11 +74,19 @@ def test_linear_experiment_is_one_epoch_and_predicts_through_the_predictor(tiny_
     experiment = train_experiment(build_config(tiny_dataset, preset="linear"))
     assert experiment.record.epochs_done == 1 and experiment.record.best_epoch == 1
     folder = experiment.checkpoint("best")
-    assert {p.name for p in folder.iterdir()} == {"model.safetensors", "model.json", "vocabulary.json", "classes.json",
-                                                 "manifest.json"}
+    assert {p.name for p in folder.iterdir()} == {
+        "model.safetensors",
+        "model.json",
+        "vocabulary.json",
+        "classes.json",
+        "manifest.json",
+    }
     predictor = Predictor.from_checkpoint(folder)
     (result,) = predictor.predict(["a wonderful film"])
-    assert result["label"] == "positive" and set(result["probabilities"]) == {"negative", "positive"}
+    assert result["label"] == "positive" and set(result["probabilities"]) == {
+        "negative",
+        "positive",
+    }
     config = tmp_path / "trigrams.toml"
     config.write_text('[model]\nkind = "linear"\nngram_max = 3\nC = [1.0]\n')
     tri = train_experiment(build_config(tiny_dataset, preset="linear", config_file=config))

@@ -2,8 +2,16 @@ import numpy as np
 import pytest
 
 from critic.errors import SettingsError
-from critic.text.encoders import (OOV, PAD, MultiHotEncoder, MultiHotSettings, WordSequenceEncoder,
-                                  WordSequenceSettings, load_encoder, settings_from_dict)
+from critic.text.encoders import (
+    OOV,
+    PAD,
+    MultiHotEncoder,
+    MultiHotSettings,
+    WordSequenceEncoder,
+    WordSequenceSettings,
+    load_encoder,
+    settings_from_dict,
+)
 
 TRAIN = ["a a a b b c", "d e f", "A<br />b"]  # counts: a 4, b 3, c 1, d 1, e 1, f 1
 
@@ -11,28 +19,48 @@ TRAIN = ["a a a b b c", "d e f", "A<br />b"]  # counts: a 4, b 3, c 1, d 1, e 1,
 def test_vocabulary_is_top_words_of_what_it_was_fitted_on():
     enc = WordSequenceEncoder(WordSequenceSettings(max_words=5, sequence_length=4)).fit(TRAIN)
     vocab = enc.fitted.get_vocab()
-    assert vocab == {"[PAD]": PAD, "[OOV]": OOV, "a": 2, "b": 3, "c": 4}  # ties alphabetical; d, e, f cut
+    assert vocab == {
+        "[PAD]": PAD,
+        "[OOV]": OOV,
+        "a": 2,
+        "b": 3,
+        "c": 4,
+    }  # ties alphabetical; d, e, f cut
     np.testing.assert_array_equal(enc.encode(["b a zzz", ""]), [[3, 2, OOV, PAD], [PAD] * 4])
 
 
 def test_min_freq():
-    enc = WordSequenceEncoder(WordSequenceSettings(max_words=50, min_freq=2, sequence_length=3)).fit(TRAIN)
+    enc = WordSequenceEncoder(
+        WordSequenceSettings(max_words=50, min_freq=2, sequence_length=3)
+    ).fit(TRAIN)
     assert set(enc.fitted.get_vocab()) == {"[PAD]", "[OOV]", "a", "b"}
 
 
-@pytest.mark.parametrize("padding,truncation,expected", [
-    ("post", "post", [[2, 3, 4], [2, PAD, PAD]]),  # keeps the beginning, pads after (the platform)
-    ("pre", "pre", [[4, 2, 3], [PAD, PAD, 2]]),  # keeps the end, pads before (Keras)
-    ("pre", "post", [[2, 3, 4], [PAD, PAD, 2]]),
-])
+@pytest.mark.parametrize(
+    "padding,truncation,expected",
+    [
+        (
+            "post",
+            "post",
+            [[2, 3, 4], [2, PAD, PAD]],
+        ),  # keeps the beginning, pads after (the platform)
+        ("pre", "pre", [[4, 2, 3], [PAD, PAD, 2]]),  # keeps the end, pads before (Keras)
+        ("pre", "post", [[2, 3, 4], [PAD, PAD, 2]]),
+    ],
+)
 def test_padding_and_truncation_sides(padding, truncation, expected):
-    enc = WordSequenceEncoder(WordSequenceSettings(max_words=10, sequence_length=3, padding=padding,
-                                                   truncation=truncation)).fit(TRAIN)
+    enc = WordSequenceEncoder(
+        WordSequenceSettings(
+            max_words=10, sequence_length=3, padding=padding, truncation=truncation
+        )
+    ).fit(TRAIN)
     np.testing.assert_array_equal(enc.encode(["a b c a b", "a"]), expected)
 
 
 def test_save_and_load_give_identical_encodings(tmp_path):
-    enc = WordSequenceEncoder(WordSequenceSettings(max_words=6, sequence_length=5, padding="pre")).fit(TRAIN)
+    enc = WordSequenceEncoder(
+        WordSequenceSettings(max_words=6, sequence_length=5, padding="pre")
+    ).fit(TRAIN)
     enc.save(tmp_path / "enc")
     assert (tmp_path / "enc" / "tokenizer.json").exists()
     again = load_encoder(tmp_path / "enc")
@@ -69,7 +97,9 @@ def test_settings_validation():
 def test_the_platform_tokenization_keeps_punctuation_and_case(tmp_path):
     from critic.text.encoders import WordSequenceEncoder, WordSequenceSettings, load_encoder
 
-    settings = WordSequenceSettings(max_words=50, sequence_length=6, punctuation=True, lowercase=False)
+    settings = WordSequenceSettings(
+        max_words=50, sequence_length=6, punctuation=True, lowercase=False
+    )
     encoder = WordSequenceEncoder(settings).fit(["Great film!", "great film?", "Great!"])
     vocab = encoder.fitted.get_vocab()
     assert {"!", "?", "Great", "great"} <= set(vocab)

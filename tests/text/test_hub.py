@@ -38,7 +38,9 @@ class Loader:
 
 def test_offline_mode_never_probes(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(wordpiece, "_answers", lambda *a: pytest.fail("probed the network in offline mode"))
+    monkeypatch.setattr(
+        wordpiece, "_answers", lambda *a: pytest.fail("probed the network in offline mode")
+    )
     assert hub_reachable() is False
 
 
@@ -69,7 +71,9 @@ def test_a_hub_name_is_tried_locally_then_online_only_when_the_hub_answers(monke
 
 def test_a_local_directory_is_never_looked_up_online(tmp_path, monkeypatch):
     load = Loader(online_answer="config")
-    monkeypatch.setattr(wordpiece, "hub_reachable", lambda: pytest.fail("asked the hub about a local directory"))
+    monkeypatch.setattr(
+        wordpiece, "hub_reachable", lambda: pytest.fail("asked the hub about a local directory")
+    )
     with pytest.raises(MissingModel, match="critic looked for"):
         from_pretrained(load, str(tmp_path))
     assert load.calls == [(str(tmp_path.resolve()), True)]

@@ -29,12 +29,25 @@ def test_python_and_tokenizers_engines_agree():
 
 
 def test_the_platform_variant_keeps_punctuation_and_case_in_both_engines():
-    assert words("It's 10/10!<br />Great...", punctuation=True) == ["it's", "10", "/", "10", "!", "great", ".", ".", "."]
+    assert words("It's 10/10!<br />Great...", punctuation=True) == [
+        "it's",
+        "10",
+        "/",
+        "10",
+        "!",
+        "great",
+        ".",
+        ".",
+        ".",
+    ]
     assert words("Great FILM", lowercase=False) == ["Great", "FILM"]
     for punctuation in (False, True):
         for lowercase in (False, True):
             tok = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
-            tok.normalizer, tok.pre_tokenizer = hf_normalizer(lowercase), hf_pre_tokenizer(punctuation)
+            tok.normalizer, tok.pre_tokenizer = (
+                hf_normalizer(lowercase),
+                hf_pre_tokenizer(punctuation),
+            )
             for text in TRICKY:
                 normalized = tok.normalizer.normalize_str(text)
                 assert normalized == clean(text, lowercase)

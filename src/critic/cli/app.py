@@ -20,7 +20,11 @@ from critic.errors import CriticError
 
 __all__ = ["app", "main"]
 
-app = App(no_args_is_help=True, add_completion=True, help="critic: labelled text → a deployed text classifier.")
+app = App(
+    no_args_is_help=True,
+    add_completion=True,
+    help="critic: labelled text → a deployed text classifier.",
+)
 app.command("quickstart")(quickstart.quickstart_command)
 app.command("train")(train.train_command)
 app.command("evaluate")(evaluate.evaluate_command)
@@ -41,7 +45,11 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        False,
+        "--version",
+        callback=_version_callback,
+        is_eager=True,
+        help="Print the version and exit.",
     ),
 ) -> None:
     """Workspace: $CRITIC_HOME (default ~/.critic)."""
@@ -50,8 +58,12 @@ def _root(
 def main() -> None:
     """Entry point: usage errors are click's (exit 2); critic's own errors print one line, exit 2."""
     try:
-        app(prog_name="critic")  # also under `python -m critic.cli`: one name for usage lines and completion
+        app(
+            prog_name="critic"
+        )  # also under `python -m critic.cli`: one name for usage lines and completion
     except CriticError as exc:
         # escaped: messages name config tables ("[model]"), which rich would take for markup and drop
-        Console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(
+            f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)

@@ -11,10 +11,20 @@ from critic.cli.render import console, counts_table, print_saved, print_stats
 
 __all__ = ["app"]
 
-app = App(no_args_is_help=True, help="Import datasets, list their versions, look at their statistics.")
+app = App(
+    no_args_is_help=True, help="Import datasets, list their versions, look at their statistics."
+)
 
-_VAL = typer.Option(0.2, "--validation-fraction", help="Share of the train rows held out for validation (stratified).")
-_TEST = typer.Option(0.0, "--test-fraction", help="Share of rows held out for test when the source has no test split.")
+_VAL = typer.Option(
+    0.2,
+    "--validation-fraction",
+    help="Share of the train rows held out for validation (stratified).",
+)
+_TEST = typer.Option(
+    0.0,
+    "--test-fraction",
+    help="Share of rows held out for test when the source has no test split.",
+)
 _SEED = typer.Option(42, "--seed", help="Seed of the stratified draw; recorded in the manifest.")
 _REF = typer.Argument(..., help="NAME or NAME@VERSION")
 
@@ -23,26 +33,39 @@ _REF = typer.Argument(..., help="NAME or NAME@VERSION")
 def data_import(
     name: str = typer.Argument(..., help="Dataset name, e.g. imdb (letters, digits, . _ -)."),
     source: str = typer.Option(
-        ..., "--source", "-s", help="aclImdb folder, .tar.gz or URL; or a .csv/.tsv/.jsonl/.parquet/.zip file or URL."
+        ...,
+        "--source",
+        "-s",
+        help="aclImdb folder, .tar.gz or URL; or a .csv/.tsv/.jsonl/.parquet/.zip file or URL.",
     ),
     format: str | None = typer.Option(
         None, "--format", help="aclimdb, csv, tsv, jsonl, parquet or zip (default: from the name)."
     ),
-    text: str | None = typer.Option(None, "--text", help="Column holding the text (default: text/review/...)."),
-    label: str | None = typer.Option(None, "--label", help="Column holding the label (default: label/sentiment/...)."),
+    text: str | None = typer.Option(
+        None, "--text", help="Column holding the text (default: text/review/...)."
+    ),
+    label: str | None = typer.Option(
+        None, "--label", help="Column holding the label (default: label/sentiment/...)."
+    ),
     subset_column: str | None = typer.Option(
         None, "--subset-column", help="Column giving train/validation/test per row."
     ),
     encoding: str = typer.Option(
-        "utf-8", "--encoding", help="Text encoding of CSV/TSV/JSONL (utf-8 reads with or without BOM)."
+        "utf-8",
+        "--encoding",
+        help="Text encoding of CSV/TSV/JSONL (utf-8 reads with or without BOM).",
     ),
     delimiter: str | None = typer.Option(
-        None, "--delimiter", help="CSV field separator, e.g. ';' (default ',' for CSV, tab for TSV)."
+        None,
+        "--delimiter",
+        help="CSV field separator, e.g. ';' (default ',' for CSV, tab for TSV).",
     ),
     sha256: str | None = typer.Option(
         None, "--sha256", help="Expected sha256 of the source file; a mismatch stops the import."
     ),
-    include_unsup: bool = typer.Option(False, "--include-unsup", help="aclImdb: also keep train/unsup (unlabelled)."),
+    include_unsup: bool = typer.Option(
+        False, "--include-unsup", help="aclImdb: also keep train/unsup (unlabelled)."
+    ),
     validation_fraction: float = _VAL,
     test_fraction: float = _TEST,
     seed: int = _SEED,
@@ -70,7 +93,10 @@ def data_import(
 
 @app.command("split")
 def data_split(
-    ref: str = _REF, validation_fraction: float = _VAL, test_fraction: float = _TEST, seed: int = _SEED
+    ref: str = _REF,
+    validation_fraction: float = _VAL,
+    test_fraction: float = _TEST,
+    seed: int = _SEED,
 ) -> None:
     """Make a new version with other subset settings (same rows)."""
     from critic.data import SplitSettings, resplit
@@ -83,10 +109,14 @@ def data_list() -> None:
     """Every dataset version in the workspace."""
     from critic.data import list_versions
 
-    table = Table("version", "rows", "rejected", "classes", "train / valid. / test", "created (UTC)")
+    table = Table(
+        "version", "rows", "rejected", "classes", "train / valid. / test", "created (UTC)"
+    )
     for v in list_versions():
         m = v.manifest
-        classes = ", ".join(m["classes"][:4]) + (f" (+{len(m['classes']) - 4})" if len(m["classes"]) > 4 else "")
+        classes = ", ".join(m["classes"][:4]) + (
+            f" (+{len(m['classes']) - 4})" if len(m["classes"]) > 4 else ""
+        )
         table.add_row(
             v.ref,
             f"{m['rows']['total']:,}",
@@ -95,7 +125,9 @@ def data_list() -> None:
             _subset_sizes(m),
             m["created"][:16].replace("T", " "),
         )
-    console.print(table if table.rows else "no datasets yet: run `critic data import NAME --source ...`")
+    console.print(
+        table if table.rows else "no datasets yet: run `critic data import NAME --source ...`"
+    )
 
 
 @app.command("show")
@@ -173,7 +205,12 @@ def _print_cut(cut: dict, tokenizer: str) -> None:
         title=f"WordPiece tokens of {tokenizer} ([CLS] and [SEP] included)",
     )
     for subset, row in cut.items():
-        table.add_row(subset, f"{row['texts']:,}", f"{row['median']:.0f}", *(f"{row['cut'][n]:.1%}" for n in at))
+        table.add_row(
+            subset,
+            f"{row['texts']:,}",
+            f"{row['median']:.0f}",
+            *(f"{row['cut'][n]:.1%}" for n in at),
+        )
     console.print(table)
 
 

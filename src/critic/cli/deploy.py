@@ -10,7 +10,9 @@ from critic.cli.serve import base_url
 
 __all__ = ["app"]
 
-app = App(no_args_is_help=True, help="Deployments: a checkpoint behind the HTTP API, with its own token.")
+app = App(
+    no_args_is_help=True, help="Deployments: a checkpoint behind the HTTP API, with its own token."
+)
 
 _BASE_URL = typer.Option(
     None,
@@ -27,7 +29,9 @@ _NAME = typer.Argument(..., help="Deployment name (see `critic deploy list`).")
 def deploy_create(
     experiment: str = typer.Argument(..., help="Experiment name."),
     checkpoint: str = typer.Option("best", "--checkpoint", help="best or last."),
-    name: str | None = typer.Option(None, "--name", help="Deployment name (default: EXPERIMENT-CHECKPOINT)."),
+    name: str | None = typer.Option(
+        None, "--name", help="Deployment name (default: EXPERIMENT-CHECKPOINT)."
+    ),
     disabled: bool = typer.Option(False, "--disabled", help="Create it disabled (enable later)."),
     url: str | None = _BASE_URL,
 ) -> None:
@@ -45,7 +49,9 @@ def deploy_list() -> None:
 
     from critic.deploy import list_deployments
 
-    table = Table("name", "experiment", "checkpoint", "input", "enabled", "created (UTC)", "updated (UTC)")
+    table = Table(
+        "name", "experiment", "checkpoint", "input", "enabled", "created (UTC)", "updated (UTC)"
+    )
     for d in list_deployments():
         table.add_row(
             d.name,

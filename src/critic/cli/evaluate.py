@@ -29,12 +29,17 @@ def evaluate_command(
 def predict_command(
     experiment: str = typer.Argument(..., help="Experiment name."),
     texts: list[str] | None = typer.Argument(None, help="Texts to classify (or use --file)."),
-    file: Path | None = typer.Option(None, "--file", "-f", help="A CSV/TSV/JSONL/Parquet table with a text column."),
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="A CSV/TSV/JSONL/Parquet table with a text column."
+    ),
     text_column: str | None = typer.Option(
         None, "--text-column", help="The column holding the text (default: guessed)."
     ),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Where --file's predictions go (default: FILE.predictions.csv)."
+        None,
+        "--output",
+        "-o",
+        help="Where --file's predictions go (default: FILE.predictions.csv).",
     ),
     checkpoint: str = _CHECKPOINT,
 ) -> None:

@@ -18,11 +18,17 @@ def experiments_list() -> None:
     from critic.experiments.store import list_experiments
 
     table = experiments_table(list_experiments())
-    console.print(table if table.rows else "no experiments yet: run `critic train --dataset NAME --preset kim-cnn`")
+    console.print(
+        table
+        if table.rows
+        else "no experiments yet: run `critic train --dataset NAME --preset kim-cnn`"
+    )
 
 
 @app.command("show")
-def experiments_show(name: str = typer.Argument(..., help="Experiment name (see `critic experiments list`).")) -> None:
+def experiments_show(
+    name: str = typer.Argument(..., help="Experiment name (see `critic experiments list`)."),
+) -> None:
     """One experiment: settings, per-epoch metrics, checkpoints."""
     from critic.experiments.store import get_experiment
 
@@ -30,7 +36,9 @@ def experiments_show(name: str = typer.Argument(..., help="Experiment name (see 
 
 
 @app.command("compare")
-def experiments_compare(names: list[str] = typer.Argument(..., help="Two or more experiment names.")) -> None:
+def experiments_compare(
+    names: list[str] = typer.Argument(..., help="Two or more experiment names."),
+) -> None:
     """Settings and per-epoch metrics side by side, plus an overlaid curves PNG."""
     from critic.experiments.compare import compare_experiments
 

@@ -14,7 +14,10 @@ from critic.cli.render import console
 
 __all__ = ["app"]
 
-app = App(no_args_is_help=True, help="The model presets, and the block graph of a preset or a config file.")
+app = App(
+    no_args_is_help=True,
+    help="The model presets, and the block graph of a preset or a config file.",
+)
 
 
 @app.command("list")
@@ -55,8 +58,12 @@ def models_show(
         return _print_linear(config.model, title)
     try:
         config = resolve_config(config)
-    except MissingModel as exc:  # a pretrained model not on this machine: its blocks, and how to get it
-        console.print(f"[bold]{title}[/]: blocks " + " → ".join(b.type for b in config.model.blocks))
+    except (
+        MissingModel
+    ) as exc:  # a pretrained model not on this machine: its blocks, and how to get it
+        console.print(
+            f"[bold]{title}[/]: blocks " + " → ".join(b.type for b in config.model.blocks)
+        )
         console.print(f"  [yellow]{escape(str(exc))}[/]")
         return
     summary = summarize(config.model, input_spec_of(config.encoder))
@@ -68,7 +75,9 @@ def models_show(
 def _default_png(name: str) -> Path:
     from critic.workspace import Workspace
 
-    return Workspace.from_env().root / "reports" / f"model-{re.sub(r'[^A-Za-z0-9._-]', '_', name)}.png"
+    return (
+        Workspace.from_env().root / "reports" / f"model-{re.sub(r'[^A-Za-z0-9._-]', '_', name)}.png"
+    )
 
 
 def _print_summary(summary, title: str) -> None:

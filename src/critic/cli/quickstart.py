@@ -5,7 +5,14 @@ from __future__ import annotations
 import typer
 
 from critic.cli.defaults import IMDB_URL
-from critic.cli.render import console, print_deployment, print_evaluation, print_experiment, print_saved, print_stats
+from critic.cli.render import (
+    console,
+    print_deployment,
+    print_evaluation,
+    print_experiment,
+    print_saved,
+    print_stats,
+)
 from critic.cli.serve import recording_url, url_of
 
 __all__ = ["quickstart_command"]
@@ -21,15 +28,25 @@ def quickstart_command(
         "labelled table (CSV, TSV, JSONL, Parquet, zip).",
     ),
     name: str = typer.Option("imdb", "--name", help="Dataset name in the workspace."),
-    preset: str = typer.Option("linear", "--preset", "-p", help="The model to train (see `critic models list`)."),
+    preset: str = typer.Option(
+        "linear", "--preset", "-p", help="The model to train (see `critic models list`)."
+    ),
     host: str = typer.Option("127.0.0.1", "--host", help="Where to serve the deployment."),
     port: int = typer.Option(8000, "--port", help="TCP port to serve it on."),
-    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the deployment until Ctrl-C (default) or stop."),
-    test_fraction: float = typer.Option(
-        0.0, "--test-fraction", help="For a table without a test split: the share held out as test (stratified)."
+    serve: bool = typer.Option(
+        True, "--serve/--no-serve", help="Serve the deployment until Ctrl-C (default) or stop."
     ),
-    text: str | None = typer.Option(None, "--text", help="A table's text column (default: text/review/...)."),
-    label: str | None = typer.Option(None, "--label", help="A table's label column (default: label/sentiment/...)."),
+    test_fraction: float = typer.Option(
+        0.0,
+        "--test-fraction",
+        help="For a table without a test split: the share held out as test (stratified).",
+    ),
+    text: str | None = typer.Option(
+        None, "--text", help="A table's text column (default: text/review/...)."
+    ),
+    label: str | None = typer.Option(
+        None, "--label", help="A table's label column (default: label/sentiment/...)."
+    ),
 ) -> None:
     """The main job: import, statistics, train, evaluate, deploy, serve."""
     from critic.data import SplitSettings
@@ -65,7 +82,8 @@ def _serve(base: str, host: str, port: int) -> None:
     from critic.serve import create_app
 
     console.print(
-        f"[bold green]serving[/] {base} (tester: {base}/tester, docs: {base}/docs); Ctrl-C stops", soft_wrap=True
+        f"[bold green]serving[/] {base} (tester: {base}/tester, docs: {base}/docs); Ctrl-C stops",
+        soft_wrap=True,
     )
     with recording_url(url_of(host, port)):
         uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)

@@ -51,7 +51,9 @@ def print_saved(saved, counts: bool = True) -> None:
             f"{plural(len(m['classes']), 'class', 'classes')}, {m['rejected']['count']:,} rejected  →  {v.path}"
         )
     else:
-        console.print(f"[yellow]identical content is already stored as[/] [bold]{v.ref}[/]; no new version made")
+        console.print(
+            f"[yellow]identical content is already stored as[/] [bold]{v.ref}[/]; no new version made"
+        )
     if counts:
         console.print(counts_table(m["rows"]["by_subset"]))
     if m["rejected"]["count"]:
@@ -73,8 +75,12 @@ def counts_table(by_subset: dict) -> Table:
     labels = sorted({label for counts in by_subset.values() for label in counts})
     table = Table("subset", *labels, "total", title="rows per subset and label")
     order = {name: i for i, name in enumerate(SUBSETS)}
-    for subset, counts in sorted(by_subset.items(), key=lambda item: order.get(item[0], len(order))):
-        table.add_row(subset, *(f"{counts.get(label, 0):,}" for label in labels), f"{sum(counts.values()):,}")
+    for subset, counts in sorted(
+        by_subset.items(), key=lambda item: order.get(item[0], len(order))
+    ):
+        table.add_row(
+            subset, *(f"{counts.get(label, 0):,}" for label in labels), f"{sum(counts.values()):,}"
+        )
     return table
 
 
@@ -109,9 +115,18 @@ def print_stats(stats) -> None:
         )
     console.print(lengths)
     at = list(next(iter(stats.coverage.values())))
-    cov = Table("subset", *(f"≤ {n}" for n in at), "95 % at", title="share of texts that fit without truncation")
+    cov = Table(
+        "subset",
+        *(f"≤ {n}" for n in at),
+        "95 % at",
+        title="share of texts that fit without truncation",
+    )
     for subset, shares in stats.coverage.items():
-        cov.add_row(subset, *(f"{shares[n]:.1%}" for n in at), f"{plural(stats.length_for_95[subset], 'word')}")
+        cov.add_row(
+            subset,
+            *(f"{shares[n]:.1%}" for n in at),
+            f"{plural(stats.length_for_95[subset], 'word')}",
+        )
     console.print(cov)
     console.print(
         f"vocabulary: {stats.vocabulary['train']:,} distinct words in train, {stats.vocabulary['all']:,} "
@@ -175,7 +190,9 @@ def experiments_table(experiments) -> Table:
         best = next((row for row in r.epochs if row["epoch"] == r.best_epoch), None)
         planned = r.config["train"]["epochs"]
         # best epoch / epochs done, and the planned total while a run is short of it: "2/3 of 5"
-        epochs = f"{r.best_epoch or '-'}/{r.epochs_done}" + ("" if r.epochs_done == planned else f" of {planned}")
+        epochs = f"{r.best_epoch or '-'}/{r.epochs_done}" + (
+            "" if r.epochs_done == planned else f" of {planned}"
+        )
         table.add_row(
             r.name,
             r.dataset,
@@ -194,7 +211,9 @@ def experiments_table(experiments) -> Table:
 def print_experiment(experiment, settings: bool = False) -> None:
     """One experiment's header line, its settings (those its model reads), epochs and checkpoints."""
     r = experiment.record
-    console.print(f"[bold]{r.name}[/]  {r.model} on {r.dataset}  {status(experiment.status)}  {experiment.path}")
+    console.print(
+        f"[bold]{r.name}[/]  {r.model} on {r.dataset}  {status(experiment.status)}  {experiment.path}"
+    )
     if r.error:
         console.print(f"  [red]{escape(r.error)}[/]")
     if settings:
@@ -223,7 +242,9 @@ def _print_settings(config: dict) -> None:
     sections = ("encoder",) if _is_linear(config) else ("encoder", "train")
     for section in sections:
         if config[section]:
-            console.print(f"  [cyan]{section}[/] " + ", ".join(f"{k}={v}" for k, v in config[section].items()))
+            console.print(
+                f"  [cyan]{section}[/] " + ", ".join(f"{k}={v}" for k, v in config[section].items())
+            )
     model = config["model"]
     console.print(
         "  [cyan]model[/] "
@@ -242,14 +263,18 @@ def print_comparison(comparison, names: list[str]) -> None:
         table.add_row(key, *values, style="bold" if len(set(values)) > 1 else "dim")
     console.print(table)
     console.print(_epochs_table(comparison.experiments, names))
-    evaluated = sorted({(ev["checkpoint"], ev["subset"]) for evs in comparison.evaluations for ev in evs})
+    evaluated = sorted(
+        {(ev["checkpoint"], ev["subset"]) for evs in comparison.evaluations for ev in evs}
+    )
     if evaluated:
         console.print(_evaluations_table(comparison.evaluations, evaluated, names))
     console.print(f"curves: {comparison.curves}")
 
 
 def _epochs_table(experiments, names: list[str]) -> Table:
-    metrics = Table("epoch", *(f"{n}\nval acc / loss" for n in names), title="validation per epoch (★ = best)")
+    metrics = Table(
+        "epoch", *(f"{n}\nval acc / loss" for n in names), title="validation per epoch (★ = best)"
+    )
     for i in range(max((len(e.record.epochs) for e in experiments), default=0)):
         metrics.add_row(str(i + 1), *(_epoch_cell(e.record, i) for e in experiments))
     return metrics
@@ -259,16 +284,26 @@ def _epoch_cell(record, i: int) -> str:
     if i >= len(record.epochs):
         return ""
     row = record.epochs[i]
-    return f"{num(row['val_accuracy'])} / {num(row['val_loss'])}" + (" ★" if row["epoch"] == record.best_epoch else "")
+    return f"{num(row['val_accuracy'])} / {num(row['val_loss'])}" + (
+        " ★" if row["epoch"] == record.best_epoch else ""
+    )
 
 
-def _evaluations_table(evaluations: list[list[dict]], evaluated: list[tuple[str, str]], names: list[str]) -> Table:
-    table = Table("checkpoint", "subset", *(f"{n}\naccuracy / loss" for n in names), title="evaluations")
+def _evaluations_table(
+    evaluations: list[list[dict]], evaluated: list[tuple[str, str]], names: list[str]
+) -> Table:
+    table = Table(
+        "checkpoint", "subset", *(f"{n}\naccuracy / loss" for n in names), title="evaluations"
+    )
     for checkpoint, subset in evaluated:
         cells = []
         for evs in evaluations:
-            ev = next((e for e in evs if (e["checkpoint"], e["subset"]) == (checkpoint, subset)), None)
-            cells.append(f"{ev['accuracy']:.4f} / {ev['loss']:.4f} (epoch {ev['epoch']})" if ev else "-")
+            ev = next(
+                (e for e in evs if (e["checkpoint"], e["subset"]) == (checkpoint, subset)), None
+            )
+            cells.append(
+                f"{ev['accuracy']:.4f} / {ev['loss']:.4f} (epoch {ev['epoch']})" if ev else "-"
+            )
         table.add_row(checkpoint, subset, *cells)
     return table
 
@@ -345,7 +380,11 @@ def print_deployment(d, base_url: str, token: str | None = None) -> None:
     base = base_url.rstrip("/")
     url = base + PREDICT_PATH.format(name=d.name)
     shown = token or "<token>"
-    state = "[green]enabled[/]" if d.enabled else "[red]disabled[/] (`critic deploy enable " + d.name + "`)"
+    state = (
+        "[green]enabled[/]"
+        if d.enabled
+        else "[red]disabled[/] (`critic deploy enable " + d.name + "`)"
+    )
     console.print(f"[bold]{d.name}[/]: {d.experiment}, {d.checkpoint} checkpoint, {state}")
     console.print(f"  URL         {url}", soft_wrap=True)
     console.print(f"  input name  {d.input_name}")

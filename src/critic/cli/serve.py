@@ -28,16 +28,22 @@ SERVE_APP = "critic.serve:create_app_from_env"  # uvicorn imports it in each wor
 
 
 def serve_command(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0: every interface)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Interface to listen on (0.0.0.0: every interface)."
+    ),
     port: int = typer.Option(8000, "--port", help="TCP port to listen on."),
-    workers: int = typer.Option(1, "--workers", help="Worker processes (each loads the enabled models)."),
+    workers: int = typer.Option(
+        1, "--workers", help="Worker processes (each loads the enabled models)."
+    ),
 ) -> None:
     """Serve every enabled deployment over HTTP (FastAPI on uvicorn); the tester page is at /tester."""
     import uvicorn
 
     from critic.deploy import list_deployments
 
-    os.environ.setdefault("CRITIC_TORCH_THREADS", str(torch_threads(workers)))  # read by each worker's ServeSettings
+    os.environ.setdefault(
+        "CRITIC_TORCH_THREADS", str(torch_threads(workers))
+    )  # read by each worker's ServeSettings
     url = url_of(host, port)
     enabled = sum(d.enabled for d in list_deployments())
     console.print(
@@ -46,7 +52,13 @@ def serve_command(
     )
     with recording_url(url):
         uvicorn.run(
-            SERVE_APP, factory=True, host=host, port=port, workers=workers, log_level="warning", access_log=False
+            SERVE_APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
         )
 
 
@@ -108,7 +120,9 @@ def _exit_on_sigterm(signum, frame) -> None:
 
 def _forget(path: Path) -> None:
     try:
-        if json.loads(path.read_text()).get("pid") == os.getpid():  # a later server may have taken over
+        if (
+            json.loads(path.read_text()).get("pid") == os.getpid()
+        ):  # a later server may have taken over
             path.unlink()
     except (OSError, ValueError):
         pass

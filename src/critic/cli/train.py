@@ -14,17 +14,32 @@ _NEURAL = "(neural models; the linear model takes its settings from its [model] 
 
 
 def train_command(
-    dataset: str | None = typer.Option(None, "--dataset", "-d", help="NAME or NAME@VERSION to train on."),
-    preset: str | None = typer.Option(None, "--preset", "-p", help="A model preset (see `critic models list`)."),
+    dataset: str | None = typer.Option(
+        None, "--dataset", "-d", help="NAME or NAME@VERSION to train on."
+    ),
+    preset: str | None = typer.Option(
+        None, "--preset", "-p", help="A model preset (see `critic models list`)."
+    ),
     config: Path | None = typer.Option(
-        None, "--config", "-c", help="TOML (or YAML) file with encoder, model (blocks) and train tables."
+        None,
+        "--config",
+        "-c",
+        help="TOML (or YAML) file with encoder, model (blocks) and train tables.",
     ),
     name: str | None = typer.Option(None, "--name", help="Experiment name (default: PRESET-N)."),
-    resume: str | None = typer.Option(None, "--resume", help="Continue this experiment from its last finished epoch."),
-    epochs: int | None = typer.Option(None, "--epochs", help=f"Passes over the train subset {_NEURAL}."),
+    resume: str | None = typer.Option(
+        None, "--resume", help="Continue this experiment from its last finished epoch."
+    ),
+    epochs: int | None = typer.Option(
+        None, "--epochs", help=f"Passes over the train subset {_NEURAL}."
+    ),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Texts per optimizer step."),
-    learning_rate: float | None = typer.Option(None, "--learning-rate", "--lr", help="The optimizer's step size."),
-    optimizer: str | None = typer.Option(None, "--optimizer", help="adam, adamw, sgd, rmsprop or adadelta."),
+    learning_rate: float | None = typer.Option(
+        None, "--learning-rate", "--lr", help="The optimizer's step size."
+    ),
+    optimizer: str | None = typer.Option(
+        None, "--optimizer", help="adam, adamw, sgd, rmsprop or adadelta."
+    ),
     weight_decay: float | None = typer.Option(
         None, "--weight-decay", help="L2 penalty (AdamW: decoupled decay); 0 = none."
     ),
@@ -34,19 +49,27 @@ def train_command(
         help="Seeds the weights, dropout and batch order: the same seed gives the same run on one machine.",
     ),
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
-    threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch (0 = its default)."),
+    threads: int | None = typer.Option(
+        None, "--threads", help="CPU threads for torch (0 = its default)."
+    ),
     checkpoint_metric: str | None = typer.Option(
         None, "--checkpoint-metric", help="val_loss (default) or val_accuracy."
     ),
-    early_stopping: int | None = typer.Option(None, "--early-stopping", help="Patience in epochs (0 = off)."),
-    class_weight: str | None = typer.Option(None, "--class-weight", help="none, balanced, or LABEL=W,LABEL=W."),
+    early_stopping: int | None = typer.Option(
+        None, "--early-stopping", help="Patience in epochs (0 = off)."
+    ),
+    class_weight: str | None = typer.Option(
+        None, "--class-weight", help="none, balanced, or LABEL=W,LABEL=W."
+    ),
     sequence_length: int | None = typer.Option(
         None,
         "--sequence-length",
         help="Tokens kept per text by the word or WordPiece encoder; longer texts are cut, shorter ones padded.",
     ),
     max_words: int | None = typer.Option(
-        None, "--max-words", help="Vocabulary of the word encoders: the most frequent words of the train subset."
+        None,
+        "--max-words",
+        help="Vocabulary of the word encoders: the most frequent words of the train subset.",
     ),
     pretrained: str | None = typer.Option(
         None,
@@ -76,14 +99,21 @@ def train_command(
     with TrainingView() as view:
         if resume:
             if set(train) - {"epochs"} or dataset or preset or config or pretrained:
-                raise SettingsError("--resume continues with the run's saved settings; only --epochs may change")
+                raise SettingsError(
+                    "--resume continues with the run's saved settings; only --epochs may change"
+                )
             experiment = resume_experiment(resume, log=view, epochs=epochs)
         else:
             if not dataset:
                 raise SettingsError("name the data with --dataset NAME (see `critic data list`)")
             encoder = _given(sequence_length=sequence_length, max_words=max_words)
             cfg = build_config(
-                dataset, preset=preset, config_file=config, train=train, encoder=encoder, pretrained=pretrained
+                dataset,
+                preset=preset,
+                config_file=config,
+                train=train,
+                encoder=encoder,
+                pretrained=pretrained,
             )
             experiment = train_experiment(cfg, name=name, log=view)
     print_experiment(experiment)
@@ -103,4 +133,6 @@ def class_weights(text: str) -> str | dict[str, float]:
     try:
         return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(","))}
     except ValueError:
-        raise SettingsError(f"--class-weight takes none, balanced or LABEL=WEIGHT,...; got {text!r}") from None
+        raise SettingsError(
+            f"--class-weight takes none, balanced or LABEL=WEIGHT,...; got {text!r}"
+        ) from None

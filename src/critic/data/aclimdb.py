@@ -25,7 +25,11 @@ def looks_like_aclimdb_dir(path: Path) -> bool:
 
 def read_aclimdb(path: Path, *, include_unsup: bool = False, progress: bool = True) -> Rows:
     path = Path(path)
-    rows = _read_dir(path, include_unsup, progress) if path.is_dir() else _read_tar(path, include_unsup, progress)
+    rows = (
+        _read_dir(path, include_unsup, progress)
+        if path.is_dir()
+        else _read_tar(path, include_unsup, progress)
+    )
     if not any(o.startswith("train/") for o in rows.origin):
         raise SourceError(
             f"no labelled reviews under train/pos or train/neg in {path}: an aclImdb source holds "
@@ -47,28 +51,48 @@ def _add(rows: Rows, relpath: str, data: bytes, source: str, include_unsup: bool
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        rows.reject(f"{source}:{origin}", None, f"not valid UTF-8 at byte {exc.start}", data[:200].decode("utf-8", "replace"))
+        rows.reject(
+            f"{source}:{origin}",
+            None,
+            f"not valid UTF-8 at byte {exc.start}",
+            data[:200].decode("utf-8", "replace"),
+        )
         return
     if not text.strip():
         rows.reject(f"{source}:{origin}", None, "empty review")
         return
-    rows.add(text, _LABELS[folder], origin, subset="unsup" if folder == "unsup" else subset, rating=int(rating))
+    rows.add(
+        text,
+        _LABELS[folder],
+        origin,
+        subset="unsup" if folder == "unsup" else subset,
+        rating=int(rating),
+    )
 
 
 def _read_tar(path: Path, include_unsup: bool, progress: bool) -> Rows:
     rows = Rows()
     try:
-        with open(path, "rb") as raw, bar(f"read {path.name}", path.stat().st_size, unit="bytes", enabled=progress) as advance:
+        with (
+            open(path, "rb") as raw,
+            bar(
+                f"read {path.name}", path.stat().st_size, unit="bytes", enabled=progress
+            ) as advance,
+        ):
             # Stream mode ("r|*"): one pass over the compressed bytes, nothing extracted to disk.
             with tarfile.open(fileobj=_Counting(raw, advance), mode="r|*") as tar:
                 for member in tar:
                     _add_member(rows, tar, member, str(path), include_unsup)
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise SourceError(f"cannot read {path} as a .tar.gz archive ({exc}); give the aclImdb folder, its .tar.gz, or a table file") from exc
+        raise SourceError(
+            f"cannot read {path} as a .tar.gz archive ({exc}); give the aclImdb folder, its .tar.gz, or a table file"
+        ) from exc
     return rows
 
 
-def _add_member(rows: Rows, tar: tarfile.TarFile, member: tarfile.TarInfo, source: str, include_unsup: bool) -> None:
+def _add_member(
+    rows: Rows, tar: tarfile.TarFile, member: tarfile.TarInfo, source: str, include_unsup: bool
+) -> None:
     name = member.name
     if not _MEMBER.fullmatch(name):
         return
@@ -90,7 +114,9 @@ def _root_of(path: Path) -> Path | None:
 def _read_dir(path: Path, include_unsup: bool, progress: bool) -> Rows:
     root = _root_of(path)
     if root is None:
-        raise SourceError(f"{path} has no train/ folder: give the aclImdb folder (the one holding train/ and test/)")
+        raise SourceError(
+            f"{path} has no train/ folder: give the aclImdb folder (the one holding train/ and test/)"
+        )
     files = sorted(p for sub in ("train", "test") for p in (root / sub).glob("*/*.txt"))
     rows = Rows()
     with bar(f"read {root.name}/", len(files), enabled=progress) as advance:
@@ -107,6 +133,7 @@ def _read_dir(path: Path, include_unsup: bool, progress: bool) -> Rows:
 def _sorted(rows: Rows) -> Rows:
     """A canonical order (subset, label folder, numeric id) so that the same reviews always make
     the same version, whatever order the archive or the file system listed them in."""
+
     def key(i: int) -> tuple:
         subset, folder, name = rows.origin[i].split("/")
         return (subset, folder, int(name.split("_")[0]))

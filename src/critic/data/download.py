@@ -41,8 +41,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(url: str, cache: Path, *, sha256: str | None = None, retries: int = 3,
-          timeout: float = 60.0, progress: bool = True) -> Path:
+def fetch(
+    url: str,
+    cache: Path,
+    *,
+    sha256: str | None = None,
+    retries: int = 3,
+    timeout: float = 60.0,
+    progress: bool = True,
+) -> Path:
     """Return the path of `url`'s content in the cache, downloading (or resuming) it if needed.
 
     The expected checksum is `sha256`, else the known one for `url`; a mismatch deletes the bytes
@@ -71,7 +78,9 @@ def _expected_sha256(url: str, sha256: str | None) -> str | None:
     return expected
 
 
-def _transfer_with_retries(url: str, part: Path, *, retries: int, timeout: float, progress: bool) -> None:
+def _transfer_with_retries(
+    url: str, part: Path, *, retries: int, timeout: float, progress: bool
+) -> None:
     for attempt in range(retries + 1):
         try:
             return _transfer(url, part, timeout=timeout, progress=progress)
@@ -88,8 +97,12 @@ def _transfer(url: str, part: Path, *, timeout: float, progress: bool) -> None:
     """One HTTP request that appends to `part` (Range) or rewrites it (server ignored the Range)."""
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={offset}-"} if offset else {}
-    with httpx.stream("GET", url, headers=headers, follow_redirects=True, timeout=timeout) as response:
-        if response.status_code == 416:  # the partial file is not a prefix the server knows: start over
+    with httpx.stream(
+        "GET", url, headers=headers, follow_redirects=True, timeout=timeout
+    ) as response:
+        if (
+            response.status_code == 416
+        ):  # the partial file is not a prefix the server knows: start over
             part.unlink()
             raise IncompleteTransfer("the server refused to resume; starting again")
         if response.status_code not in (200, 206):
@@ -99,9 +112,12 @@ def _transfer(url: str, part: Path, *, timeout: float, progress: bool) -> None:
         length = response.headers.get("content-length")
         total = offset + int(length) if length and length.isdigit() else None
         name = Path(unquote(urlparse(url).path)).name
-        with open(part, "ab" if offset else "wb") as f, bar(
-            f"download {name}", total, unit="bytes", enabled=progress, completed=offset
-        ) as advance:
+        with (
+            open(part, "ab" if offset else "wb") as f,
+            bar(
+                f"download {name}", total, unit="bytes", enabled=progress, completed=offset
+            ) as advance,
+        ):
             for chunk in response.iter_bytes():  # as received: a cut keeps every byte that arrived
                 f.write(chunk)
                 advance(len(chunk))

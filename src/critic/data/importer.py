@@ -46,13 +46,28 @@ def import_dataset(
     if fmt not in FORMATS:
         raise SettingsError(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "aclimdb":
-        rows, columns = read_aclimdb(path, include_unsup=include_unsup, progress=progress), Columns(TEXT_COLUMN, LABEL_COLUMN, None)
+        rows, columns = (
+            read_aclimdb(path, include_unsup=include_unsup, progress=progress),
+            Columns(TEXT_COLUMN, LABEL_COLUMN, None),
+        )
     else:
-        rows, columns = read_table(path, fmt, TableOptions(text, label, subset_column, encoding, delimiter))
+        rows, columns = read_table(
+            path, fmt, TableOptions(text, label, subset_column, encoding, delimiter)
+        )
     _require_rows(rows, path)
-    source_info.update(format=fmt, options={"encoding": encoding, "delimiter": delimiter, "include_unsup": include_unsup})
-    return save_version(workspace, name, rows.frame(), rows.rejects, source=source_info,
-                        columns=asdict(columns), split=split)
+    source_info.update(
+        format=fmt,
+        options={"encoding": encoding, "delimiter": delimiter, "include_unsup": include_unsup},
+    )
+    return save_version(
+        workspace,
+        name,
+        rows.frame(),
+        rows.rejects,
+        source=source_info,
+        columns=asdict(columns),
+        split=split,
+    )
 
 
 def resplit(ref: str, split: SplitSettings, *, workspace: Workspace | None = None) -> Saved:
@@ -61,10 +76,23 @@ def resplit(ref: str, split: SplitSettings, *, workspace: Workspace | None = Non
     workspace = workspace or Workspace.from_env()
     parent = load_version(ref, workspace)
     frame = parent.frame().drop(columns=["subset"])
-    source = {"kind": "dataset", "location": parent.ref, "sha256": None, "fingerprint": parent.record.fingerprint,
-              "format": "critic.dataset", "options": {}}
-    return save_version(workspace, parent.record.name, frame, [], source=source,
-                        columns=parent.manifest["columns"], split=split)
+    source = {
+        "kind": "dataset",
+        "location": parent.ref,
+        "sha256": None,
+        "fingerprint": parent.record.fingerprint,
+        "format": "critic.dataset",
+        "options": {},
+    }
+    return save_version(
+        workspace,
+        parent.record.name,
+        frame,
+        [],
+        source=source,
+        columns=parent.manifest["columns"],
+        split=split,
+    )
 
 
 def detect_format(path: Path) -> str:
@@ -80,14 +108,23 @@ def detect_format(path: Path) -> str:
     return fmt
 
 
-def _local_copy(source: str, sha256: str | None, workspace: Workspace, progress: bool) -> tuple[Path, dict]:
+def _local_copy(
+    source: str, sha256: str | None, workspace: Workspace, progress: bool
+) -> tuple[Path, dict]:
     """A path to read from, and the manifest's description of where it came from."""
     if is_url(source):
         path = fetch(source, workspace.downloads, sha256=sha256, progress=progress)
-        return path, {"kind": "url", "location": source, "sha256": path.parent.name, "verified": bool(sha256 or KNOWN_SOURCES.get(source))}
+        return path, {
+            "kind": "url",
+            "location": source,
+            "sha256": path.parent.name,
+            "verified": bool(sha256 or KNOWN_SOURCES.get(source)),
+        }
     path = Path(source).expanduser().resolve()
     if not path.exists():
-        raise SourceError(f"no such file or folder: {source}; give a path, an http(s) URL, or check the spelling")
+        raise SourceError(
+            f"no such file or folder: {source}; give a path, an http(s) URL, or check the spelling"
+        )
     if path.is_dir():
         return path, {"kind": "folder", "location": str(path), "sha256": None}
     actual = file_sha256(path)
@@ -101,4 +138,6 @@ def _require_rows(rows: Rows, path: Path) -> None:
         return
     reasons = "; ".join(sorted({r.reason for r in rows.rejects})[:3])
     detail = f" ({len(rows.rejects)} rejected: {reasons})" if rows.rejects else ""
-    raise SourceError(f"nothing could be imported from {path.name}{detail}; check the file, its columns and --encoding")
+    raise SourceError(
+        f"nothing could be imported from {path.name}{detail}; check the file, its columns and --encoding"
+    )

@@ -22,7 +22,12 @@ class Reject:
     content: str = ""
 
     def as_dict(self) -> dict:
-        return {"source": self.source, "line": self.line, "reason": self.reason, "content": self.content[:_EXCERPT]}
+        return {
+            "source": self.source,
+            "line": self.line,
+            "reason": self.reason,
+            "content": self.content[:_EXCERPT],
+        }
 
 
 @dataclass
@@ -37,7 +42,14 @@ class Rows:
     rating: list[int | None] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
 
-    def add(self, text: str, label: str | None, origin: str, subset: str | None = None, rating: int | None = None) -> None:
+    def add(
+        self,
+        text: str,
+        label: str | None,
+        origin: str,
+        subset: str | None = None,
+        rating: int | None = None,
+    ) -> None:
         self.text.append(text)
         self.label.append(label)
         self.subset.append(subset)
@@ -47,7 +59,7 @@ class Rows:
     def reject(self, source: str, line: int | None, reason: str, content: str = "") -> None:
         self.rejects.append(Reject(source, line, reason, content))
 
-    def extend(self, other: "Rows") -> None:
+    def extend(self, other: Rows) -> None:
         for name in ("text", "label", "subset", "origin", "rating", "rejects"):
             getattr(self, name).extend(getattr(other, name))
 

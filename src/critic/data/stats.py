@@ -21,7 +21,15 @@ from critic.progress import bar  # noqa: E402
 from critic.text import words  # noqa: E402
 from critic.workspace import Workspace  # noqa: E402
 
-__all__ = ["COVERAGE_LENGTHS", "LengthSummary", "DatasetStats", "summarize", "coverage", "length_for_share", "dataset_stats"]
+__all__ = [
+    "COVERAGE_LENGTHS",
+    "LengthSummary",
+    "DatasetStats",
+    "summarize",
+    "coverage",
+    "length_for_share",
+    "dataset_stats",
+]
 
 COVERAGE_LENGTHS = (128, 256, 512, 650, 1000)  # 650: the platform seed's choice; 512: BERT's limit
 TARGET_SHARE = 0.95
@@ -43,8 +51,17 @@ class LengthSummary:
 def summarize(lengths: np.ndarray) -> LengthSummary:
     lengths = np.asarray(lengths)
     p = np.percentile(lengths, [50, 90, 95, 99])
-    return LengthSummary(int(lengths.size), int(lengths.min()), float(lengths.mean()), float(lengths.std()),
-                         float(p[0]), float(p[1]), float(p[2]), float(p[3]), int(lengths.max()))
+    return LengthSummary(
+        int(lengths.size),
+        int(lengths.min()),
+        float(lengths.mean()),
+        float(lengths.std()),
+        float(p[0]),
+        float(p[1]),
+        float(p[2]),
+        float(p[3]),
+        int(lengths.max()),
+    )
 
 
 def coverage(lengths: np.ndarray, at: tuple[int, ...] = COVERAGE_LENGTHS) -> dict[int, float]:
@@ -76,8 +93,14 @@ class DatasetStats:
         return data
 
 
-def dataset_stats(ref: str, *, lengths: tuple[int, ...] = COVERAGE_LENGTHS, workspace: Workspace | None = None,
-                  plots: bool = True, progress: bool = True) -> DatasetStats:
+def dataset_stats(
+    ref: str,
+    *,
+    lengths: tuple[int, ...] = COVERAGE_LENGTHS,
+    workspace: Workspace | None = None,
+    plots: bool = True,
+    progress: bool = True,
+) -> DatasetStats:
     """Compute the statistics of a dataset version's labelled rows, write stats.json and PNG plots
     into `<version>/stats/`, and return them."""
     version = load_version(ref, workspace)
@@ -89,13 +112,19 @@ def dataset_stats(ref: str, *, lengths: tuple[int, ...] = COVERAGE_LENGTHS, work
     if not at or at[0] < 1:
         raise SettingsError(f"coverage lengths must be positive whole numbers, got {lengths}")
     with bar(f"count words in {version.ref}", len(frame), enabled=progress) as advance:
-        lengths, vocabulary = _count_words(frame["text"], groups.get("train", groups["all"]), advance)
-    counts = {s: {str(k): int(v) for k, v in frame[mask]["label"].value_counts().sort_index().items()}
-              for s, mask in groups.items() if s != "all"}
+        lengths, vocabulary = _count_words(
+            frame["text"], groups.get("train", groups["all"]), advance
+        )
+    counts = {
+        s: {str(k): int(v) for k, v in frame[mask]["label"].value_counts().sort_index().items()}
+        for s, mask in groups.items()
+        if s != "all"
+    }
     out = version.path / "stats"
     out.mkdir(exist_ok=True)
     stats = DatasetStats(
-        version.ref, counts,
+        version.ref,
+        counts,
         {s: summarize(lengths[m]) for s, m in groups.items()},
         {s: coverage(lengths[m], at) for s, m in groups.items()},
         {s: length_for_share(lengths[m]) for s, m in groups.items()},
@@ -126,8 +155,15 @@ def _count_words(texts, train: np.ndarray, advance) -> tuple[np.ndarray, dict[st
 
 # -- plots -------------------------------------------------------------------------------------
 
-def _plot_all(version: DatasetVersion, lengths: np.ndarray, at: tuple[int, ...], groups: dict, counts: dict,
-              out: Path) -> dict[str, str]:
+
+def _plot_all(
+    version: DatasetVersion,
+    lengths: np.ndarray,
+    at: tuple[int, ...],
+    groups: dict,
+    counts: dict,
+    out: Path,
+) -> dict[str, str]:
     return {
         "length_histogram": str(_histogram(version.ref, lengths, at, out / "length_histogram.png")),
         "length_boxplot": str(_boxplot(version.ref, lengths, groups, out / "length_boxplot.png")),
@@ -137,16 +173,29 @@ def _plot_all(version: DatasetVersion, lengths: np.ndarray, at: tuple[int, ...],
 
 def _histogram(ref: str, lengths: np.ndarray, at: tuple[int, ...], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    ax.hist(lengths, bins=min(100, max(10, int(np.sqrt(lengths.size)))), color="#4C72B0", alpha=0.85)
+    ax.hist(
+        lengths, bins=min(100, max(10, int(np.sqrt(lengths.size)))), color="#4C72B0", alpha=0.85
+    )
     shares = coverage(lengths, at)
     ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # headroom for the labels
     for n in at:
         ax.axvline(n, color="#888888", linestyle=":", linewidth=1)
-        ax.text(n, ax.get_ylim()[1] * 0.97, f"{n}\n{shares[n]:.0%}", ha="center", va="top", fontsize=8,
-                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+        ax.text(
+            n,
+            ax.get_ylim()[1] * 0.97,
+            f"{n}\n{shares[n]:.0%}",
+            ha="center",
+            va="top",
+            fontsize=8,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+        )
     n95 = length_for_share(lengths)
     ax.axvline(n95, color="#C44E52", linewidth=1.5, label=f"95 % of texts have ≤ {n95} words")
-    ax.set(title=f"{ref}: words per text (labelled rows, n={lengths.size:,})", xlabel="words", ylabel="texts")
+    ax.set(
+        title=f"{ref}: words per text (labelled rows, n={lengths.size:,})",
+        xlabel="words",
+        ylabel="texts",
+    )
     ax.legend(loc="center right")
     return _save(fig, path)
 
@@ -185,8 +234,14 @@ def _save(fig, path: Path) -> Path:
 WORDPIECE_LENGTHS = (128, 256, 512)
 
 
-def wordpiece_cut(ref: str, source: str, *, at: tuple[int, ...] = WORDPIECE_LENGTHS, workspace: Workspace | None = None,
-                  progress: bool = True) -> dict[str, dict]:
+def wordpiece_cut(
+    ref: str,
+    source: str,
+    *,
+    at: tuple[int, ...] = WORDPIECE_LENGTHS,
+    workspace: Workspace | None = None,
+    progress: bool = True,
+) -> dict[str, dict]:
     """Per subset (and "all"): the share of texts a BERT model would cut at each sequence length,
     counting WordPiece tokens of `source`'s tokenizer plus [CLS] and [SEP] (the seed's 8 / 30 /
     74 % at 512 / 256 / 128), and the median length in tokens."""
@@ -200,9 +255,17 @@ def wordpiece_cut(ref: str, source: str, *, at: tuple[int, ...] = WORDPIECE_LENG
     lengths = np.zeros(len(texts), dtype=np.int64)
     with bar(f"WordPiece tokens in {version.ref}", len(texts), enabled=progress) as advance:
         for start in range(0, len(texts), 4096):
-            lengths[start:start + 4096] = [len(p) + 2 for p in encoder.pieces(texts[start:start + 4096])]
-            advance(len(texts[start:start + 4096]))
+            lengths[start : start + 4096] = [
+                len(p) + 2 for p in encoder.pieces(texts[start : start + 4096])
+            ]
+            advance(len(texts[start : start + 4096]))
     groups = {s: (frame["subset"] == s).to_numpy() for s in SUBSETS if (frame["subset"] == s).any()}
     groups["all"] = np.ones(len(frame), dtype=bool)
-    return {s: {"texts": int(m.sum()), "median": float(np.median(lengths[m])),
-                "cut": {int(n): float((lengths[m] > n).mean()) for n in at}} for s, m in groups.items()}
+    return {
+        s: {
+            "texts": int(m.sum()),
+            "median": float(np.median(lengths[m])),
+            "cut": {int(n): float((lengths[m] > n).mean()) for n in at},
+        }
+        for s, m in groups.items()
+    }

@@ -15,15 +15,15 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 import critic
 from critic.catalog import Catalog, DatasetRecord
-from critic.data.split import SplitSettings, assign_subsets
 from critic.data.rows import Reject
+from critic.data.split import SplitSettings, assign_subsets
 from critic.errors import DatasetNotFound
 from critic.names import DatasetRef, parse_ref, validate_name
 from critic.workspace import Workspace
@@ -69,8 +69,16 @@ class Saved:
     warnings: list[str] = field(default_factory=list)
 
 
-def save_version(workspace: Workspace, name: str, frame: pd.DataFrame, rejects: list[Reject], *,
-                 source: dict, columns: dict, split: SplitSettings) -> Saved:
+def save_version(
+    workspace: Workspace,
+    name: str,
+    frame: pd.DataFrame,
+    rejects: list[Reject],
+    *,
+    source: dict,
+    columns: dict,
+    split: SplitSettings,
+) -> Saved:
     """Assign subsets, fingerprint, and store `frame` (text, label, origin[, source_subset, rating])
     as the next version of `name`, unless identical content is already stored."""
     validate_name(name, "dataset name")
@@ -82,15 +90,25 @@ def save_version(workspace: Workspace, name: str, frame: pd.DataFrame, rejects: 
     classes, label_type = class_list(frame["label"])
     fingerprint = _fingerprint(frame, columns)
     manifest = {
-        "format": FORMAT, "name": name, "critic_version": critic.__version__, "source": source,
-        "columns": columns, "classes": classes, "label_type": label_type, "fingerprint": fingerprint,
-        "split": split_info, "rows": _row_counts(frame), "rejected": _reject_summary(rejects),
+        "format": FORMAT,
+        "name": name,
+        "critic_version": critic.__version__,
+        "source": source,
+        "columns": columns,
+        "classes": classes,
+        "label_type": label_type,
+        "fingerprint": fingerprint,
+        "split": split_info,
+        "rows": _row_counts(frame),
+        "rejected": _reject_summary(rejects),
         "warnings": _label_warnings(classes),
     }
     return _commit(workspace, name, frame, rejects, manifest)
 
 
-def _commit(workspace: Workspace, name: str, frame: pd.DataFrame, rejects: list[Reject], manifest: dict) -> Saved:
+def _commit(
+    workspace: Workspace, name: str, frame: pd.DataFrame, rejects: list[Reject], manifest: dict
+) -> Saved:
     folder = workspace.datasets / name
     folder.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(folder)
@@ -104,10 +122,18 @@ def _commit(workspace: Workspace, name: str, frame: pd.DataFrame, rejects: list[
         with catalog.transaction() as conn:
             same = catalog.dataset_by_fingerprint(conn, name, manifest["fingerprint"])
             if same is not None:
-                return Saved(DatasetVersion(same, workspace.root / same.path), created=False, warnings=manifest["warnings"])
+                return Saved(
+                    DatasetVersion(same, workspace.root / same.path),
+                    created=False,
+                    warnings=manifest["warnings"],
+                )
             record = _place(workspace, catalog.next_dataset_version(conn, name), tmp, manifest)
             catalog.insert_dataset(conn, record)
-        return Saved(DatasetVersion(record, workspace.root / record.path), created=True, warnings=manifest["warnings"])
+        return Saved(
+            DatasetVersion(record, workspace.root / record.path),
+            created=True,
+            warnings=manifest["warnings"],
+        )
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -116,7 +142,7 @@ def _commit(workspace: Workspace, name: str, frame: pd.DataFrame, rejects: list[
 def _place(workspace: Workspace, version: int, tmp: Path, manifest: dict) -> DatasetRecord:
     """Finish the files for `version` and rename them into place (called inside the transaction)."""
     name = manifest["name"]
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created = datetime.now(UTC).isoformat(timespec="seconds")
     manifest.update(version=version, ref=f"{name}@{version}", created=created)
     manifest["rejected"]["file"] = REJECTS_FILE if (tmp / REJECTS_FILE).exists() else None
     (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
@@ -128,8 +154,16 @@ def _place(workspace: Workspace, version: int, tmp: Path, manifest: dict) -> Dat
         shutil.rmtree(final)
     os.rename(tmp, final)
     rows = manifest["rows"]
-    return DatasetRecord(name, version, created, manifest["fingerprint"], rows["total"],
-                         manifest["rejected"]["count"], final.relative_to(workspace.root).as_posix(), manifest)
+    return DatasetRecord(
+        name,
+        version,
+        created,
+        manifest["fingerprint"],
+        rows["total"],
+        manifest["rejected"]["count"],
+        final.relative_to(workspace.root).as_posix(),
+        manifest,
+    )
 
 
 def _remove_stale_temporaries(folder: Path, max_age_s: float = 3600) -> None:
@@ -152,14 +186,23 @@ def load_version(ref: str | DatasetRef, workspace: Workspace | None = None) -> D
     record = Catalog(workspace.catalog_path).dataset(ref.name, ref.version)
     if record is None:
         known = sorted({r.ref for r in Catalog(workspace.catalog_path).datasets(ref.name)})
-        hint = f" (it has {', '.join(known)})" if known else f"; run `critic data import {ref.name} --source ...` first"
+        hint = (
+            f" (it has {', '.join(known)})"
+            if known
+            else f"; run `critic data import {ref.name} --source ...` first"
+        )
         raise DatasetNotFound(f"no dataset {str(ref)!r} in {workspace.root}{hint}")
     return DatasetVersion(record, workspace.root / record.path)
 
 
-def list_versions(workspace: Workspace | None = None, name: str | None = None) -> list[DatasetVersion]:
+def list_versions(
+    workspace: Workspace | None = None, name: str | None = None
+) -> list[DatasetVersion]:
     workspace = workspace or Workspace.from_env()
-    return [DatasetVersion(r, workspace.root / r.path) for r in Catalog(workspace.catalog_path).datasets(name)]
+    return [
+        DatasetVersion(r, workspace.root / r.path)
+        for r in Catalog(workspace.catalog_path).datasets(name)
+    ]
 
 
 def class_list(labels: pd.Series) -> tuple[list[str], str]:
@@ -182,7 +225,11 @@ def _fingerprint(frame: pd.DataFrame, columns: dict) -> str:
             continue
         digest.update(name.encode())
         for value in frame[name].tolist():
-            data = b"\xff" if value is None or value is pd.NA else str(value).encode("utf-8", "surrogatepass")
+            data = (
+                b"\xff"
+                if value is None or value is pd.NA
+                else str(value).encode("utf-8", "surrogatepass")
+            )
             digest.update(len(data).to_bytes(8, "little"))
             digest.update(data)
     return digest.hexdigest()
@@ -193,8 +240,12 @@ def _row_counts(frame: pd.DataFrame) -> dict:
     order = {"train": 0, "validation": 1, "test": 2}
     groups = sorted(labelled.groupby("subset"), key=lambda item: order.get(item[0], 3))
     by_subset = {s: dict(sorted(Counter(g["label"]).items())) for s, g in groups}
-    return {"total": len(frame), "labelled": len(labelled), "by_subset": by_subset,
-            "unlabelled": int(frame["label"].isna().sum())}
+    return {
+        "total": len(frame),
+        "labelled": len(labelled),
+        "by_subset": by_subset,
+        "unlabelled": int(frame["label"].isna().sum()),
+    }
 
 
 def _reject_summary(rejects: list[Reject]) -> dict:
@@ -206,5 +257,8 @@ def _label_warnings(classes: list[str]) -> list[str]:
     by_folded: dict[str, list[str]] = {}
     for c in classes:
         by_folded.setdefault(c.casefold(), []).append(c)
-    return [f"labels {same} differ only by case and are kept as separate classes; fix the source if they are one class"
-            for same in by_folded.values() if len(same) > 1]
+    return [
+        f"labels {same} differ only by case and are kept as separate classes; fix the source if they are one class"
+        for same in by_folded.values()
+        if len(same) > 1
+    ]

@@ -11,9 +11,9 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator
 
 import pyarrow.parquet as pq
 
@@ -22,8 +22,16 @@ from critic.errors import ColumnError, SourceError
 
 __all__ = ["TableOptions", "Columns", "TABLE_FORMATS", "format_of", "read_table"]
 
-TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-                 ".parquet": "parquet", ".pq": "parquet", ".zip": "zip"}
+TABLE_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".zip": "zip",
+}
 TEXT_NAMES = ("text", "review", "sentence", "content", "document", "body")
 LABEL_NAMES = ("label", "sentiment", "class", "category", "target")
 csv.field_size_limit(2**31 - 1)  # a single review may be megabytes long; the csv default is 128 KiB
@@ -86,13 +94,18 @@ def _text_encoding(encoding: str) -> str:
 # -- record readers: each yields its header (None: learn it from the first row), then
 #    (line, {column: value}) or (line, why the row cannot be read) ------------------------------------
 
+
 def _delimited_records(stream, source: str, delimiter: str, encoding: str) -> Iterator:
-    text = io.TextIOWrapper(stream, encoding=_text_encoding(encoding), errors="surrogateescape", newline="")
+    text = io.TextIOWrapper(
+        stream, encoding=_text_encoding(encoding), errors="surrogateescape", newline=""
+    )
     lines = _Lines(text)
     reader = csv.reader(lines, delimiter=delimiter)
     first = _next_record(reader, lines)
     if first is None or not isinstance(first[1], list):
-        raise SourceError(f"{source} is empty or has no readable header: a table needs a header row (e.g. text,label) and data rows")
+        raise SourceError(
+            f"{source} is empty or has no readable header: a table needs a header row (e.g. text,label) and data rows"
+        )
     header = [_cell(h) for h in first[1]]
     yield header
     while (record := _next_record(reader, lines)) is not None:
@@ -106,7 +119,10 @@ def _delimited_records(stream, source: str, delimiter: str, encoding: str) -> It
             yield line, "has an opening quote that is never closed"
             lines.replay_after_first()
         elif len(values) != len(header):
-            yield line, f"has {len(values)} fields, the header has {len(header)} (a stray delimiter or quote?)"
+            yield (
+                line,
+                f"has {len(values)} fields, the header has {len(header)} (a stray delimiter or quote?)",
+            )
         elif [_cell(v) for v in values] == header:
             yield line, "repeats the header (two files joined into one?)"
         else:
@@ -162,11 +178,16 @@ def _next_record(reader, lines: _Lines):
     except StopIteration:
         return None
     except csv.Error as exc:
-        return start, f"cannot be parsed as {('CSV', 'TSV')[reader.dialect.delimiter == chr(9)]}: {exc}"
+        return (
+            start,
+            f"cannot be parsed as {('CSV', 'TSV')[reader.dialect.delimiter == chr(9)]}: {exc}",
+        )
 
 
 def _jsonl_records(stream, source: str, encoding: str) -> Iterator:
-    lines = io.TextIOWrapper(stream, encoding=_text_encoding(encoding), errors="surrogateescape", newline="\n")
+    lines = io.TextIOWrapper(
+        stream, encoding=_text_encoding(encoding), errors="surrogateescape", newline="\n"
+    )
     yield None  # no header line: the columns are the keys of the first object
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -192,6 +213,7 @@ def _parquet_records(stream, source: str) -> Iterator:
 
 # -- turning records into rows --------------------------------------------------------------------
 
+
 def _collect(records: Iterable, source: str, options: TableOptions) -> tuple[Rows, Columns]:
     records = iter(records)
     header = next(records)
@@ -206,25 +228,37 @@ def _collect(records: Iterable, source: str, options: TableOptions) -> tuple[Row
     if columns is None:
         if header:
             _resolve_columns(header, source, options)  # a wrong column name is the clearer error
-        raise SourceError(f"{source} has no data rows that could be read ({len(rows.rejects)} rejected); check the format and --encoding")
+        raise SourceError(
+            f"{source} has no data rows that could be read ({len(rows.rejects)} rejected); check the format and --encoding"
+        )
     return rows, columns
 
 
 def _resolve_columns(header: list[str], source: str, options: TableOptions) -> Columns:
     duplicates = sorted({h for h in header if header.count(h) > 1})
     if duplicates:
-        raise ColumnError(f"{source} has duplicate column names {duplicates}; rename them so each column is unique")
+        raise ColumnError(
+            f"{source} has duplicate column names {duplicates}; rename them so each column is unique"
+        )
     text = _pick(header, options.text, TEXT_NAMES, "text", source)
     label = _pick(header, options.label, LABEL_NAMES, "label", source)
-    subset = _pick(header, options.subset_column, (), "subset", source) if options.subset_column else None
+    subset = (
+        _pick(header, options.subset_column, (), "subset", source)
+        if options.subset_column
+        else None
+    )
     return Columns(text, label, subset)
 
 
-def _pick(header: list[str], wanted: str | None, obvious: tuple[str, ...], role: str, source: str) -> str:
+def _pick(
+    header: list[str], wanted: str | None, obvious: tuple[str, ...], role: str, source: str
+) -> str:
     if wanted is not None:
         if wanted in header:
             return wanted
-        raise ColumnError(f"{source} has no column {wanted!r} for the {role}; its columns are {header}")
+        raise ColumnError(
+            f"{source} has no column {wanted!r} for the {role}; its columns are {header}"
+        )
     by_lower = {h.lower(): h for h in header}
     for name in obvious:
         if name in by_lower:
@@ -232,11 +266,22 @@ def _pick(header: list[str], wanted: str | None, obvious: tuple[str, ...], role:
     hint = f"Name it with --{role} COLUMN"
     if len(header) == 1 and (sep := next((c for c in ";\t|," if c in header[0]), None)):
         hint = f"The header looks {sep!r}-separated: pass --delimiter {sep!r}"
-    raise ColumnError(f"cannot tell which column of {source} holds the {role}; its columns are {header}. {hint}")
+    raise ColumnError(
+        f"cannot tell which column of {source} holds the {role}; its columns are {header}. {hint}"
+    )
 
 
-_SUBSETS = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
-            "val": "validation", "dev": "validation", "development": "validation", "test": "test", "testing": "test"}
+_SUBSETS = {
+    "train": "train",
+    "training": "train",
+    "validation": "validation",
+    "valid": "validation",
+    "val": "validation",
+    "dev": "validation",
+    "development": "validation",
+    "test": "test",
+    "testing": "test",
+}
 
 
 def normalize_subset(value: str) -> str | None:
@@ -250,12 +295,21 @@ def _add_record(rows: Rows, source: str, line: int, values: dict, columns: Colum
     if problem:
         rows.reject(source, line, problem, _excerpt(values))
         return
-    rows.add(text, _label_string(label), f"{source}:{line}", normalize_subset(subset) if columns.subset else None)
+    rows.add(
+        text,
+        _label_string(label),
+        f"{source}:{line}",
+        normalize_subset(subset) if columns.subset else None,
+    )
 
 
 def _problem(text, label, subset, columns: Columns) -> str | None:
     if not isinstance(text, str):
-        return f"{columns.text!r} is missing" if text is None else f"{columns.text!r} is a {type(text).__name__}, not text"
+        return (
+            f"{columns.text!r} is missing"
+            if text is None
+            else f"{columns.text!r} is a {type(text).__name__}, not text"
+        )
     if not text.strip():
         return f"empty {columns.text!r}"
     if _has_bad_bytes(text) or (isinstance(label, str) and _has_bad_bytes(label)):
@@ -286,11 +340,16 @@ def _label_string(label) -> str:
 
 
 def _excerpt(values) -> str:
-    text = json.dumps(values, ensure_ascii=False, default=str) if isinstance(values, dict) else str(values)
+    text = (
+        json.dumps(values, ensure_ascii=False, default=str)
+        if isinstance(values, dict)
+        else str(values)
+    )
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
 # -- zip archives -----------------------------------------------------------------------------------
+
 
 def _read_zip(path: Path, options: TableOptions) -> tuple[Rows, Columns]:
     """Every table in the archive, concatenated. A member named train/validation/test (e.g.
@@ -308,7 +367,9 @@ def _read_zip(path: Path, options: TableOptions) -> tuple[Rows, Columns]:
             elif _is_table_member(m):
                 members.append(m)
         if not members:
-            raise SourceError(f"{path} holds no CSV, TSV, JSONL or Parquet file; its members are {archive.namelist()[:20]}")
+            raise SourceError(
+                f"{path} holds no CSV, TSV, JSONL or Parquet file; its members are {archive.namelist()[:20]}"
+            )
         for member in members:
             source = f"{path.name}:{member.filename}"
             with archive.open(member) as f:

@@ -33,10 +33,21 @@ def compare_experiments(names: list[str], workspace: Workspace | None = None) ->
     flat = [_used(_flatten(r.record.config), r.record.config) for r in runs]
     keys = sorted({k for f in flat for k in f} - {"model.blocks"})
     settings = [(k, [str(f.get(k, "")) for f in flat]) for k in keys]
-    settings.append(("model.blocks", [f"{len(r.record.config['model']['blocks'])} blocks" if "blocks" in r.record.config["model"]
-                                      else "linear" for r in runs]))
+    settings.append(
+        (
+            "model.blocks",
+            [
+                f"{len(r.record.config['model']['blocks'])} blocks"
+                if "blocks" in r.record.config["model"]
+                else "linear"
+                for r in runs
+            ],
+        )
+    )
     path = workspace.root / "reports" / ("compare-" + "-".join(names)[:150] + ".png")
-    curves_png({r.name: list(r.record.epochs) for r in runs}, path, "per-epoch curves: " + ", ".join(names))
+    curves_png(
+        {r.name: list(r.record.epochs) for r in runs}, path, "per-epoch curves: " + ", ".join(names)
+    )
     catalog = Catalog(workspace.catalog_path)
     return Comparison(runs, settings, path, [catalog.evaluations(r.name) for r in runs])
 
@@ -45,7 +56,11 @@ def _used(flat: dict[str, object], config: dict) -> dict[str, object]:
     """Leave out the train settings a linear run never read (they hold defaults, not choices)."""
     if config["model"].get("kind") != "linear":
         return flat
-    return {k: v for k, v in flat.items() if not k.startswith("train.") or k[6:] in LINEAR_TRAIN_SETTINGS}
+    return {
+        k: v
+        for k, v in flat.items()
+        if not k.startswith("train.") or k[6:] in LINEAR_TRAIN_SETTINGS
+    }
 
 
 def _flatten(config: dict, prefix: str = "") -> dict[str, object]:

@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 
-from critic.config import LINEAR_TRAIN_SETTINGS, ExperimentConfig, TrainSettings, load_config_file, train_settings
+from critic.config import (
+    LINEAR_TRAIN_SETTINGS,
+    ExperimentConfig,
+    TrainSettings,
+    load_config_file,
+    train_settings,
+)
 from critic.errors import SettingsError
 from critic.models.graph import GraphSpec, check_graph
 from critic.models.linear import LinearSettings
@@ -46,7 +52,12 @@ def build_config(
     source: a local model directory or a hub name."""
     return resolve_config(
         assemble_config(
-            dataset, preset=preset, config_file=config_file, train=train, encoder=encoder, pretrained=pretrained
+            dataset,
+            preset=preset,
+            config_file=config_file,
+            train=train,
+            encoder=encoder,
+            pretrained=pretrained,
         )
     )
 
@@ -67,14 +78,22 @@ def assemble_config(
         p = get_preset(preset_name)
         enc, model, train_base, name, source = p.encoder, p.model, p.train, p.name, p.source
     elif "model" in data:
-        enc, model, train_base, name, source = WordSequenceSettings(), None, TrainSettings(), None, str(config_file)
+        enc, model, train_base, name, source = (
+            WordSequenceSettings(),
+            None,
+            TrainSettings(),
+            None,
+            str(config_file),
+        )
     else:
         raise SettingsError(
             f"give --preset NAME (one of {', '.join(preset_names())}) or --config FILE with a [model] table"
         )
     if "model" in data and data["model"].get("kind") == "linear":
         model, enc = (
-            LinearSettings.from_dict({**(asdict(model) if isinstance(model, LinearSettings) else {}), **data["model"]}),
+            LinearSettings.from_dict(
+                {**(asdict(model) if isinstance(model, LinearSettings) else {}), **data["model"]}
+            ),
             None,
         )
     elif "model" in data:
@@ -113,7 +132,9 @@ def model_config(target: str | Path) -> ExperimentConfig:
     try:
         return assemble_config("", preset=str(target))
     except SettingsError as exc:
-        raise SettingsError(f"{exc}; or give a config file (.toml, .yaml) with a [model] table") from None
+        raise SettingsError(
+            f"{exc}; or give a config file (.toml, .yaml) with a [model] table"
+        ) from None
 
 
 def input_spec_of(settings) -> InputSpec:
@@ -132,8 +153,16 @@ def _refuse_for_linear(from_file: dict, overrides: dict, encoder: dict | None) -
         raise SettingsError(
             "the linear model tokenizes text itself; it takes no encoder settings (see [model] n-gram settings)"
         )
-    ignored = [f"{key} (--{key.replace('_', '-')})" for key in overrides if key not in LINEAR_TRAIN_SETTINGS]
-    ignored += [f"[train] {key}" for key in from_file if key not in LINEAR_TRAIN_SETTINGS and key not in overrides]
+    ignored = [
+        f"{key} (--{key.replace('_', '-')})"
+        for key in overrides
+        if key not in LINEAR_TRAIN_SETTINGS
+    ]
+    ignored += [
+        f"[train] {key}"
+        for key in from_file
+        if key not in LINEAR_TRAIN_SETTINGS and key not in overrides
+    ]
     if ignored:
         own = ", ".join(f.name for f in fields(LinearSettings) if f.name != "kind")
         raise SettingsError(

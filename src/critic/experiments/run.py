@@ -15,8 +15,14 @@ import pandas as pd
 import torch
 
 import critic
-from critic.artifacts import (load_checkpoint, load_state, save_checkpoint, save_linear_checkpoint, save_state,
-                              write_json)
+from critic.artifacts import (
+    load_checkpoint,
+    load_state,
+    save_checkpoint,
+    save_linear_checkpoint,
+    save_state,
+    write_json,
+)
 from critic.catalog import Catalog, ExperimentRecord
 from critic.config import ExperimentConfig
 from critic.data.store import DatasetVersion, load_version
@@ -34,19 +40,40 @@ from critic.workspace import Workspace
 __all__ = ["train_experiment", "resume_experiment"]
 
 
-def train_experiment(config: ExperimentConfig, *, name: str | None = None, workspace: Workspace | None = None,
-                     log: Log = lambda event: None) -> Experiment:
+def train_experiment(
+    config: ExperimentConfig,
+    *,
+    name: str | None = None,
+    workspace: Workspace | None = None,
+    log: Log = lambda event: None,
+) -> Experiment:
     """Train a new experiment to the end (or early stop) and return it."""
     workspace = (workspace or Workspace.from_env()).ensure()
     version = load_version(config.dataset, workspace)
     config = replace(config, dataset=version.ref)
     catalog = Catalog(workspace.catalog_path)
-    name = validate_name(name, "experiment name") if name is not None else _free_name(catalog, config)
+    name = (
+        validate_name(name, "experiment name") if name is not None else _free_name(catalog, config)
+    )
     folder = workspace.experiments / name
     model_name = config.preset or "custom"
-    catalog.add_experiment(ExperimentRecord(name, version.ref, model_name, "running", now(), now(), 0, None, 0.0,
-                                            None, folder.relative_to(workspace.root).as_posix(), config.as_dict(),
-                                            owner()))
+    catalog.add_experiment(
+        ExperimentRecord(
+            name,
+            version.ref,
+            model_name,
+            "running",
+            now(),
+            now(),
+            0,
+            None,
+            0.0,
+            None,
+            folder.relative_to(workspace.root).as_posix(),
+            config.as_dict(),
+            owner(),
+        )
+    )
     if folder.exists():  # left by a run whose catalog row was never written: not an experiment
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -54,17 +81,26 @@ def train_experiment(config: ExperimentConfig, *, name: str | None = None, works
     return _guarded(catalog, name, folder, config, version, workspace, log, resume=False)
 
 
-def resume_experiment(name: str, *, workspace: Workspace | None = None, log: Log = lambda event: None,
-                      epochs: int | None = None) -> Experiment:
+def resume_experiment(
+    name: str,
+    *,
+    workspace: Workspace | None = None,
+    log: Log = lambda event: None,
+    epochs: int | None = None,
+) -> Experiment:
     """Continue from the last finished epoch (weights, optimizer, RNG, epoch counter);
     `epochs` may raise the total."""
     workspace = workspace or Workspace.from_env()
     experiment = get_experiment(name, workspace)
     if experiment.status == "running":
-        raise SettingsError(f"experiment {name!r} is running in process {experiment.record.owner}; wait for it or stop it first")
+        raise SettingsError(
+            f"experiment {name!r} is running in process {experiment.record.owner}; wait for it or stop it first"
+        )
     config = ExperimentConfig.from_dict(json.loads((experiment.path / "config.json").read_text()))
     if epochs is not None and isinstance(config.model, LinearSettings):
-        raise SettingsError(f"{name!r} is a linear model, fitted in one pass: it has no epochs to add")
+        raise SettingsError(
+            f"{name!r} is a linear model, fitted in one pass: it has no epochs to add"
+        )
     if epochs is not None:
         config = replace(config, train=replace(config.train, epochs=epochs))
         write_json(experiment.path / "config.json", config.as_dict())
@@ -79,7 +115,9 @@ def _guarded(catalog, name, folder, config, version, workspace, log, resume) -> 
     try:
         _run(catalog, name, folder, config, version, log, resume)
     except KeyboardInterrupt:
-        catalog.set_experiment_status(name, "stopped", now(), "interrupted; continue with critic train --resume " + name)
+        catalog.set_experiment_status(
+            name, "stopped", now(), "interrupted; continue with critic train --resume " + name
+        )
         raise
     except BaseException as exc:
         catalog.set_experiment_status(name, "failed", now(), f"{type(exc).__name__}: {exc}")
@@ -88,8 +126,15 @@ def _guarded(catalog, name, folder, config, version, workspace, log, resume) -> 
     return get_experiment(name, workspace)
 
 
-def _run(catalog: Catalog, name: str, folder: Path, config: ExperimentConfig, version: DatasetVersion,
-         log: Log, resume: bool) -> None:
+def _run(
+    catalog: Catalog,
+    name: str,
+    folder: Path,
+    config: ExperimentConfig,
+    version: DatasetVersion,
+    log: Log,
+    resume: bool,
+) -> None:
     if isinstance(config.model, LinearSettings):
         return _run_linear(catalog, name, folder, config, version, log, resume)
     s = config.train
@@ -97,40 +142,74 @@ def _run(catalog: Catalog, name: str, folder: Path, config: ExperimentConfig, ve
         torch.set_num_threads(s.threads)
     device = resolve_device(s.device)
     classes = version.classes
-    train_rows, val_rows = version.subset("train", ["text", "label"]), version.subset("validation", ["text", "label"])
+    train_rows, val_rows = (
+        version.subset("train", ["text", "label"]),
+        version.subset("validation", ["text", "label"]),
+    )
     if val_rows.empty:
-        log({"event": "phase", "phase": f"{version.ref} has no validation subset: no epoch can be chosen, so "
-                                        f"the best checkpoint is the last (`critic data split` makes one)"})
+        log(
+            {
+                "event": "phase",
+                "phase": f"{version.ref} has no validation subset: no epoch can be chosen, so "
+                f"the best checkpoint is the last (`critic data split` makes one)",
+            }
+        )
     last = folder / "checkpoints" / "last"
     if resume and (last / "model.json").exists():
         model, encoder, _, _ = load_checkpoint(last, device)
     else:
         resume, model = False, None
-        log({"event": "phase", "phase": f"fit the {config.encoder.kind} encoder on {len(train_rows):,} train texts"})
-        encoder = encoder_for(config.encoder).fit(train_rows["text"])  # train subset only, never validation or test
+        log(
+            {
+                "event": "phase",
+                "phase": f"fit the {config.encoder.kind} encoder on {len(train_rows):,} train texts",
+            }
+        )
+        encoder = encoder_for(config.encoder).fit(
+            train_rows["text"]
+        )  # train subset only, never validation or test
     log({"event": "phase", "phase": "encode train and validation"})
     train = _data(encoder, train_rows, classes)
     val = _data(encoder, val_rows, classes) if len(val_rows) else None
     cuda = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):  # seeds stay inside the run; the caller's RNG is untouched
+    with torch.random.fork_rng(
+        devices=cuda
+    ):  # seeds stay inside the run; the caller's RNG is untouched
         torch.manual_seed(s.seed)
         if model is None:
             model = GraphModel(config.model, encoder.input_spec, len(classes))
             for source in load_pretrained_weights(model):
                 log({"event": "phase", "phase": f"loaded the pretrained weights of {source}"})
             for block in pretrain_embeddings(model, train.encoded, s.seed):
-                log({"event": "phase", "phase": f"skip-gram word vectors from the train subset in {block}"})
+                log(
+                    {
+                        "event": "phase",
+                        "phase": f"skip-gram word vectors from the train subset in {block}",
+                    }
+                )
             model.to(device)
         optimizer = make_optimizer(model, s)
         info = load_state(folder / "state", optimizer) if resume else {"epoch": 0, "history": []}
         history = info["history"]
         _sync_metrics(catalog, name, folder, history, s.checkpoint_metric)
-        save = _checkpointer(catalog, name, folder, config, version, model, encoder, classes, optimizer, history)
+        save = _checkpointer(
+            catalog, name, folder, config, version, model, encoder, classes, optimizer, history
+        )
         best_epoch = _best_epoch(history, s.checkpoint_metric)
-        fit(model, train, val, s, classes=classes, optimizer=optimizer, start_epoch=info["epoch"],
-            best=_best_metric(history, s.checkpoint_metric), stale=info["epoch"] - (best_epoch or 0),
-            checkpoint=save, log=log,
-            padding=getattr(encoder.settings, "padding", "post"))
+        fit(
+            model,
+            train,
+            val,
+            s,
+            classes=classes,
+            optimizer=optimizer,
+            start_epoch=info["epoch"],
+            best=_best_metric(history, s.checkpoint_metric),
+            stale=info["epoch"] - (best_epoch or 0),
+            checkpoint=save,
+            log=log,
+            padding=getattr(encoder.settings, "padding", "post"),
+        )
 
 
 def _run_linear(catalog, name, folder, config, version, log, resume) -> None:
@@ -139,15 +218,32 @@ def _run_linear(catalog, name, folder, config, version, log, resume) -> None:
         return  # nothing left to do: its one epoch is done
     classes = version.classes
     index = {c: i for i, c in enumerate(classes)}
-    train_rows, val_rows = version.subset("train", ["text", "label"]), version.subset("validation", ["text", "label"])
-    y_train, y_val = (rows["label"].map(index).to_numpy(np.int64) for rows in (train_rows, val_rows))
+    train_rows, val_rows = (
+        version.subset("train", ["text", "label"]),
+        version.subset("validation", ["text", "label"]),
+    )
+    y_train, y_val = (
+        rows["label"].map(index).to_numpy(np.int64) for rows in (train_rows, val_rows)
+    )
     start = time.perf_counter()
-    model = NBLinear(config.model).fit(train_rows["text"].tolist(), y_train, len(classes), val_texts=val_rows["text"].tolist(),
-                                       val_labels=y_val if len(val_rows) else None, log=log)
+    model = NBLinear(config.model).fit(
+        train_rows["text"].tolist(),
+        y_train,
+        len(classes),
+        val_texts=val_rows["text"].tolist(),
+        val_labels=y_val if len(val_rows) else None,
+        log=log,
+    )
     seconds = time.perf_counter() - start
     train_loss, train_acc = _loss_accuracy(model.fit_probabilities_["train"], y_train)
-    val_loss, val_acc = (_loss_accuracy(model.fit_probabilities_["validation"], y_val) if len(val_rows) else (None, None))
-    result = EpochResult(1, train_loss, train_acc, val_loss, val_acc, seconds, len(train_rows) / seconds)
+    val_loss, val_acc = (
+        _loss_accuracy(model.fit_probabilities_["validation"], y_val)
+        if len(val_rows)
+        else (None, None)
+    )
+    result = EpochResult(
+        1, train_loss, train_acc, val_loss, val_acc, seconds, len(train_rows) / seconds
+    )
     history = [result.as_dict()]
     manifest = _manifest(name, result, config, version) | {"C": model.C_}
     for which in ("last", "best"):
@@ -158,13 +254,22 @@ def _run_linear(catalog, name, folder, config, version, log, resume) -> None:
 
 def _loss_accuracy(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     picked = probs[np.arange(len(labels)), labels]
-    return float(-np.log(np.clip(picked, 1e-12, None)).mean()), float((probs.argmax(1) == labels).mean())
+    return float(-np.log(np.clip(picked, 1e-12, None)).mean()), float(
+        (probs.argmax(1) == labels).mean()
+    )
 
 
 def _manifest(name, result, config, version) -> dict:
-    return {"experiment": name, "epoch": result.epoch, "metrics": result.as_dict(), "config": config.as_dict(),
-            "dataset": version.ref, "dataset_fingerprint": version.record.fingerprint,
-            "critic_version": critic.__version__, "saved": now()}
+    return {
+        "experiment": name,
+        "epoch": result.epoch,
+        "metrics": result.as_dict(),
+        "config": config.as_dict(),
+        "dataset": version.ref,
+        "dataset_fingerprint": version.record.fingerprint,
+        "critic_version": critic.__version__,
+        "saved": now(),
+    }
 
 
 def _data(encoder: Encoder, rows: pd.DataFrame, classes: list[str]) -> Data:
@@ -185,10 +290,16 @@ def _best_metric(history: list[dict], metric: str) -> float | None:
 
 
 def _best_epoch(history: list[dict], metric: str) -> int | None:
-    return min(history, key=lambda r: (_metric_value(r, metric), r["epoch"]))["epoch"] if history else None
+    return (
+        min(history, key=lambda r: (_metric_value(r, metric), r["epoch"]))["epoch"]
+        if history
+        else None
+    )
 
 
-def _checkpointer(catalog, name, folder, config, version, model, encoder, classes, optimizer, history):
+def _checkpointer(
+    catalog, name, folder, config, version, model, encoder, classes, optimizer, history
+):
     def save(result: EpochResult, is_best: bool) -> None:
         history.append(result.as_dict())
         manifest = _manifest(name, result, config, version)
@@ -201,13 +312,21 @@ def _checkpointer(catalog, name, folder, config, version, model, encoder, classe
     return save
 
 
-def _sync_metrics(catalog: Catalog, name: str, folder: Path, history: list[dict], metric: str) -> None:
+def _sync_metrics(
+    catalog: Catalog, name: str, folder: Path, history: list[dict], metric: str
+) -> None:
     """metrics.jsonl and the catalog's epoch rows, rewritten from the saved history (idempotent, so
     a run killed between saving its state and recording its metrics heals on resume)."""
     (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
     for row in history:
-        catalog.record_epoch(name, row["epoch"], row, _best_epoch(history, metric),
-                             sum(r["seconds"] for r in history if r["epoch"] <= row["epoch"]), now())
+        catalog.record_epoch(
+            name,
+            row["epoch"],
+            row,
+            _best_epoch(history, metric),
+            sum(r["seconds"] for r in history if r["epoch"] <= row["epoch"]),
+            now(),
+        )
 
 
 def _free_name(catalog: Catalog, config: ExperimentConfig) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from critic.catalog import Catalog, ExperimentRecord
@@ -47,7 +47,9 @@ class Experiment:
             raise SettingsError(f"checkpoint must be 'best' or 'last', got {which!r}")
         path = self.path / "checkpoints" / which
         if not (path / "model.json").exists():
-            raise SettingsError(f"experiment {self.name!r} has no {which} checkpoint yet (status: {self.record.status})")
+            raise SettingsError(
+                f"experiment {self.name!r} has no {which} checkpoint yet (status: {self.record.status})"
+            )
         return path
 
 
@@ -72,7 +74,7 @@ def _alive(owner: str | None) -> bool:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def get_experiment(name: str, workspace: Workspace | None = None) -> Experiment:
@@ -86,4 +88,7 @@ def get_experiment(name: str, workspace: Workspace | None = None) -> Experiment:
 
 def list_experiments(workspace: Workspace | None = None) -> list[Experiment]:
     workspace = workspace or Workspace.from_env()
-    return [Experiment(r, workspace.root / r.path) for r in Catalog(workspace.catalog_path).experiments()]
+    return [
+        Experiment(r, workspace.root / r.path)
+        for r in Catalog(workspace.catalog_path).experiments()
+    ]

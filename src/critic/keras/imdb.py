@@ -36,9 +36,17 @@ DATASET = "imdb"
 _CACHE_FORMAT = "critic.keras-imdb/1"
 
 
-def load_data(path: str | os.PathLike | None = None, num_words: int | None = None, skip_top: int = 0,
-              maxlen: int | None = None, seed: int = 113, start_char: int | None = 1, oov_char: int | None = 2,
-              index_from: int = 3, **kwargs):
+def load_data(
+    path: str | os.PathLike | None = None,
+    num_words: int | None = None,
+    skip_top: int = 0,
+    maxlen: int | None = None,
+    seed: int = 113,
+    start_char: int | None = 1,
+    oov_char: int | None = 2,
+    index_from: int = 3,
+    **kwargs,
+):
     """((x_train, y_train), (x_test, y_test)): object arrays of int lists and int64 label arrays.
 
     `path`: None (the workspace's `imdb`, imported from $CRITIC_IMDB_SOURCE or the upstream URL
@@ -54,7 +62,9 @@ def load_data(path: str | os.PathLike | None = None, num_words: int | None = Non
         x_train, labels_train = _shorter_than(maxlen, x_train, labels_train)
         x_test, labels_test = _shorter_than(maxlen, x_test, labels_test)
         if not x_train or not x_test:
-            raise ValueError(f"After filtering for sequences shorter than maxlen={maxlen}, no sequence was kept. Increase maxlen.")
+            raise ValueError(
+                f"After filtering for sequences shorter than maxlen={maxlen}, no sequence was kept. Increase maxlen."
+            )
     xs = x_train + x_test
     if not num_words:
         # Keras's code uses the largest index here, so its rarest word turns into oov_char although
@@ -65,7 +75,10 @@ def load_data(path: str | os.PathLike | None = None, num_words: int | None = Non
     else:
         xs = [[w for w in x if skip_top <= w < num_words] for x in xs]
     split = len(x_train)
-    return (_objects(xs[:split]), np.asarray(labels_train)), (_objects(xs[split:]), np.asarray(labels_test))
+    return (_objects(xs[:split]), np.asarray(labels_train)), (
+        _objects(xs[split:]),
+        np.asarray(labels_test),
+    )
 
 
 def get_word_index(path: str | os.PathLike | None = None) -> dict[str, int]:
@@ -74,6 +87,7 @@ def get_word_index(path: str | os.PathLike | None = None) -> dict[str, int]:
 
 
 # -- the cached encoding of one dataset version ----------------------------------------------------
+
 
 def _version(path) -> DatasetVersion:
     workspace = Workspace.from_env()
@@ -129,7 +143,9 @@ def _build(version: DatasetVersion) -> None:
         arrays[f"{part}_labels"] = frame["label"][mask].map(label_ids).to_numpy(dtype=np.int64)
     folder = _cache_dir(version)
     folder.mkdir(exist_ok=True)
-    _atomic(folder / "sequences.npz", lambda f: np.savez(f, format=np.array(_CACHE_FORMAT), **arrays))
+    _atomic(
+        folder / "sequences.npz", lambda f: np.savez(f, format=np.array(_CACHE_FORMAT), **arrays)
+    )
     _atomic(folder / "word_index.json", lambda f: f.write(json.dumps(index).encode()))
 
 
@@ -140,9 +156,11 @@ def _atomic(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
-def _shuffled(cache: dict, part: str, rng: np.random.RandomState) -> tuple[list[list[int]], np.ndarray]:
+def _shuffled(
+    cache: dict, part: str, rng: np.random.RandomState
+) -> tuple[list[list[int]], np.ndarray]:
     flat, offsets, labels = cache[f"{part}_flat"], cache[f"{part}_offsets"], cache[f"{part}_labels"]
-    seqs = [flat[offsets[i]:offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
+    seqs = [flat[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
     order = np.arange(len(seqs))
     rng.shuffle(order)
     return [seqs[i] for i in order], labels[order]

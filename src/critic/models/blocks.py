@@ -27,7 +27,9 @@ class Shape:
     kind: str  # "ids", "seq", "vec"
     size: int  # vocabulary (ids), channels (seq), features (vec)
     length: int | None = None  # T for ids/seq
-    context: int = 0  # input positions beyond a window's start that it reads (for trimming padded batches)
+    context: int = (
+        0  # input positions beyond a window's start that it reads (for trimming padded batches)
+    )
     stride: int = 1  # input positions per output position
     length_invariant: bool = True  # False after Flatten or LSTM: padding changes the result
     same_padded: bool = False  # a "same" convolution upstream (its edge windows see zeros, not PAD)
@@ -40,12 +42,20 @@ class Shape:
         }[self.kind]
 
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "linear": nn.Identity}
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "linear": nn.Identity,
+}
 
 
 def _activation(block_id: str, name: str) -> nn.Module:
     if name not in ACTIVATIONS:
-        raise GraphError(f"block {block_id!r}: unknown activation {name!r}; use one of {', '.join(ACTIVATIONS)}")
+        raise GraphError(
+            f"block {block_id!r}: unknown activation {name!r}; use one of {', '.join(ACTIVATIONS)}"
+        )
     return ACTIVATIONS[name]()
 
 
@@ -65,12 +75,16 @@ def _one(block_id: str, kind: str, shapes: list[Shape], *allowed: str) -> Shape:
 def _positive(block_id: str, **values) -> None:
     for name, value in values.items():
         if not isinstance(value, int) or value < 1:
-            raise GraphError(f"block {block_id!r}: {name} must be a positive whole number, got {value!r}")
+            raise GraphError(
+                f"block {block_id!r}: {name} must be a positive whole number, got {value!r}"
+            )
 
 
 def _max_norm(block_id: str, value: float | None) -> None:
     if value is not None and not value > 0:
-        raise GraphError(f"block {block_id!r}: max_norm must be a positive number or left out, got {value!r}")
+        raise GraphError(
+            f"block {block_id!r}: max_norm must be a positive number or left out, got {value!r}"
+        )
 
 
 # -- modules: forward(xs, masks) -> (tensor, mask) -------------------------------------------------
@@ -78,7 +92,9 @@ def _max_norm(block_id: str, value: float | None) -> None:
 
 class _Module(nn.Module):
     constraint: float | None = None
-    pretrained: bool = False  # True: its weights come from a pretrained model, never from `initialize`
+    pretrained: bool = (
+        False  # True: its weights come from a pretrained model, never from `initialize`
+    )
 
 
 class TransformerModule(_Module):
@@ -92,7 +108,9 @@ class TransformerModule(_Module):
         from transformers import AutoConfig, AutoModel
 
         settings = dict(config)
-        self.encoder = AutoModel.from_config(AutoConfig.for_model(settings.pop("model_type"), **settings))
+        self.encoder = AutoModel.from_config(
+            AutoConfig.for_model(settings.pop("model_type"), **settings)
+        )
         self.pooling = pooling
         for p in self.encoder.parameters():
             p.requires_grad_(trainable)
@@ -126,7 +144,9 @@ class EmbeddingModule(_Module):
     def __init__(self, vocab: int, dim: int, pretrain: str | None = None):
         super().__init__()
         self.embedding = nn.Embedding(vocab, dim)
-        self.pretrain = pretrain  # read by models.pretrained.pretrain_embeddings when a fresh run starts
+        self.pretrain = (
+            pretrain  # read by models.pretrained.pretrain_embeddings when a fresh run starts
+        )
 
     def forward(self, xs, masks):
         (ids,) = xs
@@ -147,7 +167,9 @@ MONOTONIC = (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Identity)  # max(f(z)) = f(max(z))
 
 
 class ConvModule(_Module):
-    def __init__(self, channels: int, filters: int, kernel: int, padding: str, activation: nn.Module):
+    def __init__(
+        self, channels: int, filters: int, kernel: int, padding: str, activation: nn.Module
+    ):
         super().__init__()
         self.conv = nn.Conv1d(channels, filters, kernel, padding=padding)
         self.activation = activation
@@ -192,7 +214,9 @@ class GlobalMaxPoolModule(_Module):
         fill = x.masked_fill_ if self.owns_input else x.masked_fill
         # max(-1) (not amax): its backward scatters through indices instead of comparing every element
         pooled = self.activation(fill(~mask[:, None, :], float("-inf")).max(-1).values)
-        return torch.where(mask.any(-1, keepdim=True), pooled, torch.zeros_like(pooled)), None  # empty text → 0
+        return torch.where(
+            mask.any(-1, keepdim=True), pooled, torch.zeros_like(pooled)
+        ), None  # empty text → 0
 
 
 class FlattenModule(_Module):
@@ -203,7 +227,11 @@ class FlattenModule(_Module):
 class DenseModule(_Module):
     def __init__(self, features: int, units: int, activation: nn.Module, max_norm: float | None):
         super().__init__()
-        self.linear, self.activation, self.constraint = nn.Linear(features, units), activation, max_norm
+        self.linear, self.activation, self.constraint = (
+            nn.Linear(features, units),
+            activation,
+            max_norm,
+        )
 
     def forward(self, xs, masks):
         return self.activation(self.linear(xs[0])), None
@@ -256,7 +284,9 @@ class Embedding:
             raise GraphError(
                 f"block {block_id!r}: pretrain must be one of {', '.join(PRETRAIN)} or absent, got {self.pretrain!r}"
             )
-        return EmbeddingModule(s.size, self.dim, self.pretrain), Shape("seq", self.dim, s.length, 0, 1)
+        return EmbeddingModule(s.size, self.dim, self.pretrain), Shape(
+            "seq", self.dim, s.length, 0, 1
+        )
 
 
 @dataclass(frozen=True)
@@ -281,13 +311,17 @@ class Conv1D:
         s = _one(block_id, "Conv1D", shapes, "seq")
         _positive(block_id, filters=self.filters, kernel=self.kernel)
         if self.padding not in ("valid", "same"):
-            raise GraphError(f"block {block_id!r}: padding must be 'valid' or 'same', got {self.padding!r}")
+            raise GraphError(
+                f"block {block_id!r}: padding must be 'valid' or 'same', got {self.padding!r}"
+            )
         length = s.length - self.kernel + 1 if self.padding == "valid" else s.length
         if length < 1:
             raise GraphError(
                 f"block {block_id!r}: kernel {self.kernel} is longer than its input ({s.length} positions)"
             )
-        module = ConvModule(s.size, self.filters, self.kernel, self.padding, _activation(block_id, self.activation))
+        module = ConvModule(
+            s.size, self.filters, self.kernel, self.padding, _activation(block_id, self.activation)
+        )
         return module, replace(
             s,
             size=self.filters,
@@ -305,9 +339,14 @@ class MaxPool1D:
         s = _one(block_id, "MaxPool1D", shapes, "seq")
         _positive(block_id, pool=self.pool)
         if s.length // self.pool < 1:
-            raise GraphError(f"block {block_id!r}: pool {self.pool} is longer than its input ({s.length} positions)")
+            raise GraphError(
+                f"block {block_id!r}: pool {self.pool} is longer than its input ({s.length} positions)"
+            )
         return MaxPoolModule(self.pool), replace(
-            s, length=s.length // self.pool, context=s.context + (self.pool - 1) * s.stride, stride=s.stride * self.pool
+            s,
+            length=s.length // self.pool,
+            context=s.context + (self.pool - 1) * s.stride,
+            stride=s.stride * self.pool,
         )
 
 
@@ -325,7 +364,9 @@ class GlobalMaxPool1D:
             return module, Shape("vec", s.size, None, s.context, 1, s.length_invariant)
         # A trimmed batch must still hold one all-PAD window (in evaluation they all give the same
         # value), so keep one more input position per output step; "same" edges would see zeros.
-        return module, Shape("vec", s.size, None, s.context + s.stride, 1, s.length_invariant and not s.same_padded)
+        return module, Shape(
+            "vec", s.size, None, s.context + s.stride, 1, s.length_invariant and not s.same_padded
+        )
 
 
 @dataclass(frozen=True)
@@ -345,7 +386,9 @@ class Dense:
         s = _one(block_id, "Dense", shapes, "vec")
         _positive(block_id, units=self.units)
         _max_norm(block_id, self.max_norm)
-        module = DenseModule(s.size, self.units, _activation(block_id, self.activation), self.max_norm)
+        module = DenseModule(
+            s.size, self.units, _activation(block_id, self.activation), self.max_norm
+        )
         return module, replace(s, size=self.units)
 
 
@@ -369,12 +412,19 @@ class LSTM:
 class Concatenate:
     def build(self, block_id, shapes, n_classes):
         if len(shapes) < 2:
-            raise GraphError(f"block {block_id!r}: Concatenate joins two or more inputs, got {len(shapes)}")
+            raise GraphError(
+                f"block {block_id!r}: Concatenate joins two or more inputs, got {len(shapes)}"
+            )
         kinds = {s.kind for s in shapes}
         if kinds == {"vec"}:
             size = sum(s.size for s in shapes)
             return ConcatModule(), Shape(
-                "vec", size, None, max(s.context for s in shapes), 1, all(s.length_invariant for s in shapes)
+                "vec",
+                size,
+                None,
+                max(s.context for s in shapes),
+                1,
+                all(s.length_invariant for s in shapes),
             )
         if kinds == {"seq"} and len({s.length for s in shapes}) == 1:
             return ConcatModule(), replace(
@@ -399,12 +449,16 @@ class Transformer:
     source: str
     trainable: bool = True
     pooling: str = "pooler"
-    config: dict | None = None  # the model's config.json, read from `source` when the experiment is configured
+    config: dict | None = (
+        None  # the model's config.json, read from `source` when the experiment is configured
+    )
 
     def build(self, block_id, shapes, n_classes):
         s = _one(block_id, "Transformer", shapes, "ids")
         if self.pooling not in POOLINGS:
-            raise GraphError(f"block {block_id!r}: pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+            raise GraphError(
+                f"block {block_id!r}: pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}"
+            )
         if not self.config:
             raise GraphError(
                 f"block {block_id!r}: the config of {self.source!r} was not read; configure the experiment "
@@ -433,7 +487,9 @@ class Output:
         s = _one(block_id, "Output", shapes, "vec")
         _max_norm(block_id, self.max_norm)
         # logits (B, n_classes); softmax is applied by the loss and by prediction
-        return DenseModule(s.size, n_classes, nn.Identity(), self.max_norm), replace(s, size=n_classes)
+        return DenseModule(s.size, n_classes, nn.Identity(), self.max_norm), replace(
+            s, size=n_classes
+        )
 
 
 BLOCK_TYPES = {
@@ -459,7 +515,9 @@ def block_params(block_type: str, block_id: str, params: dict):
     """The parameter dataclass for one block, with unknown, missing and mistyped settings named
     with the block (`critic.fields.from_dict`)."""
     if block_type not in BLOCK_TYPES:
-        raise GraphError(f"block {block_id!r}: unknown type {block_type!r}; use one of {', '.join(BLOCK_TYPES)}")
+        raise GraphError(
+            f"block {block_id!r}: unknown type {block_type!r}; use one of {', '.join(BLOCK_TYPES)}"
+        )
     where = f"block {block_id!r} ({block_type})"
     try:
         return from_dict(BLOCK_TYPES[block_type], params, where=where, error=GraphError)

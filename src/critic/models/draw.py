@@ -17,8 +17,17 @@ from critic.text.spec import InputSpec
 
 __all__ = ["BlockRow", "GraphSummary", "summarize", "graph_png"]
 
-_HIDDEN = ("id", "type", "inputs", "config")  # shown in their own columns, or too long (a Transformer's config)
-_COLOURS = {"ids": "#e8e8e8", "seq": "#cfe2f3", "vec": "#fce5cd"}  # by the kind of tensor a block outputs
+_HIDDEN = (
+    "id",
+    "type",
+    "inputs",
+    "config",
+)  # shown in their own columns, or too long (a Transformer's config)
+_COLOURS = {
+    "ids": "#e8e8e8",
+    "seq": "#cfe2f3",
+    "vec": "#fce5cd",
+}  # by the kind of tensor a block outputs
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,11 @@ def positions(rows: list[BlockRow]) -> dict[str, tuple[float, float]]:
     layers: dict[int, list[str]] = {}
     for row in rows:
         layers.setdefault(depth[row.id], []).append(row.id)
-    return {block: (i - (len(ids) - 1) / 2, -float(d)) for d, ids in layers.items() for i, block in enumerate(ids)}
+    return {
+        block: (i - (len(ids) - 1) / 2, -float(d))
+        for d, ids in layers.items()
+        for i, block in enumerate(ids)
+    }
 
 
 def graph_png(summary: GraphSummary, path: Path, title: str) -> Path:
@@ -72,7 +85,9 @@ def graph_png(summary: GraphSummary, path: Path, title: str) -> Path:
     from matplotlib.patches import FancyBboxPatch
 
     at = positions(summary.rows)
-    width = max(len([1 for x, y in at.values() if y == level]) for level in {y for _, y in at.values()})
+    width = max(
+        len([1 for x, y in at.values() if y == level]) for level in {y for _, y in at.values()}
+    )
     levels = len({y for _, y in at.values()})
     x_step, y_step, box_w, box_h = 2.6, 1.3, 2.3, 0.9  # in data units; one unit ≈ one inch below
     fig = Figure(figsize=(max(5.0, width * x_step), max(3.0, levels * y_step + 0.8)))

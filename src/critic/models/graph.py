@@ -39,13 +39,20 @@ class Block:
     params: object  # the block type's parameter dataclass
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "type": self.type, "inputs": list(self.inputs), **asdict(self.params)}
+        return {
+            "id": self.id,
+            "type": self.type,
+            "inputs": list(self.inputs),
+            **asdict(self.params),
+        }
 
 
 @dataclass(frozen=True)
 class GraphSpec:
     blocks: tuple[Block, ...]
-    init: str = "keras"  # "keras" reproduces the published Keras numbers; "torch" keeps PyTorch's defaults
+    init: str = (
+        "keras"  # "keras" reproduces the published Keras numbers; "torch" keeps PyTorch's defaults
+    )
 
     @classmethod
     def from_dict(cls, data: dict) -> GraphSpec:
@@ -70,19 +77,27 @@ def _parse_blocks(raw: list[dict]) -> list[Block]:
     blocks, seen = [], set()
     for i, item in enumerate(raw):
         if not isinstance(item, dict) or "type" not in item:
-            raise GraphError(f"block #{i + 1} needs a 'type' (one of Input, Embedding, Conv1D, ...)")
+            raise GraphError(
+                f"block #{i + 1} needs a 'type' (one of Input, Embedding, Conv1D, ...)"
+            )
         item = dict(item)
         block_type = item.pop("type")
         block_id = item.pop("id", None) or _default_id(block_type, seen)
         if not _ID.fullmatch(str(block_id)) or block_id in seen:
-            raise GraphError(f"block id {block_id!r} is {'used twice' if block_id in seen else 'not a valid name'}")
+            raise GraphError(
+                f"block id {block_id!r} is {'used twice' if block_id in seen else 'not a valid name'}"
+            )
         inputs = item.pop("inputs", None)
         inputs = tuple([blocks[-1].id] if inputs is None and blocks else (inputs or ()))
         for name in inputs:
             if name not in seen:
-                raise GraphError(f"block {block_id!r}: input {name!r} is not a block defined before it")
+                raise GraphError(
+                    f"block {block_id!r}: input {name!r} is not a block defined before it"
+                )
         if block_type == "Input" and (inputs or blocks):
-            raise GraphError(f"block {block_id!r}: Input must be the first block and takes no inputs")
+            raise GraphError(
+                f"block {block_id!r}: Input must be the first block and takes no inputs"
+            )
         blocks.append(Block(block_id, block_type, inputs, block_params(block_type, block_id, item)))
         seen.add(block_id)
     _check_outputs(blocks)
@@ -106,7 +121,9 @@ def _check_outputs(blocks: list[Block]) -> None:
     used = {name for b in blocks for name in b.inputs}
     unused = [b.id for b in blocks[:-1] if b.id not in used]
     if unused:
-        raise GraphError(f"the output of block(s) {unused} goes nowhere; connect them or remove them")
+        raise GraphError(
+            f"the output of block(s) {unused} goes nowhere; connect them or remove them"
+        )
 
 
 class GraphModel(nn.Module):
@@ -122,7 +139,9 @@ class GraphModel(nn.Module):
         out = self.shapes[spec.blocks[-1].id]
         # Trimming a padded batch to its longest text (+ the widest window) changes nothing only when
         # the input is word ids and every path ends in a masked global pooling.
-        self.trim_margin = out.context if input_spec.kind == "ids" and out.length_invariant else None
+        self.trim_margin = (
+            out.context if input_spec.kind == "ids" and out.length_invariant else None
+        )
         self._defer_activations()
         initialize(self, spec.init)
 
@@ -144,15 +163,22 @@ class GraphModel(nn.Module):
             ):
                 conv.deferred = True
                 pool = self.layers[block.id]
-                pool.activation, pool.owns_input = conv.activation, True  # conv1d keeps no copy of its output
+                pool.activation, pool.owns_input = (
+                    conv.activation,
+                    True,
+                )  # conv1d keeps no copy of its output
 
     def _build(self, block: Block, input_spec: InputSpec, n_classes: int) -> Shape:
         if isinstance(block.params, Input):
             kind = "ids" if input_spec.kind == "ids" else "vec"
             return Shape(kind, input_spec.vocab_size, input_spec.length)
         if isinstance(block.params, Flatten) and input_spec.kind != "ids":
-            raise GraphError(f"block {block.id!r}: Flatten needs a sequence; the encoder gives vectors")
-        module, shape = block.params.build(block.id, [self.shapes[i] for i in block.inputs], n_classes)
+            raise GraphError(
+                f"block {block.id!r}: Flatten needs a sequence; the encoder gives vectors"
+            )
+        module, shape = block.params.build(
+            block.id, [self.shapes[i] for i in block.inputs], n_classes
+        )
         self.layers[block.id] = module
         return shape
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,30 +45,43 @@ class LinearSettings:
     min_df: int = 2  # keep n-grams seen in at least this many train texts
     max_features: int | None = None  # keep only the most frequent n-grams; None = all
     counts: str = "binary"  # "binary" (the paper) or "sublinear" (1 + log tf)
-    C: tuple[float, ...] | float = (0.3, 1.0)  # inverse L2 strength (one or several: validation picks one)
+    C: tuple[float, ...] | float = (
+        0.3,
+        1.0,
+    )  # inverse L2 strength (one or several: validation picks one)
     alpha: float = 1.0  # NB smoothing
-    beta: float = 1.0  # interpolation toward the mean weight; the paper's 0.25 suits its SVM, not LR
+    beta: float = (
+        1.0  # interpolation toward the mean weight; the paper's 0.25 suits its SVM, not LR
+    )
     class_weight: str = "none"  # or "balanced"
     seed: int = 0
     kind: str = "linear"
 
     def __post_init__(self):
         if not 1 <= self.ngram_min <= self.ngram_max <= MAX_ORDER:
-            raise SettingsError(f"n-gram range must satisfy 1 ≤ min ≤ max ≤ {MAX_ORDER}, got ({self.ngram_min}, {self.ngram_max})")
+            raise SettingsError(
+                f"n-gram range must satisfy 1 ≤ min ≤ max ≤ {MAX_ORDER}, got ({self.ngram_min}, {self.ngram_max})"
+            )
         if self.min_df < 1 or (self.max_features is not None and self.max_features < 1):
             raise SettingsError("min_df and max_features must be at least 1")
         if self.counts not in ("binary", "sublinear"):
             raise SettingsError(f"counts must be 'binary' or 'sublinear', got {self.counts!r}")
-        object.__setattr__(self, "C", tuple(float(c) for c in (self.C if isinstance(self.C, (list, tuple)) else [self.C])))
+        object.__setattr__(
+            self,
+            "C",
+            tuple(float(c) for c in (self.C if isinstance(self.C, (list, tuple)) else [self.C])),
+        )
         if not self.C or min(self.C) <= 0:
             raise SettingsError(f"C must be one or more positive numbers, got {self.C}")
         if self.alpha <= 0 or not 0 <= self.beta <= 1:
             raise SettingsError("alpha must be > 0 and beta in [0, 1]")
         if self.class_weight not in ("none", "balanced"):
-            raise SettingsError(f"class_weight must be 'none' or 'balanced', got {self.class_weight!r}")
+            raise SettingsError(
+                f"class_weight must be 'none' or 'balanced', got {self.class_weight!r}"
+            )
 
     @classmethod
-    def from_dict(cls, data: dict) -> "LinearSettings":
+    def from_dict(cls, data: dict) -> LinearSettings:
         return from_dict(cls, data, "linear setting")
 
 
@@ -86,7 +99,9 @@ class NBLinear:
         self.biases_: np.ndarray | None = None  # (K,) float32
         self.n_classes_: int = 0
         self.C_: float | None = None
-        self.fit_probabilities_: dict[str, np.ndarray] = {}  # "train" / "validation" → (N, n_classes), from fit
+        self.fit_probabilities_: dict[
+            str, np.ndarray
+        ] = {}  # "train" / "validation" → (N, n_classes), from fit
         self._effective: np.ndarray | None = None  # (F, K) ratios ∘ weights, for scoring
 
     def ngram_settings(self) -> NgramSettings:
@@ -95,25 +110,54 @@ class NBLinear:
 
     # -- fitting --------------------------------------------------------------------------------
 
-    def fit(self, texts: Sequence[str], labels: np.ndarray, n_classes: int, *, val_texts: Sequence[str] = (),
-            val_labels: np.ndarray | None = None, log: Log = lambda event: None) -> "NBLinear":
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: np.ndarray,
+        n_classes: int,
+        *,
+        val_texts: Sequence[str] = (),
+        val_labels: np.ndarray | None = None,
+        log: Log = lambda event: None,
+    ) -> NBLinear:
         s = self.settings
-        log({"event": "phase", "phase": f"tokenize and count {s.ngram_min}-{s.ngram_max}-grams in {len(texts):,} train texts"})
+        log(
+            {
+                "event": "phase",
+                "phase": f"tokenize and count {s.ngram_min}-{s.ngram_max}-grams in {len(texts):,} train texts",
+            }
+        )
         self.vectorizer_ = NgramVectorizer(self.ngram_settings())
         X = self.vectorizer_.fit_transform(texts)  # (N, F) sparse
         self.n_classes_ = n_classes
-        log({"event": "phase", "phase": f"{X.shape[1]:,} n-grams in ≥ {s.min_df} texts; naive-Bayes ratios for {n_classes} classes"})
+        log(
+            {
+                "event": "phase",
+                "phase": f"{X.shape[1]:,} n-grams in ≥ {s.min_df} texts; naive-Bayes ratios for {n_classes} classes",
+            }
+        )
         targets = self._targets(labels)
         self.ratios_ = np.stack([self._ratio(X, t) for t in targets]).astype(np.float32)
         X_val = self.vectorizer_.transform(val_texts) if len(val_texts) else None
-        grid = s.C if X_val is not None else s.C[len(s.C) // 2:len(s.C) // 2 + 1]
-        log({"event": "phase", "phase": f"fit logistic regression, C in {', '.join(f'{c:g}' for c in grid)}"})
+        grid = s.C if X_val is not None else s.C[len(s.C) // 2 : len(s.C) // 2 + 1]
+        log(
+            {
+                "event": "phase",
+                "phase": f"fit logistic regression, C in {', '.join(f'{c:g}' for c in grid)}",
+            }
+        )
         fits = self._fit_grid(X, targets, grid)
         scored = []
         for C, (weights, biases) in zip(grid, fits):
             self._set_weights(weights, biases)
-            accuracy = float((self._scores(X_val).argmax(1) == val_labels).mean()) if X_val is not None else float("nan")
-            scored.append((accuracy, -abs(np.log(C)), C, weights, biases))  # ties: the C closest to 1
+            accuracy = (
+                float((self._scores(X_val).argmax(1) == val_labels).mean())
+                if X_val is not None
+                else float("nan")
+            )
+            scored.append(
+                (accuracy, -abs(np.log(C)), C, weights, biases)
+            )  # ties: the C closest to 1
             if X_val is not None:
                 log({"event": "phase", "phase": f"  C = {C:g}: validation accuracy {accuracy:.4f}"})
         _, _, self.C_, weights, biases = max(scored, key=lambda row: row[:3])
@@ -129,7 +173,9 @@ class NBLinear:
         classes = [1] if self.n_classes_ == 2 else range(self.n_classes_)
         targets = [(labels == c).astype(np.int64) for c in classes]
         if any(t.min() == t.max() for t in targets):
-            raise SettingsError("the linear model needs every class in the train subset (and at least two classes)")
+            raise SettingsError(
+                "the linear model needs every class in the train subset (and at least two classes)"
+            )
         return targets
 
     def _ratio(self, X: sp.csr_matrix, target: np.ndarray) -> np.ndarray:
@@ -138,24 +184,38 @@ class NBLinear:
         q = alpha + np.asarray(X[target == 0].sum(0)).ravel()
         return np.log((p / p.sum()) / (q / q.sum()))
 
-    def _fit_grid(self, X: sp.csr_matrix, targets: list[np.ndarray], grid: Sequence[float]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _fit_grid(
+        self, X: sp.csr_matrix, targets: list[np.ndarray], grid: Sequence[float]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         """(weights (K, F), biases (K,)) per C; liblinear runs without the GIL, so threads use every core."""
         scaled = [X.multiply(r).tocsr() for r in self.ratios_]
         jobs = [(C, k) for C in grid for k in range(len(targets))]
         with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
-            results = list(pool.map(lambda job: self._fit_one(scaled[job[1]], targets[job[1]], job[0]), jobs))
-        per_C = [results[i * len(targets):(i + 1) * len(targets)] for i in range(len(grid))]
+            results = list(
+                pool.map(lambda job: self._fit_one(scaled[job[1]], targets[job[1]], job[0]), jobs)
+            )
+        per_C = [results[i * len(targets) : (i + 1) * len(targets)] for i in range(len(grid))]
         return [(np.stack([w for w, _ in fits]), np.array([b for _, b in fits])) for fits in per_C]
 
     def _fit_one(self, X: sp.csr_matrix, target: np.ndarray, C: float) -> tuple[np.ndarray, float]:
-        from sklearn.linear_model import LogisticRegression  # fitting only: serving never loads scikit-learn
+        from sklearn.linear_model import (
+            LogisticRegression,
+        )  # fitting only: serving never loads scikit-learn
 
         s = self.settings
-        model = LogisticRegression(C=C, solver="liblinear", dual=True, max_iter=1000, random_state=s.seed,
-                                   class_weight="balanced" if s.class_weight == "balanced" else None)
+        model = LogisticRegression(
+            C=C,
+            solver="liblinear",
+            dual=True,
+            max_iter=1000,
+            random_state=s.seed,
+            class_weight="balanced" if s.class_weight == "balanced" else None,
+        )
         model.fit(X, target)
         w = model.coef_.ravel()
-        return (1 - s.beta) * np.abs(w).mean() + s.beta * w, float(model.intercept_[0])  # Wang & Manning's interpolation
+        return (1 - s.beta) * np.abs(w).mean() + s.beta * w, float(
+            model.intercept_[0]
+        )  # Wang & Manning's interpolation
 
     def _set_weights(self, weights: np.ndarray, biases: np.ndarray) -> None:
         self.weights_, self.biases_ = weights.astype(np.float32), biases.astype(np.float32)
@@ -171,7 +231,9 @@ class NBLinear:
     def _scores(self, X: sp.csr_matrix) -> np.ndarray:
         """(N, n_classes) logits."""
         z = np.asarray(X @ self._effective) + self.biases_  # (N, K)
-        return np.concatenate([np.zeros_like(z), z], axis=1) if self.n_classes_ == 2 else z  # sigmoid = softmax([0, z])
+        return (
+            np.concatenate([np.zeros_like(z), z], axis=1) if self.n_classes_ == 2 else z
+        )  # sigmoid = softmax([0, z])
 
     def _probabilities(self, X: sp.csr_matrix) -> np.ndarray:
         z = self._scores(X)
@@ -182,7 +244,9 @@ class NBLinear:
         texts = list(texts)
         out = np.zeros((len(texts), self.n_classes_), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
-            out[start:start + batch_size] = self._probabilities(self.transform(texts[start:start + batch_size]))
+            out[start : start + batch_size] = self._probabilities(
+                self.transform(texts[start : start + batch_size])
+            )
         return out
 
     # -- files ----------------------------------------------------------------------------------
@@ -190,23 +254,39 @@ class NBLinear:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         words, tables = self.vectorizer_.state()
-        save_file({"ratios": self.ratios_, "weights": self.weights_, "biases": self.biases_, **tables},
-                  str(folder / "model.safetensors"))
+        save_file(
+            {"ratios": self.ratios_, "weights": self.weights_, "biases": self.biases_, **tables},
+            str(folder / "model.safetensors"),
+        )
         (folder / "vocabulary.json").write_text(json.dumps(words, ensure_ascii=False))
-        (folder / "model.json").write_text(json.dumps({"format": LINEAR_FORMAT, "kind": "linear", "n_classes": self.n_classes_,
-                                                       "C": self.C_, "n_features": self.vectorizer_.n_features,
-                                                       "settings": asdict(self.settings)}, indent=2) + "\n")
+        (folder / "model.json").write_text(
+            json.dumps(
+                {
+                    "format": LINEAR_FORMAT,
+                    "kind": "linear",
+                    "n_classes": self.n_classes_,
+                    "C": self.C_,
+                    "n_features": self.vectorizer_.n_features,
+                    "settings": asdict(self.settings),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
     @classmethod
-    def load(cls, folder: Path) -> "NBLinear":
+    def load(cls, folder: Path) -> NBLinear:
         meta = json.loads((folder / "model.json").read_text())
         if meta.get("format") != LINEAR_FORMAT:
-            raise SettingsError(f"{folder}: model format {meta.get('format')!r}; this critic reads {LINEAR_FORMAT}")
+            raise SettingsError(
+                f"{folder}: model format {meta.get('format')!r}; this critic reads {LINEAR_FORMAT}"
+            )
         model = cls(LinearSettings.from_dict(meta["settings"]))
         tensors = load_file(str(folder / "model.safetensors"))
         model.ratios_ = tensors["ratios"]
         model.n_classes_, model.C_ = meta["n_classes"], meta["C"]
-        model.vectorizer_ = NgramVectorizer.from_state(model.ngram_settings(), json.loads((folder / "vocabulary.json").read_text()),
-                                                       tensors)
+        model.vectorizer_ = NgramVectorizer.from_state(
+            model.ngram_settings(), json.loads((folder / "vocabulary.json").read_text()), tensors
+        )
         model._set_weights(tensors["weights"], tensors["biases"])
         return model

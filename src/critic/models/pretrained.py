@@ -27,7 +27,9 @@ def with_source(spec: GraphSpec, source: str) -> GraphSpec:
     return replace(
         spec,
         blocks=tuple(
-            replace(b, params=replace(b.params, source=source, config=None)) if isinstance(b.params, Transformer) else b
+            replace(b, params=replace(b.params, source=source, config=None))
+            if isinstance(b.params, Transformer)
+            else b
             for b in spec.blocks
         ),
     )
@@ -38,7 +40,9 @@ def resolve_pretrained(spec: GraphSpec) -> GraphSpec:
     blocks = []
     for block in spec.blocks:
         if isinstance(block.params, Transformer) and not block.params.config:
-            block = replace(block, params=replace(block.params, config=_config(block.params.source)))
+            block = replace(
+                block, params=replace(block.params, config=_config(block.params.source))
+            )
         blocks.append(block)
     return replace(spec, blocks=tuple(blocks))
 
@@ -48,7 +52,11 @@ def _config(source: str) -> dict:
 
     config = from_pretrained(AutoConfig.from_pretrained, source).to_dict()
     # keep what rebuilds the architecture; drop provenance that changes between transformers versions
-    return {k: v for k, v in config.items() if k not in ("_name_or_path", "transformers_version", "architectures")}
+    return {
+        k: v
+        for k, v in config.items()
+        if k not in ("_name_or_path", "transformers_version", "architectures")
+    }
 
 
 def load_pretrained_weights(model: GraphModel) -> list[str]:
@@ -78,17 +86,23 @@ def pretrain_embeddings(model: GraphModel, ids: np.ndarray, seed: int) -> list[s
                 # uniform) saturated the Kim CNN's tanh and slowed its training (measured: 85.6 % validation)
                 weight = module.embedding.weight
                 weight[rows] = values * (weight.std() / values.std())
-            done.append(f"{block.id} ({len(vectors):,} of {module.embedding.num_embeddings:,} rows)")
+            done.append(
+                f"{block.id} ({len(vectors):,} of {module.embedding.num_embeddings:,} rows)"
+            )
     return done
 
 
-def skipgram_vectors(ids: np.ndarray, dim: int, seed: int, epochs: int = 5) -> dict[int, np.ndarray]:
+def skipgram_vectors(
+    ids: np.ndarray, dim: int, seed: int, epochs: int = 5
+) -> dict[int, np.ndarray]:
     """id → vector (dim,) float32 from gensim's Word2Vec (skip-gram, window 5, 5 negative samples)."""
     try:
         from gensim.models import Word2Vec
     except ImportError:
-        raise SettingsError('pretrain = "skipgram" needs gensim, an optional extra: '
-                            "pip install 'critic[skipgram]' (or pip install gensim)") from None
+        raise SettingsError(
+            'pretrain = "skipgram" needs gensim, an optional extra: '
+            "pip install 'critic[skipgram]' (or pip install gensim)"
+        ) from None
 
     sentences = [[str(i) for i in row[row != 0]] for row in np.asarray(ids)]
     w2v = Word2Vec(

@@ -13,41 +13,83 @@ from critic.predictor import answers
 from critic.serve.auth import authorized_deployment, get_registry
 from critic.serve.body import FORM_TYPES, read_texts
 from critic.serve.registry import Registry
-from critic.serve.schemas import ERRORS, BatchAnswer, DeploymentInfo, Fields, PredictAnswer, PredictRequest
+from critic.serve.schemas import (
+    ERRORS,
+    BatchAnswer,
+    DeploymentInfo,
+    Fields,
+    PredictAnswer,
+    PredictRequest,
+)
 
 __all__ = ["router", "REQUEST_MODELS"]
 
 router = APIRouter(tags=["prediction"])
-REQUEST_MODELS = TypeAdapter(PredictRequest)  # its $defs join the OpenAPI components (see critic.serve.app)
+REQUEST_MODELS = TypeAdapter(
+    PredictRequest
+)  # its $defs join the OpenAPI components (see critic.serve.app)
 _REF = "#/components/schemas/{model}"
-_BODY = {"requestBody": {"required": True, "content": {
-    **{kind: {"schema": TypeAdapter(Fields).json_schema()} for kind in FORM_TYPES},
-    "application/json": {"schema": {k: v for k, v in REQUEST_MODELS.json_schema(ref_template=_REF).items()
-                                     if k != "$defs"}},
-}}}
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            **{kind: {"schema": TypeAdapter(Fields).json_schema()} for kind in FORM_TYPES},
+            "application/json": {
+                "schema": {
+                    k: v
+                    for k, v in REQUEST_MODELS.json_schema(ref_template=_REF).items()
+                    if k != "$defs"
+                }
+            },
+        },
+    }
+}
 
 
-@router.post(PREDICT_PATH, summary="Classify one text (form or JSON) or a JSON batch", openapi_extra=_BODY,
-             responses=ERRORS)
-async def predict(request: Request, record: DeploymentRecord = Depends(authorized_deployment),
-                  registry: Registry = Depends(get_registry)) -> PredictAnswer | BatchAnswer:
+@router.post(
+    PREDICT_PATH,
+    summary="Classify one text (form or JSON) or a JSON batch",
+    openapi_extra=_BODY,
+    responses=ERRORS,
+)
+async def predict(
+    request: Request,
+    record: DeploymentRecord = Depends(authorized_deployment),
+    registry: Registry = Depends(get_registry),
+) -> PredictAnswer | BatchAnswer:
     predictor = registry.predictor(record)
     texts, single = await read_texts(request, record.input_name, registry.settings)
     # off the event loop, one at a time per worker (torch uses the worker's threads): health checks,
     # refusals and a deployment being disabled are answered while a long batch runs
     probs = await anyio.to_thread.run_sync(predictor.predict_proba, texts, limiter=registry.limiter)
     found = answers(predictor.classes, probs)
-    who = {"deployment": record.name, "experiment": record.experiment, "checkpoint": record.checkpoint}
+    who = {
+        "deployment": record.name,
+        "experiment": record.experiment,
+        "checkpoint": record.checkpoint,
+    }
     return PredictAnswer(**found[0], **who) if single else BatchAnswer(predictions=found, **who)
 
 
-@router.get("/v1/deployments/{name}", summary="What a deployment expects and answers",
-            responses={s: ERRORS[s] for s in (401, 403, 404)})
-async def describe(record: DeploymentRecord = Depends(authorized_deployment),
-                   registry: Registry = Depends(get_registry)) -> DeploymentInfo:
+@router.get(
+    "/v1/deployments/{name}",
+    summary="What a deployment expects and answers",
+    responses={s: ERRORS[s] for s in (401, 403, 404)},
+)
+async def describe(
+    record: DeploymentRecord = Depends(authorized_deployment),
+    registry: Registry = Depends(get_registry),
+) -> DeploymentInfo:
     predictor = registry.predictor(record)
     manifest = predictor.manifest
-    return DeploymentInfo(name=record.name, input_name=record.input_name, classes=predictor.classes,
-                          experiment=record.experiment, checkpoint=record.checkpoint, epoch=manifest.get("epoch"),
-                          model=manifest.get("config", {}).get("preset"), dataset=manifest.get("dataset"),
-                          predict_path=PREDICT_PATH.format(name=record.name))
+    return DeploymentInfo(
+        name=record.name,
+        input_name=record.input_name,
+        classes=predictor.classes,
+        experiment=record.experiment,
+        checkpoint=record.checkpoint,
+        epoch=manifest.get("epoch"),
+        model=manifest.get("config", {}).get("preset"),
+        dataset=manifest.get("dataset"),
+        predict_path=PREDICT_PATH.format(name=record.name),
+    )

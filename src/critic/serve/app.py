@@ -22,10 +22,16 @@ from critic.workspace import Workspace
 __all__ = ["create_app", "create_app_from_env"]
 
 
-def create_app(workspace: Workspace | None = None, settings: ServeSettings | None = None) -> FastAPI:
+def create_app(
+    workspace: Workspace | None = None, settings: ServeSettings | None = None
+) -> FastAPI:
     registry = Registry(workspace or Workspace.from_env(), settings or ServeSettings.from_env())
-    app = FastAPI(title="critic", version=critic.__version__, lifespan=_lifespan,
-                  description="Text classifiers trained with critic. Authenticate with the deployment's token.")
+    app = FastAPI(
+        title="critic",
+        version=critic.__version__,
+        lifespan=_lifespan,
+        description="Text classifiers trained with critic. Authenticate with the deployment's token.",
+    )
     app.state.registry = registry
     for router in (api.router, health.router, pages.router):
         app.include_router(router)
@@ -46,7 +52,9 @@ async def _lifespan(app: FastAPI):
         import torch
 
         torch.set_num_threads(registry.settings.torch_threads)
-    registry.refresh(force=True)  # every enabled deployment's model is loaded before the first request
+    registry.refresh(
+        force=True
+    )  # every enabled deployment's model is loaded before the first request
     yield
 
 
@@ -62,8 +70,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        message = {404: f"no such path {request.url.path!r}; predictions are POSTed to /v1/deployments/NAME/predict",
-                   405: f"{request.method} is not allowed on {request.url.path!r}"}.get(exc.status_code, str(exc.detail))
+        message = {
+            404: f"no such path {request.url.path!r}; predictions are POSTed to /v1/deployments/NAME/predict",
+            405: f"{request.method} is not allowed on {request.url.path!r}",
+        }.get(exc.status_code, str(exc.detail))
         return _error(exc.status_code, code, message, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -71,16 +81,26 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(422, "invalid_request", "; ".join(str(e.get("msg")) for e in exc.errors()))
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # a bug: say so, never show a trace
-        return _error(500, "internal_error", "the server failed on this request; the server log has the details")
+    async def unexpected(
+        request: Request, exc: Exception
+    ) -> JSONResponse:  # a bug: say so, never show a trace
+        return _error(
+            500,
+            "internal_error",
+            "the server failed on this request; the server log has the details",
+        )
 
 
 def _openapi(app: FastAPI) -> dict:
     """FastAPI's generated schema, plus the models of the prediction body (declared by hand on the
     route, because one route reads a form or JSON) in its components."""
     if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        defs = api.REQUEST_MODELS.json_schema(ref_template="#/components/schemas/{model}").get("$defs", {})
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        defs = api.REQUEST_MODELS.json_schema(ref_template="#/components/schemas/{model}").get(
+            "$defs", {}
+        )
         schema.setdefault("components", {}).setdefault("schemas", {}).update(defs)
         app.openapi_schema = schema
     return app.openapi_schema

@@ -38,17 +38,27 @@ class TokenBearer(_Header, HTTPBearer):
     pass
 
 
-basic = TokenBasic(scheme_name="token_basic", realm="critic", auto_error=False,
-                   description='the token as the user name: curl -u "TOKEN:"')
-bearer = TokenBearer(scheme_name="token_bearer", auto_error=False, description="Authorization: Bearer TOKEN")
+basic = TokenBasic(
+    scheme_name="token_basic",
+    realm="critic",
+    auto_error=False,
+    description='the token as the user name: curl -u "TOKEN:"',
+)
+bearer = TokenBearer(
+    scheme_name="token_bearer", auto_error=False, description="Authorization: Bearer TOKEN"
+)
 
 
 def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
-def authorized_deployment(name: str, registry: Registry = Depends(get_registry),
-                          header: str | None = Depends(basic), _: str | None = Depends(bearer)) -> DeploymentRecord:
+def authorized_deployment(
+    name: str,
+    registry: Registry = Depends(get_registry),
+    header: str | None = Depends(basic),
+    _: str | None = Depends(bearer),
+) -> DeploymentRecord:
     """The enabled deployment `name`, if the request carries its token (404, then 401/403)."""
     record = registry.enabled(name)
     authorize(header, record, registry.owners)
@@ -60,16 +70,34 @@ def authorize(header: str | None, record: DeploymentRecord, owners: dict[str, st
     token = token_of(header)
     # a Bearer caller (the tester page) gets a Bearer challenge: a Basic one makes browsers pop up a login dialog
     is_bearer = (header or "").strip().lower().startswith("bearer")
-    challenge = {"WWW-Authenticate": 'Bearer realm="critic"' if is_bearer else 'Basic realm="critic", charset="UTF-8"'}
+    challenge = {
+        "WWW-Authenticate": 'Bearer realm="critic"'
+        if is_bearer
+        else 'Basic realm="critic", charset="UTF-8"'
+    }
     if token is None:
-        raise ApiError(401, "token_required", "send the deployment's token: `curl -u \"TOKEN:\" ...` (HTTP Basic, the "
-                                              "token as user name) or the header `Authorization: Bearer TOKEN`", challenge)
+        raise ApiError(
+            401,
+            "token_required",
+            'send the deployment\'s token: `curl -u "TOKEN:" ...` (HTTP Basic, the '
+            "token as user name) or the header `Authorization: Bearer TOKEN`",
+            challenge,
+        )
     if token_matches(token, record.token_hash):  # SHA-256 digests compared with hmac.compare_digest
         return
     if owners.get(hash_token(token)) is None:
-        raise ApiError(401, "token_invalid", "this token is not valid (rotated, mistyped, or deleted); use the token "
-                                             "printed by `critic deploy create` or `critic deploy rotate-token`", challenge)
-    raise ApiError(403, "token_for_another_deployment", f"this token belongs to another deployment, not {record.name!r}")
+        raise ApiError(
+            401,
+            "token_invalid",
+            "this token is not valid (rotated, mistyped, or deleted); use the token "
+            "printed by `critic deploy create` or `critic deploy rotate-token`",
+            challenge,
+        )
+    raise ApiError(
+        403,
+        "token_for_another_deployment",
+        f"this token belongs to another deployment, not {record.name!r}",
+    )
 
 
 def token_of(header: str | None) -> str | None:
@@ -81,10 +109,20 @@ def token_of(header: str | None) -> str | None:
         return value.strip() or None
     if scheme.lower() == "basic":
         try:
-            user, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+            user, _, password = (
+                base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+            )
         except (binascii.Error, UnicodeDecodeError):
-            raise ApiError(401, "token_malformed", "the Authorization header is not valid HTTP Basic; use `curl -u \"TOKEN:\"`",
-                           {"WWW-Authenticate": 'Basic realm="critic"'}) from None
+            raise ApiError(
+                401,
+                "token_malformed",
+                'the Authorization header is not valid HTTP Basic; use `curl -u "TOKEN:"`',
+                {"WWW-Authenticate": 'Basic realm="critic"'},
+            ) from None
         return user or password or None
-    raise ApiError(401, "token_malformed", f"unsupported Authorization scheme {scheme!r}; use Basic or Bearer",
-                   {"WWW-Authenticate": 'Basic realm="critic"'})
+    raise ApiError(
+        401,
+        "token_malformed",
+        f"unsupported Authorization scheme {scheme!r}; use Basic or Bearer",
+        {"WWW-Authenticate": 'Basic realm="critic"'},
+    )

@@ -25,12 +25,16 @@ class Registry:
         self.workspace, self.settings = workspace, settings
         self.catalog = Catalog(workspace.catalog_path)
         self.deployments: dict[str, DeploymentRecord] = {}
-        self.owners: dict[str, str] = {}  # token hash → deployment name (to answer 403 rather than 401)
+        self.owners: dict[
+            str, str
+        ] = {}  # token hash → deployment name (to answer 403 rather than 401)
         self.predictors: dict[tuple[str, str], Predictor] = {}
         self.broken: dict[tuple[str, str], str] = {}  # a checkpoint that failed to load → why
         self.loaded_at = float("-inf")
         self.lock = threading.Lock()
-        self.limiter = anyio.CapacityLimiter(1)  # predictions at once in this worker (torch uses its threads)
+        self.limiter = anyio.CapacityLimiter(
+            1
+        )  # predictions at once in this worker (torch uses its threads)
 
     def refresh(self, force: bool = False) -> None:
         if not force and time.monotonic() - self.loaded_at < self.settings.refresh_seconds:
@@ -59,15 +63,27 @@ class Registry:
         self.refresh()
         record = self.deployments.get(name)
         if record is None or not record.enabled:
-            state = "is disabled: enable it with `critic deploy enable " + name + "`" if record else "does not exist"
-            raise ApiError(404, "deployment_not_found", f"deployment {name!r} {state}; see `critic deploy list`")
+            state = (
+                "is disabled: enable it with `critic deploy enable " + name + "`"
+                if record
+                else "does not exist"
+            )
+            raise ApiError(
+                404,
+                "deployment_not_found",
+                f"deployment {name!r} {state}; see `critic deploy list`",
+            )
         return record
 
     def predictor(self, record: DeploymentRecord) -> Predictor:
         key = (record.experiment, record.checkpoint)
         if key not in self.predictors:
-            raise ApiError(404, "model_unavailable", f"deployment {record.name!r} cannot load its model "
-                                                     f"({self.broken.get(key, 'not loaded')}); redeploy a checkpoint that exists")
+            raise ApiError(
+                404,
+                "model_unavailable",
+                f"deployment {record.name!r} cannot load its model "
+                f"({self.broken.get(key, 'not loaded')}); redeploy a checkpoint that exists",
+            )
         return self.predictors[key]
 
     def enabled_count(self) -> int:

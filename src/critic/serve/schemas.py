@@ -3,16 +3,28 @@ description (/docs, /openapi.json), and the answers are built from them."""
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-__all__ = ["Fields", "Batch", "PredictRequest", "Prediction", "PredictAnswer", "BatchAnswer", "DeploymentInfo",
-           "Health", "ErrorBody", "ERRORS"]
+__all__ = [
+    "Fields",
+    "Batch",
+    "PredictRequest",
+    "Prediction",
+    "PredictAnswer",
+    "BatchAnswer",
+    "DeploymentInfo",
+    "Health",
+    "ErrorBody",
+    "ERRORS",
+]
 
 Text = Annotated[str, Field(min_length=1, description="the text to classify")]
 # the text's field name is each deployment's own (GET /v1/deployments/NAME: `input_name`, e.g. review)
-Fields = Annotated[dict[str, Text], Field(min_length=1, description="the deployment's input field → the text")]
+Fields = Annotated[
+    dict[str, Text], Field(min_length=1, description="the deployment's input field → the text")
+]
 
 
 class Batch(BaseModel):
@@ -21,12 +33,14 @@ class Batch(BaseModel):
     rows: list[Fields] = Field(min_length=1)
 
 
-PredictRequest = Union[Fields, Batch]
+PredictRequest = Fields | Batch
 
 
 class Prediction(BaseModel):
     label: str = Field(description="the most probable class")
-    probabilities: dict[str, float] = Field(description="every class → its probability (they add up to 1)")
+    probabilities: dict[str, float] = Field(
+        description="every class → its probability (they add up to 1)"
+    )
 
 
 class _Who(BaseModel):
@@ -72,6 +86,11 @@ def _errors(*pairs: tuple[int, str]) -> dict:
     return {status: {"model": ErrorBody, "description": what} for status, what in pairs}
 
 
-ERRORS = _errors((401, "no token, a malformed one, or one that is not valid"), (403, "the token of another deployment"),
-                 (404, "no such deployment, or it is disabled"), (413, "the body or the batch is over the limit"),
-                 (415, "a content type other than form or JSON"), (422, "the body does not hold a non-empty text"))
+ERRORS = _errors(
+    (401, "no token, a malformed one, or one that is not valid"),
+    (403, "the token of another deployment"),
+    (404, "no such deployment, or it is disabled"),
+    (413, "the body or the batch is over the limit"),
+    (415, "a content type other than form or JSON"),
+    (422, "the body does not hold a non-empty text"),
+)

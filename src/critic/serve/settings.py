@@ -12,7 +12,9 @@ __all__ = ["ServeSettings"]
 
 @dataclass(frozen=True)
 class ServeSettings:
-    max_body_bytes: int = 1_000_000  # CRITIC_MAX_BODY_BYTES: a request body above this is refused (413)
+    max_body_bytes: int = (
+        1_000_000  # CRITIC_MAX_BODY_BYTES: a request body above this is refused (413)
+    )
     max_batch: int = 256  # CRITIC_MAX_BATCH: texts per JSON batch request
     refresh_seconds: float = 1.0  # CRITIC_REFRESH_SECONDS: how stale the deployment cache may be
     # CRITIC_TORCH_THREADS: torch threads per worker; `critic serve` sets cores ÷ workers, because
@@ -21,11 +23,13 @@ class ServeSettings:
     torch_threads: int = 0
 
     @classmethod
-    def from_env(cls) -> "ServeSettings":
-        return cls(_number("CRITIC_MAX_BODY_BYTES", cls.max_body_bytes, int),
-                   _number("CRITIC_MAX_BATCH", cls.max_batch, int),
-                   _number("CRITIC_REFRESH_SECONDS", cls.refresh_seconds, float),
-                   _number("CRITIC_TORCH_THREADS", cls.torch_threads, int))
+    def from_env(cls) -> ServeSettings:
+        return cls(
+            _number("CRITIC_MAX_BODY_BYTES", cls.max_body_bytes, int),
+            _number("CRITIC_MAX_BATCH", cls.max_batch, int),
+            _number("CRITIC_REFRESH_SECONDS", cls.refresh_seconds, float),
+            _number("CRITIC_TORCH_THREADS", cls.torch_threads, int),
+        )
 
 
 def _number(key: str, default, kind):

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,8 +33,19 @@ from critic.text.spec import FORMAT, OOV, PAD, InputSpec
 from critic.text.wordpiece import WordPieceEncoder, WordPieceSettings
 from critic.text.words import hf_normalizer, hf_pre_tokenizer, words
 
-__all__ = ["PAD", "OOV", "WordSequenceSettings", "MultiHotSettings", "InputSpec", "Encoder",
-           "WordSequenceEncoder", "MultiHotEncoder", "encoder_for", "load_encoder", "settings_from_dict"]
+__all__ = [
+    "PAD",
+    "OOV",
+    "WordSequenceSettings",
+    "MultiHotSettings",
+    "InputSpec",
+    "Encoder",
+    "WordSequenceEncoder",
+    "MultiHotEncoder",
+    "encoder_for",
+    "load_encoder",
+    "settings_from_dict",
+]
 
 _SPECIAL = ("[PAD]", "[OOV]")  # the tokens of PAD and OOV, in id order
 
@@ -52,7 +64,9 @@ class WordSequenceSettings:
     def __post_init__(self):
         _check_vocab(self.max_words, self.min_freq)
         if not 1 <= self.sequence_length <= 100_000:
-            raise SettingsError(f"sequence_length must be between 1 and 100000, got {self.sequence_length}")
+            raise SettingsError(
+                f"sequence_length must be between 1 and 100000, got {self.sequence_length}"
+            )
         for name in ("padding", "truncation"):
             if getattr(self, name) not in ("pre", "post"):
                 raise SettingsError(f"{name} must be 'pre' or 'post', got {getattr(self, name)!r}")
@@ -72,7 +86,9 @@ class MultiHotSettings:
 
 def _check_vocab(max_words: int, min_freq: int) -> None:
     if max_words < 3:
-        raise SettingsError(f"max_words must be at least 3 (PAD, OOV and one word), got {max_words}")
+        raise SettingsError(
+            f"max_words must be at least 3 (PAD, OOV and one word), got {max_words}"
+        )
     if min_freq < 1:
         raise SettingsError(f"min_freq must be at least 1, got {min_freq}")
 
@@ -80,7 +96,7 @@ def _check_vocab(max_words: int, min_freq: int) -> None:
 class Encoder(Protocol):
     settings: WordSequenceSettings | MultiHotSettings
 
-    def fit(self, texts: Iterable[str]) -> "Encoder": ...
+    def fit(self, texts: Iterable[str]) -> Encoder: ...
     def encode(self, texts: Sequence[str]): ...
     def batch(self, encoded, rows: np.ndarray) -> torch.Tensor: ...
     def save(self, folder: Path) -> None: ...
@@ -97,10 +113,23 @@ class _Vocabulary:
 
     def fit(self, texts: Iterable[str]):
         s = self.settings
-        counts = Counter(w for text in texts for w in words(text, punctuation=s.punctuation, lowercase=s.lowercase))
-        kept = [w for w, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= self.settings.min_freq]
+        counts = Counter(
+            w
+            for text in texts
+            for w in words(text, punctuation=s.punctuation, lowercase=s.lowercase)
+        )
+        kept = [
+            w
+            for w, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            if n >= self.settings.min_freq
+        ]
         vocab = {token: i for i, token in enumerate(_SPECIAL)}
-        vocab.update((w, i) for i, w in enumerate(kept[: self.settings.max_words - len(_SPECIAL)], start=len(_SPECIAL)))
+        vocab.update(
+            (w, i)
+            for i, w in enumerate(
+                kept[: self.settings.max_words - len(_SPECIAL)], start=len(_SPECIAL)
+            )
+        )
         self.tokenizer_ = _tokenizer(vocab, self.settings)
         self._configure()
         return self
@@ -111,7 +140,9 @@ class _Vocabulary:
     @property
     def fitted(self) -> Tokenizer:
         if self.tokenizer_ is None:
-            raise SettingsError(f"{type(self).__name__} is not fitted: call fit(train_texts) or load a saved one")
+            raise SettingsError(
+                f"{type(self).__name__} is not fitted: call fit(train_texts) or load a saved one"
+            )
         return self.tokenizer_
 
     @property
@@ -122,19 +153,24 @@ class _Vocabulary:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.fitted.save(str(folder / "tokenizer.json"))
-        (folder / "encoder.json").write_text(json.dumps({"format": FORMAT, "settings": asdict(self.settings)}, indent=2) + "\n")
+        (folder / "encoder.json").write_text(
+            json.dumps({"format": FORMAT, "settings": asdict(self.settings)}, indent=2) + "\n"
+        )
 
 
 def _in_chunks(tokenizer: Tokenizer, texts: list[str], size: int = 2048):
     """(start, encodings) a chunk at a time: a tokenizers Encoding holds ids, offsets, masks and
     token strings, so 20,000 reviews at once would take about 1.5 GB that a chunk does not."""
     for start in range(0, len(texts), size):
-        yield start, tokenizer.encode_batch(texts[start:start + size])
+        yield start, tokenizer.encode_batch(texts[start : start + size])
 
 
 def _tokenizer(vocab: dict[str, int], settings) -> Tokenizer:
     tok = Tokenizer(models.WordLevel(vocab, unk_token=_SPECIAL[OOV]))
-    tok.normalizer, tok.pre_tokenizer = hf_normalizer(settings.lowercase), hf_pre_tokenizer(settings.punctuation)
+    tok.normalizer, tok.pre_tokenizer = (
+        hf_normalizer(settings.lowercase),
+        hf_pre_tokenizer(settings.punctuation),
+    )
     return tok
 
 
@@ -145,9 +181,15 @@ class WordSequenceEncoder(_Vocabulary):
     def _configure(self) -> None:
         s, tok = self.settings, self.tokenizer_
         # HF directions: truncation "left" drops the beginning (Keras "pre"); padding "left" pads before.
-        tok.enable_truncation(s.sequence_length, direction="left" if s.truncation == "pre" else "right")
-        tok.enable_padding(direction="left" if s.padding == "pre" else "right", pad_id=PAD,
-                           pad_token=_SPECIAL[PAD], length=s.sequence_length)
+        tok.enable_truncation(
+            s.sequence_length, direction="left" if s.truncation == "pre" else "right"
+        )
+        tok.enable_padding(
+            direction="left" if s.padding == "pre" else "right",
+            pad_id=PAD,
+            pad_token=_SPECIAL[PAD],
+            length=s.sequence_length,
+        )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(N, sequence_length) int64 ids."""
@@ -163,7 +205,9 @@ class WordSequenceEncoder(_Vocabulary):
 
     @property
     def input_spec(self) -> InputSpec:
-        return InputSpec("ids", self.vocab_size, self.settings.sequence_length, self.settings.padding)
+        return InputSpec(
+            "ids", self.vocab_size, self.settings.sequence_length, self.settings.padding
+        )
 
 
 class MultiHotEncoder(_Vocabulary):
@@ -181,10 +225,14 @@ class MultiHotEncoder(_Vocabulary):
                 indptr.append(indptr[-1] + ids.size)
         indices = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
         data = np.ones(indices.size, dtype=np.float32)
-        return sp.csr_matrix((data, indices, np.asarray(indptr)), shape=(len(texts), self.settings.max_words))
+        return sp.csr_matrix(
+            (data, indices, np.asarray(indptr)), shape=(len(texts), self.settings.max_words)
+        )
 
     def batch(self, encoded: sp.csr_matrix, rows: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(encoded[rows].toarray())  # (B, max_words) float32, dense per batch only
+        return torch.from_numpy(
+            encoded[rows].toarray()
+        )  # (B, max_words) float32, dense per batch only
 
     @property
     def input_spec(self) -> InputSpec:
@@ -192,8 +240,11 @@ class MultiHotEncoder(_Vocabulary):
 
 
 def _kinds() -> dict:
-    return {"words": (WordSequenceSettings, WordSequenceEncoder), "multi-hot": (MultiHotSettings, MultiHotEncoder),
-            "wordpiece": (WordPieceSettings, WordPieceEncoder)}
+    return {
+        "words": (WordSequenceSettings, WordSequenceEncoder),
+        "multi-hot": (MultiHotSettings, MultiHotEncoder),
+        "wordpiece": (WordPieceSettings, WordPieceEncoder),
+    }
 
 
 def settings_from_dict(data: dict):
@@ -212,7 +263,9 @@ def encoder_for(settings) -> Encoder:
 def load_encoder(folder: Path) -> Encoder:
     meta = json.loads((Path(folder) / "encoder.json").read_text())
     if meta.get("format") != FORMAT:
-        raise SettingsError(f"{folder} holds an encoder of format {meta.get('format')!r}; this critic reads {FORMAT}")
+        raise SettingsError(
+            f"{folder} holds an encoder of format {meta.get('format')!r}; this critic reads {FORMAT}"
+        )
     encoder = encoder_for(settings_from_dict(meta["settings"]))
     encoder.tokenizer_ = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
     return encoder

@@ -14,8 +14,8 @@ Saved as the word list (JSON) and one int64 code table per order (safetensors)."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,9 @@ class NgramSettings:
     ngram_min: int = 1
     ngram_max: int = 3
     min_df: int = 2
-    max_features: int | None = None  # keep the n-grams in most train texts (ties: shorter, then lower code)
+    max_features: int | None = (
+        None  # keep the n-grams in most train texts (ties: shorter, then lower code)
+    )
     counts: str = "binary"  # or "sublinear"
 
 
@@ -44,7 +46,9 @@ class NgramVectorizer:
     def __init__(self, settings: NgramSettings):
         self.settings = settings
         self.words_: list[str] = []
-        self.tables_: list[np.ndarray] = []  # per order 1..ngram_max: sorted int64 codes (empty below ngram_min)
+        self.tables_: list[
+            np.ndarray
+        ] = []  # per order 1..ngram_max: sorted int64 codes (empty below ngram_min)
         self._index: pd.Index | None = None  # word → id
         self._lookups: list[pd.Index] | None = None  # per order: code → column
 
@@ -85,9 +89,11 @@ class NgramVectorizer:
         doc = _rows(tokens)
         table, feature, _, _ = _distinct_pairs(raw.astype(np.int64), doc, len(tokens))
         kept = table[np.bincount(feature, minlength=len(table)) >= self.settings.min_df]
-        if len(kept) ** self.settings.ngram_max >= 2 ** 63:
-            raise SettingsError(f"{len(kept):,} distinct words are too many for {self.settings.ngram_max}-gram codes; "
-                                f"raise min_df or lower ngram_max")
+        if len(kept) ** self.settings.ngram_max >= 2**63:
+            raise SettingsError(
+                f"{len(kept):,} distinct words are too many for {self.settings.ngram_max}-gram codes; "
+                f"raise min_df or lower ngram_max"
+            )
         self.words_ = [str(w) for w in distinct[kept]]
         self._index = pd.Index(self.words_, dtype=object)
         remap = np.full(len(distinct), -1, np.int64)
@@ -98,7 +104,9 @@ class NgramVectorizer:
         order = np.concatenate([np.full(len(d), n) for n, d in enumerate(df)])
         position = np.concatenate([np.arange(len(d)) for d in df])
         top = np.argsort(-np.concatenate(df), kind="stable")[:limit]
-        self.tables_ = [np.sort(self.tables_[n][position[top][order[top] == n]]) for n in range(len(df))]
+        self.tables_ = [
+            np.sort(self.tables_[n][position[top][order[top] == n]]) for n in range(len(df))
+        ]
 
     # -- counting -------------------------------------------------------------------------------
 
@@ -111,7 +119,9 @@ class NgramVectorizer:
     def _ids(self, tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """(T,) int64 word ids of all texts end to end (-1: unknown), (T,) the row of each."""
         flat = [w for t in tokens for w in t]
-        return self._index.get_indexer(flat).astype(np.int64) if flat else np.zeros(0, np.int64), _rows(tokens)
+        return self._index.get_indexer(flat).astype(np.int64) if flat else np.zeros(
+            0, np.int64
+        ), _rows(tokens)
 
     def _codes(self, ids: np.ndarray, doc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The codes of every n-gram inside one text and without unknown words, and its text's row."""
@@ -119,10 +129,10 @@ class NgramVectorizer:
         if m <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         base = len(self.words_)
-        code, ok = ids[:m].copy(), (ids[:m] >= 0) & (doc[:m] == doc[n - 1:n - 1 + m])
+        code, ok = ids[:m].copy(), (ids[:m] >= 0) & (doc[:m] == doc[n - 1 : n - 1 + m])
         for k in range(1, n):
-            code = code * base + ids[k:k + m]
-            ok &= ids[k:k + m] >= 0
+            code = code * base + ids[k : k + m]
+            ok &= ids[k : k + m] >= 0
         return code[ok], doc[:m][ok]
 
     def _matrix(self, ids: np.ndarray, doc: np.ndarray, n_rows: int) -> sp.csr_matrix:
@@ -130,7 +140,9 @@ class NgramVectorizer:
         for n, (table, lookup) in enumerate(zip(self.tables_, self._lookup_indexes()), start=1):
             if len(table):
                 codes, row = self._codes(ids, doc, n)
-                position = lookup.get_indexer(codes)  # a hash lookup: 5× faster than a binary search here
+                position = lookup.get_indexer(
+                    codes
+                )  # a hash lookup: 5× faster than a binary search here
                 hit = position >= 0
                 rows.append(row[hit])
                 cols.append(position[hit] + offset)
@@ -139,12 +151,18 @@ class NgramVectorizer:
         return self._weighted(rows_, cols_, np.ones(len(rows_), np.int64), n_rows)
 
     def _lookup_indexes(self) -> list[pd.Index]:
-        if self._lookups is None:  # built once, then reused by every transform (serving predicts one text at a time)
+        if (
+            self._lookups is None
+        ):  # built once, then reused by every transform (serving predicts one text at a time)
             self._lookups = [pd.Index(table) for table in self.tables_]
         return self._lookups
 
-    def _weighted(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, n_rows: int) -> sp.csr_matrix:
-        X = sp.csr_matrix((counts.astype(np.float32), (rows, cols)), shape=(n_rows, self.n_features))
+    def _weighted(
+        self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, n_rows: int
+    ) -> sp.csr_matrix:
+        X = sp.csr_matrix(
+            (counts.astype(np.float32), (rows, cols)), shape=(n_rows, self.n_features)
+        )
         X.sum_duplicates()  # data = counts
         X.data = np.ones_like(X.data) if self.settings.counts == "binary" else 1.0 + np.log(X.data)
         return X
@@ -155,7 +173,9 @@ class NgramVectorizer:
         """'word' / 'two words' / ... for every column (for people; the model does not need them)."""
         names = []
         for n, table in enumerate(self.tables_, start=1):
-            digits = [(table // len(self.words_) ** (n - 1 - k)) % len(self.words_) for k in range(n)]
+            digits = [
+                (table // len(self.words_) ** (n - 1 - k)) % len(self.words_) for k in range(n)
+            ]
             names += [" ".join(self.words_[i] for i in row) for row in zip(*digits)]
         return names
 
@@ -163,7 +183,9 @@ class NgramVectorizer:
         return self.words_, {f"ngrams.{n}": t for n, t in enumerate(self.tables_, start=1)}
 
     @classmethod
-    def from_state(cls, settings: NgramSettings, words_: list[str], tensors: dict[str, np.ndarray]) -> "NgramVectorizer":
+    def from_state(
+        cls, settings: NgramSettings, words_: list[str], tensors: dict[str, np.ndarray]
+    ) -> NgramVectorizer:
         vectorizer = cls(settings)
         vectorizer.words_ = list(words_)
         vectorizer._index = pd.Index(vectorizer.words_, dtype=object)
@@ -183,7 +205,7 @@ def _distinct_pairs(codes: np.ndarray, doc: np.ndarray, n_rows: int):
     if not len(codes):
         empty = np.zeros(0, np.int64)
         return empty, empty, empty, empty
-    if int(codes.max()) < (2 ** 63 - 1) // max(n_rows, 1):
+    if int(codes.max()) < (2**63 - 1) // max(n_rows, 1):
         keys = np.sort(codes * n_rows + doc)  # one plain sort: 5× faster than a stable argsort
         c, d = keys // n_rows, keys % n_rows
     else:

