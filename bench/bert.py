@@ -150,7 +150,8 @@ def main() -> None:
         f"{'predict 25k':>12} {'peak RSS':>9}"
     )
     print(
-        f"{args.preset:<8} {device:<6} {args.sequence_length:>4} {row['test_accuracy']:>9.2%} {row['val_accuracy']:>8.2%} "
+        f"{args.preset:<8} {device:<6} {args.sequence_length:>4} {row['test_accuracy']:>9.2%} "
+        f"{row['val_accuracy']:>8.2%} "
         f"{row['train_s'] / 60:>7.1f} m {sum(row['seconds_per_epoch']) / len(row['seconds_per_epoch']):>7.0f}s "
         f"{row['predict_test_s']:>10.0f} s {row['peak_rss_mb']:>6.0f} MB"
     )

@@ -6,7 +6,8 @@
 
 Every contender trains on the same train subset of the same dataset version (20,000 reviews of
 imdb@1), may use its validation subset (5,000), and is tested on the 25,000 test reviews. Each
-runs in its own process (bench/harness.py's in_child: peak RSS per contender). The seeds' Keras models get the very token
+runs in its own process (bench/harness.py's in_child: peak RSS per contender). The seeds' Keras
+models get the very token
 sequences critic's presets get (critic's fitted word encoder with the preset's settings), so the
 comparison is of models and training loops, not tokenizers. A peer that cannot be imported is
 reported as such. `--limit N` trains and tests on N rows each: a smoke run, saved separately.
@@ -221,7 +222,8 @@ def run_keras(preset: str, dataset: str, limit: int | None, seed: int = 0) -> di
     ):  # the platform's protocol: validation subset, keep the best epoch by val loss
         x_val = encoder.encode(val["text"])
         validation = (x_val, y_val)
-    # the best epoch's weights stay (bench/research/kim_cnn_errors.py reads them); a smoke run's go to a temporary folder
+    # the best epoch's weights stay (bench/research/kim_cnn_errors.py reads them); a smoke run's go
+    # to a temporary folder
     folder = Path(os.environ.get("TMPDIR", "/tmp")) if limit else WEIGHTS
     folder.mkdir(parents=True, exist_ok=True)
     best = keras.callbacks.ModelCheckpoint(
@@ -565,7 +567,8 @@ def _print(rows: list[dict]) -> None:
             note = f"{r['train_s'] / times['keras kim-cnn']:.2f}× the Keras time"
         rss = "-" if r.get("peak_rss_mb") is None else f"{r['peak_rss_mb']:.0f} MB"
         print(
-            f"{r['contender']:<22} {r['test_accuracy']:>9.2%} {r['train_s']:>9.1f} {r['predict_s']:>10.1f} {rss:>9}  {note}"
+            f"{r['contender']:<22} {r['test_accuracy']:>9.2%} {r['train_s']:>9.1f} "
+            f"{r['predict_s']:>10.1f} {rss:>9}  {note}"
         )
 
 

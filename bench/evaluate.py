@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/evaluate.py EXPERIMENT [EXPERIMENT ...] [--home ~/.critic] [--checkpoint best]
 
-Each evaluation runs in its own process (bench/harness.py's in_child: loading the checkpoint, predicting in chunks, metrics,
+Each evaluation runs in its own process (bench/harness.py's in_child: loading the checkpoint,
+predicting in chunks, metrics,
 errors.csv, the plots and report.html: everything `critic evaluate EXP --subset test` does), timed
 from the call to the files on disk. Prints a table and saves bench/results/evaluate.json.
 Bars (issue 6): the Kim CNN ≤ 60 s, the linear model ≤ 10 s, on 2 cores.
@@ -66,7 +67,8 @@ def main() -> None:
     env = {**os.environ, "CRITIC_HOME": args.home}
     rows = [run_child(name, args.checkpoint, env) for name in args.experiments]
     print(
-        f"{'experiment':<28} {'model':<16} {'ckpt':<5} {'test acc':>9} {'loss':>7} {'ECE':>6} {'seconds':>8} {'bar':>5} "
+        f"{'experiment':<28} {'model':<16} {'ckpt':<5} {'test acc':>9} {'loss':>7} {'ECE':>6} "
+        f"{'seconds':>8} {'bar':>5} "
         f"{'met':>4} {'peak RSS':>9}"
     )
     for r in rows:

@@ -78,7 +78,8 @@ def main() -> None:
     print(f"{'step':<26} {'wall s (median / max)':>22} {'peak RSS MB (median / max)':>28}")
     for r in rows:
         print(
-            f"{r['step']:<26} {r['wall_s_median']:>10.1f} / {r['wall_s_max']:<9.1f} {r['peak_rss_mb_median']:>13.0f} / {r['peak_rss_mb_max']:<10.0f}"
+            f"{r['step']:<26} {r['wall_s_median']:>10.1f} / {r['wall_s_max']:<9.1f} "
+            f"{r['peak_rss_mb_median']:>13.0f} / {r['peak_rss_mb_max']:<10.0f}"
         )
     target = rows[0]
     verdict = target["wall_s_max"] <= 30 and target["peak_rss_mb_max"] <= 1536

@@ -3,7 +3,8 @@ full IMDB, same split (train 20,000 / validation 5,000 / test 25,000 of the work
 
     .venv/bin/python bench/linear.py [--dataset imdb@1] [--repeats 1]
 
-Each contender runs in its own process (bench/harness.py's in_child). Training time is wall time from the stored dataset:
+Each contender runs in its own process (bench/harness.py's in_child). Training time is wall time
+from the stored dataset:
 tokenize + vectorize + fit (critic: its validation grid over C included; the peer: one fit with
 its defaults, as a notebook would). Then the test subset is predicted once, and one review at a
 time 1,000 times (median latency). Prints a table and saves bench/results/linear.json.
@@ -137,7 +138,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = [run_child(name, args.dataset, args.config) for name in CONTENDERS]
     print(
-        f"{'contender':<18} {'test acc':>9} {'val acc':>8} {'train s':>8} {'predict 25k s':>14} {'1 review ms':>12} {'peak RSS MB':>12}"
+        f"{'contender':<18} {'test acc':>9} {'val acc':>8} {'train s':>8} {'predict 25k s':>14} "
+        f"{'1 review ms':>12} {'peak RSS MB':>12}"
     )
     for r in rows:
         print(

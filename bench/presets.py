@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/presets.py [--presets kim-cnn,multi-hot-mlp] [--source ../shared/data/aclImdb_v1.tar.gz]
 
-Each preset trains in its own process (bench/harness.py's in_child; the `critic train` path: train_experiment with the preset's
+Each preset trains in its own process (bench/harness.py's in_child; the `critic train` path:
+train_experiment with the preset's
 defaults), then its best checkpoint predicts the 25,000 test reviews through the Predictor.
 Each follows its source's protocol: the platform's models (kim-cnn, kim-cnn-2014) train on 80 %
 of aclImdb's train and keep the epoch with the best validation loss; the Keras tutorials' models
 train on all 25,000 train reviews for their fixed epochs and keep the last (a dataset version
-with no validation subset, made with `critic data split imdb --validation-fraction 0`). Prints a table (test accuracy against the published figure,
+with no validation subset, made with `critic data split imdb --validation-fraction 0`). Prints a
+table (test accuracy against the published figure,
 training wall time, seconds per epoch, test prediction time, peak RSS) and saves
 bench/results/presets.json. The workspace is kept (--home) so the runs can be evaluated later.
 """
@@ -155,7 +157,8 @@ PUBLISHED = {
 
 def _print(rows: dict) -> None:
     print(
-        f"{'preset':<15} {'protocol':<11} {'test acc':>9} {'bar':>7} {'met':>4} {'val acc':>8} {'best':>5} {'train':>9} "
+        f"{'preset':<15} {'protocol':<11} {'test acc':>9} {'bar':>7} {'met':>4} {'val acc':>8} "
+        f"{'best':>5} {'train':>9} "
         f"{'s/epoch':>8} {'predict 25k':>12} {'peak RSS':>9}"
     )
     for name, r in rows.items():
@@ -167,7 +170,8 @@ def _print(rows: dict) -> None:
         per_epoch = sum(r["seconds_per_epoch"]) / len(r["seconds_per_epoch"])
         val = "-" if r["val_accuracy"] is None else f"{r['val_accuracy']:.2%}"
         print(
-            f"{name:<15} {r.get('protocol', PROTOCOL.get(name, '?')):<11} {r['test_accuracy']:>9.2%} {'-' if bar is None else f'{bar:.2%}':>7} "
+            f"{name:<15} {r.get('protocol', PROTOCOL.get(name, '?')):<11} "
+            f"{r['test_accuracy']:>9.2%} {'-' if bar is None else f'{bar:.2%}':>7} "
             f"{met:>4} {val:>8} {r['best_epoch']:>3}/{r['epochs']:<1} {r['train_s'] / 60:>7.1f} m "
             f"{per_epoch:>7.0f}s {r['predict_test_s']:>10.1f} s {r['peak_rss_mb']:>7.0f} MB"
         )

@@ -329,7 +329,8 @@ def _print_header() -> None:
 
 def _print_row(r: dict) -> None:
     print(
-        f"{r['model']:<8} {r['body']:<5} {r['concurrency']:>4} {r['requests']:>8,} {r['errors']:>6} {r['requests_per_s']:>7.0f} "
+        f"{r['model']:<8} {r['body']:<5} {r['concurrency']:>4} {r['requests']:>8,} "
+        f"{r['errors']:>6} {r['requests_per_s']:>7.0f} "
         f"{r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['seconds']:>7.1f} "
         f"{r['rss_after_warmup_mb']:>7.0f} → {r['rss_after_mb']:>4.0f} MB",
         flush=True,

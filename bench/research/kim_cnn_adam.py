@@ -6,7 +6,8 @@
 Keras adds ε to √v before the bias correction; PyTorch (and critic's `adam`) adds it after:
     Keras:   θ -= lr·m̂ / (√v̂ + ε/√(1-β₂ᵗ))        PyTorch: θ -= lr·m̂ / (√v̂ + ε)
 so Keras's effective ε is 1/√(1-β₂ᵗ) times larger: 32× at step 1, 3× at step 100 (the preset's
-last). It matters where v̂ is tiny, as for an embedding's rarely seen words. `KerasAdam` is PyTorch's Adam with ε rescaled before every
+last). It matters where v̂ is tiny, as for an embedding's rarely seen words. `KerasAdam` is
+PyTorch's Adam with ε rescaled before every
 step; `--check` shows it equals `keras.optimizers.Adam` on gradients spanning 1e-9..1.
 The kim-cnn preset is trained with it (everything else as the preset) and tested on the test
 subset. Prints a table and saves it as the "keras_adam" part of
@@ -82,8 +83,10 @@ def check() -> None:
         keras_opt.apply_gradients([(torch.tensor(g), variable)])
     k = keras.ops.convert_to_numpy(variable)
     print(
-        f"after 50 steps, largest difference from keras.optimizers.Adam: KerasAdam {np.abs(ours.detach().numpy() - k).max():.1e}, "
-        f"torch.optim.Adam(eps=1e-7) {np.abs(plain.detach().numpy() - k).max():.1e} (weights moved {np.abs(k - w0).max():.1e})"
+        "after 50 steps, largest difference from keras.optimizers.Adam: KerasAdam "
+        f"{np.abs(ours.detach().numpy() - k).max():.1e}, "
+        f"torch.optim.Adam(eps=1e-7) {np.abs(plain.detach().numpy() - k).max():.1e} (weights moved "
+        f"{np.abs(k - w0).max():.1e})"
     )
 
 

@@ -116,7 +116,8 @@ def table(rows: list[dict], protocols: list[str]) -> list[str]:
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "| protocol | seeds | test accuracy, mean ± sd | seeds ≥ 89 % | paired difference from split | 95 % interval | p |",
+        "| protocol | seeds | test accuracy, mean ± sd | seeds ≥ 89 % | paired difference from "
+        "split | 95 % interval | p |",
         "|---|---|---|---|---|---|---|",
     ]
     for p in protocols:

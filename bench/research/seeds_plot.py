@@ -89,7 +89,8 @@ def print_tables(
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {NAMES[r['device']]} | {r['contender']} | {r['seeds']} | {r['n']} | {r['mean']:.2f} % ± {r['sd']:.2f} | "
+            f"| {NAMES[r['device']]} | {r['contender']} | {r['seeds']} | {r['n']} | "
+            f"{r['mean']:.2f} % ± {r['sd']:.2f} | "
             f"{r['min']:.2f} to {r['max']:.2f} % | {r['at_bar']} |"
         )
     ours, theirs = f"critic {preset}", f"keras {preset}"

@@ -67,7 +67,8 @@ def main() -> None:
     rows = {name: measure(frame["text"], train, fn) for name, fn in WAYS.items()}
     print(f"{version.ref}: {len(frame):,} labelled texts, {int(train.sum()):,} in train")
     print(
-        f"{'tokenization':<26} {'mean':>7} {'std':>7} {'median':>7} {'95 % at':>8} {'≤ 650':>7} {'vocab train':>12} {'vocab all':>10}"
+        f"{'tokenization':<26} {'mean':>7} {'std':>7} {'median':>7} {'95 % at':>8} {'≤ 650':>7} "
+        f"{'vocab train':>12} {'vocab all':>10}"
     )
     for name, r in rows.items():
         print(

@@ -5,7 +5,8 @@
       model.json           format, graph spec, input spec, number of classes
       encoder/             tokenizer.json + encoder.json (the fitted encoder)
       classes.json         the class list, in output order
-      manifest.json        format, resolved settings, dataset name@version and fingerprint, epoch, metrics, critic version
+      manifest.json        format, resolved settings, dataset name@version and fingerprint,
+                           epoch, metrics, critic version
     <experiment>/state/    what resuming needs: optimizer.safetensors + state.json (epoch, best, RNG, history)
 
 Folders are written beside their final place and renamed over it, so a reader (or a resume after

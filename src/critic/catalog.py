@@ -371,7 +371,8 @@ class Catalog:
                     f"a deployment named {record.name!r} exists; pick another --name or delete it first"
                 )
             conn.execute(
-                "INSERT INTO deployments (name, experiment, checkpoint, input_name, enabled, token_hash, created, updated)"
+                "INSERT INTO deployments (name, experiment, checkpoint, input_name, enabled, "
+                "token_hash, created, updated)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.name,
@@ -412,9 +413,8 @@ class Catalog:
         conn = self._connect()
         try:
             sql = (
-                "SELECT name, experiment, checkpoint, input_name, enabled, token_hash, created, updated FROM deployments"
-                + (" WHERE name = ?" if name else "")
-                + " ORDER BY name"
+                "SELECT name, experiment, checkpoint, input_name, enabled, token_hash, created, "
+                "updated FROM deployments" + (" WHERE name = ?" if name else "") + " ORDER BY name"
             )
             rows = conn.execute(sql, (name,) if name else ()).fetchall()
         finally:

@@ -15,9 +15,11 @@ __all__ = ["evaluation_html"]
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: .5em 0; } td, th { border: 1px solid #ddd; padding: .25em .6em; text-align: right; }
+table { border-collapse: collapse; margin: .5em 0; } td, th { border: 1px solid #ddd; padding:
+.25em .6em; text-align: right; }
 th { background: #f4f4f4; } td.text { text-align: left; max-width: 640px; font-size: .9em; }
-.cards { display: flex; gap: 1em; flex-wrap: wrap; } .card { border: 1px solid #ddd; border-radius: 6px; padding: .6em 1em; }
+.cards { display: flex; gap: 1em; flex-wrap: wrap; } .card { border: 1px solid #ddd; border-radius:
+6px; padding: .6em 1em; }
 .card b { display: block; font-size: 1.4em; } img { max-width: 100%; border: 1px solid #eee; margin: .5em 0; }
 .meta { color: #666; font-size: .9em; }
 """
@@ -69,7 +71,8 @@ def evaluation_html(
 
 
 def _per_class_table(metrics: dict) -> str:
-    head = "<tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th><th>correct</th><th>incorrect</th></tr>"
+    columns = ("class", "precision", "recall", "F1", "support", "correct", "incorrect")
+    head = "<tr>" + "".join(f"<th>{c}</th>" for c in columns) + "</tr>"
     rows = [
         f"<tr><th>{html.escape(name)}</th><td>{m['precision']:.4f}</td><td>{m['recall']:.4f}</td><td>{m['f1']:.4f}</td>"
         f"<td>{m['support']:,}</td><td>{m['correct']:,}</td><td>{m['incorrect']:,}</td></tr>"

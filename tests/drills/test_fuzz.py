@@ -66,7 +66,8 @@ def test_every_operation_is_fuzzed(served):
 ROUTES = ["POST /v1/deployments/{name}/predict", "GET /v1/deployments/{name}"]
 
 
-# negative mode (requests that break the schema) needs something to break: the routes without parameters run positive only
+# negative mode (requests that break the schema) needs something to break: the routes without
+# parameters run positive only
 @pytest.mark.parametrize(
     ("label", "mode"),
     [(r, m) for r in ROUTES for m in GenerationMode]

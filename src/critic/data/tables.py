@@ -229,7 +229,8 @@ def _collect(records: Iterable, source: str, options: TableOptions) -> tuple[Row
         if header:
             _resolve_columns(header, source, options)  # a wrong column name is the clearer error
         raise SourceError(
-            f"{source} has no data rows that could be read ({len(rows.rejects)} rejected); check the format and --encoding"
+            f"{source} has no data rows that could be read ({len(rows.rejects)} rejected); check "
+            "the format and --encoding"
         )
     return rows, columns
 
