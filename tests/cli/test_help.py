@@ -49,3 +49,17 @@ def test_the_training_numbers_are_explained(monkeypatch, capsys):
     ):
         words = lines[flag].split("<", 1)[1].split(">", 1)[1].strip(" │")
         assert len(words) > 10, (flag, lines[flag])
+
+
+def test_no_help_text_loses_a_bracketed_word_to_rich_markup(monkeypatch, capsys):
+    import re
+
+    raw = [
+        f"{' '.join(path)} {param.name}: {param.help}"
+        for path, command in _commands()
+        for param in command.params
+        if re.search(r"(?<!\\)\[[a-z_/ ]+\]", getattr(param, "help", None) or "")
+    ]
+    assert raw == []  # write \\[model] in a help string: rich would drop an unescaped [model]
+    code, out, _ = run(monkeypatch, capsys, "train", "--help")
+    assert "[model]" in " ".join(out.split())

@@ -10,7 +10,8 @@ from critic.cli.render import print_experiment
 
 __all__ = ["train_command"]
 
-_NEURAL = "(neural models; the linear model takes its settings from its [model] table)"
+# escaped: rich would take [model] for markup and drop it
+_NEURAL = "(neural models; the linear model takes its settings from its \\[model] table)"
 
 
 def train_command(
