@@ -81,13 +81,16 @@ def _default_png(name: str) -> Path:
 
 
 def _print_summary(summary, title: str) -> None:
-    table = Table("block", "type", "inputs", "settings", "output", "parameters", title=title)
+    # a narrow terminal folds cells instead of cutting them: a setting or a shape is never shortened
+    table = Table(title=title)
+    for header in ("block", "type", "inputs", "settings", "output", "parameters"):
+        table.add_column(header, overflow="fold")
     for row in summary.rows:
         table.add_row(
             row.id,
             row.type,
             ", ".join(row.inputs),
-            ", ".join(f"{k}={v}" for k, v in row.settings.items()),
+            ", ".join(f"{k}={v}" for k, v in row.settings.items() if v is not None),
             row.output,
             f"{row.parameters:,}",
         )
