@@ -68,6 +68,13 @@ def test_form_urlencoded_and_json_answer_what_critic_predict_answers(served):
     assert urlencoded.status_code == 200 and urlencoded.json() == expected
     single = client.post(URL, json={"review": TEXT}, headers={"Authorization": f"Bearer {token}"})
     assert single.status_code == 200 and single.json() == expected
+    assert list(single.json()) == [
+        "label",
+        "probabilities",
+        "deployment",
+        "experiment",
+        "checkpoint",
+    ]
     refused = client.post(
         URL, json={"review": TEXT}, headers={"Authorization": "Bearer critic_wrong"}
     )
@@ -77,6 +84,7 @@ def test_form_urlencoded_and_json_answer_what_critic_predict_answers(served):
     )
     assert batch.status_code == 200
     assert batch.json() == {"predictions": [_expected(TEXT), _expected("dull and awful")], **WHO}
+    assert list(batch.json()) == ["predictions", "deployment", "experiment", "checkpoint"]
     upload = client.post(
         URL, files={"review": ("review.txt", TEXT.encode(), "text/plain")}, headers=_basic(token)
     )

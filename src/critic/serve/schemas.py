@@ -49,14 +49,17 @@ class _Who(BaseModel):
     checkpoint: str = Field(description="best or last")
 
 
-class PredictAnswer(Prediction, _Who):
+# pydantic orders fields from the last base to the first: the answer reads label, probabilities, then who
+class PredictAnswer(_Who, Prediction):
     """One text's answer."""
 
 
-class BatchAnswer(_Who):
-    """A batch's answers, in the order of its rows."""
-
+class _Predictions(BaseModel):
     predictions: list[Prediction]
+
+
+class BatchAnswer(_Who, _Predictions):
+    """A batch's answers, in the order of its rows."""
 
 
 class DeploymentInfo(BaseModel):
