@@ -9,11 +9,19 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 import critic
-from critic.cli import data, deploy, evaluate, experiments, models, quickstart, serve, train
+from critic.cli import (
+    data,
+    deploy,
+    evaluate,
+    experiments,
+    failure,
+    models,
+    quickstart,
+    serve,
+    train,
+)
 from critic.cli.base import App
 from critic.cli.render import console
 from critic.errors import CriticError
@@ -51,19 +59,32 @@ def _root(
         is_eager=True,
         help="Print the version and exit.",
     ),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        envvar="CRITIC_DEBUG",
+        help="Show the traceback of an unexpected error instead of saving it to a log file.",
+    ),
 ) -> None:
     """Workspace: $CRITIC_HOME (default ~/.critic)."""
+    # --debug is read by main(), which sees the exception after this context has closed
 
 
 def main() -> None:
-    """Entry point: usage errors are click's (exit 2); critic's own errors print one line, exit 2."""
+    """Entry point. Usage errors are click's (exit 2); critic's own errors print one line (exit 2);
+    any other exception is a bug: one line naming the log file that holds its traceback (exit 1),
+    or the traceback with --debug; Ctrl-C prints `interrupted` (exit 130). See critic.cli.failure."""
     try:
-        app(
-            prog_name="critic"
-        )  # also under `python -m critic.cli`: one name for usage lines and completion
+        # prog_name: also under `python -m critic.cli`, one name for usage lines and completion
+        app(prog_name="critic")
     except CriticError as exc:
-        # escaped: messages name config tables ("[model]"), which rich would take for markup and drop
-        Console(stderr=True).print(
-            f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-        )
-        sys.exit(2)
+        sys.exit(failure.user_error(exc))
+    except SystemExit as exc:
+        if failure.interrupted(exc):
+            failure.say("interrupted", error=False)
+        raise
+    except KeyboardInterrupt:
+        failure.say("interrupted", error=False)
+        sys.exit(130)
+    except Exception as exc:
+        sys.exit(failure.bug(exc, debug=failure.debug_requested(sys.argv[1:])))
