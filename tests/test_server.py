@@ -1,9 +1,11 @@
 import base64
 import json
+import logging
 
 import pytest
 from fastapi.testclient import TestClient
 
+import critic.serve.api
 from critic.data import import_dataset
 from critic.deploy import create_deployment, delete_deployment, rotate_token, set_enabled
 from critic.experiments.configure import build_config
@@ -219,3 +221,24 @@ def test_describe_health_tester_and_docs(served):
     ).status_code == 200 and "/v1/deployments/{name}/predict" in json.dumps(
         client.get("/openapi.json").json()
     )
+
+
+def test_a_bug_is_a_json_500_and_its_traceback_is_logged(served, monkeypatch, caplog):
+    client, token, _ = served
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the answer")
+
+    monkeypatch.setattr(critic.serve.api, "answers", broken)
+    with TestClient(client.app, raise_server_exceptions=False) as fresh:
+        with caplog.at_level(logging.ERROR, logger="critic.serve"):
+            response = fresh.post(URL, json={"review": TEXT}, headers=_basic(token))
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "internal_error",
+        "message": "the server failed on this request; the server log has the details",
+    }
+    (record,) = [r for r in caplog.records if r.name == "critic.serve"]
+    assert record.levelno == logging.ERROR and f"POST {URL}" in record.getMessage()
+    assert record.exc_info[0] is RuntimeError
+    assert "a bug in the answer" not in response.text

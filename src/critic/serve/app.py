@@ -4,6 +4,7 @@ DO}` with its status, never a stack trace."""
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,8 @@ from critic.serve.settings import ServeSettings
 from critic.workspace import Workspace
 
 __all__ = ["create_app", "create_app_from_env"]
+
+log = logging.getLogger("critic.serve")
 
 
 def create_app(
@@ -81,9 +84,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(422, "invalid_request", "; ".join(str(e.get("msg")) for e in exc.errors()))
 
     @app.exception_handler(Exception)
-    async def unexpected(
-        request: Request, exc: Exception
-    ) -> JSONResponse:  # a bug: say so, never show a trace
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # a bug: its traceback goes to the server log (to be found and fixed), never to the client
+        log.exception(
+            "%s %s failed: a bug in critic", request.method, request.url.path, exc_info=exc
+        )
         return _error(
             500,
             "internal_error",

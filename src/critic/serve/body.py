@@ -1,15 +1,17 @@
 """The texts of a prediction request, from a form (multipart or urlencoded; `curl -F`) or a JSON
-body, read within the size limits. Written by hand rather than as a FastAPI body parameter because
-one route takes both kinds and the text's field name is each deployment's own; the schema that
-/docs shows for it comes from `critic.serve.schemas`."""
+body, read within the limits: body size (CRITIC_MAX_BODY_BYTES), texts per request
+(CRITIC_MAX_BATCH) and JSON nesting (CRITIC_MAX_JSON_DEPTH, checked before the body is parsed).
+Written by hand rather than as a FastAPI body parameter because one route takes both kinds and the
+text's field name is each deployment's own; the schema that /docs shows for it comes from
+`critic.serve.schemas`. Whatever the body, the answer is texts or an ApiError (4xx), never a 500."""
 
 from __future__ import annotations
 
-import json
-
 from fastapi import Request
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import ClientDisconnect
 
+from critic import safejson
 from critic.errors import ApiError
 from critic.serve.settings import ServeSettings
 
@@ -22,6 +24,15 @@ async def read_texts(
     request: Request, input_name: str, settings: ServeSettings
 ) -> tuple[list[str], bool]:
     """(texts, single?) from a form or JSON body."""
+    kind = _media_type(request, input_name)
+    body = await _body(request, settings.max_body_bytes)
+    if kind == "application/json":
+        return _json_texts(body, input_name, settings)
+    return await _form_texts(request, body, input_name, settings.max_batch)
+
+
+def _media_type(request: Request, input_name: str) -> str:
+    """The body's media type (form or JSON), or 415; a compressed body is refused, not inflated."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in (*FORM_TYPES, "application/json"):
         raise ApiError(
@@ -31,10 +42,15 @@ async def read_texts(
             f'field {input_name!r}, or application/json {{"{input_name}": "..."}}'
             f" (got {kind or 'no content type'!r})",
         )
-    body = await _body(request, settings.max_body_bytes)
-    if kind == "application/json":
-        return _json_texts(body, input_name, settings)
-    return await _form_texts(request, body, input_name)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise ApiError(
+            415,
+            "unsupported_encoding",
+            f"the body is sent with Content-Encoding {encoding!r}; send it uncompressed "
+            f"(the server does not inflate request bodies)",
+        )
+    return kind
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -49,37 +65,64 @@ async def _body(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_big
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_big
+            chunks.append(chunk)
+    except ClientDisconnect:  # the client left mid-body (or its Content-Length promised more)
+        raise ApiError(
+            400, "incomplete_body", "the connection closed before the whole body arrived"
+        ) from None
     return b"".join(chunks)
 
 
-async def _form_texts(request: Request, body: bytes, input_name: str) -> tuple[list[str], bool]:
-    async def receive() -> (
-        dict
-    ):  # the body was read already (within the limit): parse it from memory
+def _check_batch(count: int, limit: int, what: str) -> None:
+    """413 when one request holds more than `limit` texts (JSON rows, or form fields of one name)."""
+    if count > limit:
+        raise ApiError(
+            413,
+            "batch_too_large",
+            f"{count:,} {what} in one request; send at most {limit:,} "
+            f"per request (the limit is CRITIC_MAX_BATCH)",
+        )
+
+
+async def _form_texts(
+    request: Request, body: bytes, input_name: str, max_batch: int
+) -> tuple[list[str], bool]:
+    form = await _parse_form(request, body, input_name)
+    try:
+        if input_name not in form:
+            raise ApiError(
+                422,
+                "missing_field",
+                f"the form has no field {input_name!r} (got {sorted(form.keys())[:20]}); send the "
+                f'text as `-F "{input_name}=..."`',
+            )
+        values = form.getlist(input_name)
+        _check_batch(len(values), max_batch, f"{input_name!r} fields")
+        texts = [await _form_text(v, input_name) for v in values]
+    finally:
+        await form.close()  # uploaded files are spooled to temporary files
+    return [_non_empty(t, input_name) for t in texts], len(texts) == 1
+
+
+async def _parse_form(request: Request, body: bytes, input_name: str) -> FormData:
+    # the body was read already (within the limit): parse it from memory
+    async def receive() -> dict:
         return {"type": "http.request", "body": body, "more_body": False}
 
     try:
-        form = await Request(request.scope, receive).form()
+        return await Request(request.scope, receive).form()
     except Exception as exc:  # a malformed multipart body; python-multipart raises several types
+        reason = getattr(exc, "detail", None) or exc  # starlette's HTTPException: its text alone
         raise ApiError(
             422,
             "malformed_form",
-            f'the form body could not be parsed ({exc}); `curl -F "{input_name}=..."` sends a valid one',
+            f'the form body could not be parsed ({reason}); `curl -F "{input_name}=..."` sends a valid one',
         ) from None
-    if input_name not in form:
-        raise ApiError(
-            422,
-            "missing_field",
-            f"the form has no field {input_name!r} (got {sorted(form.keys())}); send the text as "
-            f'`-F "{input_name}=..."`',
-        )
-    texts = [await _form_text(v, input_name) for v in form.getlist(input_name)]
-    return [_non_empty(t, input_name) for t in texts], len(texts) == 1
 
 
 async def _form_text(value, input_name: str) -> str:
@@ -94,14 +137,7 @@ async def _form_text(value, input_name: str) -> str:
 
 
 def _json_texts(body: bytes, input_name: str, settings: ServeSettings) -> tuple[list[str], bool]:
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(
-            422,
-            "malformed_json",
-            f'the body is not valid JSON ({exc.__class__.__name__}: {exc}); send {{"{input_name}": "..."}}',
-        ) from None
+    data = _parse_json(body, input_name, settings.max_json_depth)
     if isinstance(data, dict) and "rows" in data:
         rows = data["rows"]
         if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
@@ -110,13 +146,7 @@ def _json_texts(body: bytes, input_name: str, settings: ServeSettings) -> tuple[
                 "malformed_batch",
                 f'"rows" must be a non-empty list of objects like {{"{input_name}": "..."}}',
             )
-        if len(rows) > settings.max_batch:
-            raise ApiError(
-                413,
-                "batch_too_large",
-                f"{len(rows):,} rows in one request; send at most {settings.max_batch:,} "
-                f"per request (the limit is CRITIC_MAX_BATCH)",
-            )
+        _check_batch(len(rows), settings.max_batch, "rows")
         return [_json_text(r, input_name, f"rows[{i}]") for i, r in enumerate(rows)], False
     if not isinstance(data, dict):
         raise ApiError(
@@ -127,12 +157,37 @@ def _json_texts(body: bytes, input_name: str, settings: ServeSettings) -> tuple[
     return [_json_text(data, input_name, "the body")], True
 
 
+def _parse_json(body: bytes, input_name: str, max_depth: int):
+    """The body's JSON value, or 422 (not UTF-8, not JSON) or 413 (nested deeper than allowed)."""
+    try:
+        text = body.decode("utf-8-sig")  # RFC 8259: JSON travels as UTF-8 (a BOM is tolerated)
+    except UnicodeDecodeError as exc:
+        raise ApiError(
+            422, "not_utf8", f"the body is not UTF-8 (byte {exc.start}); send JSON as UTF-8"
+        ) from None
+    try:
+        return safejson.loads(text, max_depth)
+    except safejson.UnsafeJSON as exc:
+        if safejson.depth(text) > max_depth:  # scanned again only on this failure path
+            raise ApiError(
+                413,
+                "json_too_deep",
+                f'the JSON body is {exc}; a prediction body is {{"{input_name}": "..."}} or '
+                f'{{"rows": [{{"{input_name}": "..."}}]}}',
+            ) from None
+        raise ApiError(
+            422,
+            "malformed_json",
+            f'the body is not valid JSON ({exc}); send {{"{input_name}": "..."}}',
+        ) from None
+
+
 def _json_text(row: dict, input_name: str, where: str) -> str:
     if input_name not in row:
         raise ApiError(
             422,
             "missing_field",
-            f"{where} has no field {input_name!r} (got {sorted(row)}); this deployment "
+            f"{where} has no field {input_name!r} (got {sorted(row)[:20]}); this deployment "
             f"reads its text from {input_name!r}",
         )
     value = row[input_name]

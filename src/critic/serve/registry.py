@@ -71,7 +71,7 @@ class Registry:
             raise ApiError(
                 404,
                 "deployment_not_found",
-                f"deployment {name!r} {state}; see `critic deploy list`",
+                f"deployment {name[:100]!r} {state}; see `critic deploy list`",
             )
         return record
 

@@ -93,7 +93,7 @@ ERRORS = _errors(
     (401, "no token, a malformed one, or one that is not valid"),
     (403, "the token of another deployment"),
     (404, "no such deployment, or it is disabled"),
-    (413, "the body or the batch is over the limit"),
-    (415, "a content type other than form or JSON"),
-    (422, "the body does not hold a non-empty text"),
+    (413, "the body, the batch or the JSON nesting is over the limit"),
+    (415, "a content type other than form or JSON, or a compressed body"),
+    (422, "the body does not hold a non-empty text (or is not UTF-8, not JSON, not a form)"),
 )

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from critic.errors import SettingsError
+from critic.limits import SETTINGS, Limits
 
 __all__ = ["ServeSettings"]
 
@@ -15,20 +16,24 @@ class ServeSettings:
     max_body_bytes: int = (
         1_000_000  # CRITIC_MAX_BODY_BYTES: a request body above this is refused (413)
     )
-    max_batch: int = 256  # CRITIC_MAX_BATCH: texts per JSON batch request
+    max_batch: int = 256  # CRITIC_MAX_BATCH: texts per batch request (JSON rows or form fields)
     refresh_seconds: float = 1.0  # CRITIC_REFRESH_SECONDS: how stale the deployment cache may be
     # CRITIC_TORCH_THREADS: torch threads per worker; `critic serve` sets cores ÷ workers, because
     # workers whose thread pools together exceed the cores spin against each other (measured: a Kim CNN
     # at 16 concurrent requests fell from 543 to 39 requests/s with 2 workers × 2 threads on 2 cores)
     torch_threads: int = 0
+    # CRITIC_MAX_JSON_DEPTH: a JSON body nested deeper is refused (413) before it is parsed; a batch
+    # body is 3 deep. The same setting limits JSONL rows (critic.limits)
+    max_json_depth: int = Limits.max_json_depth
 
     @classmethod
     def from_env(cls) -> ServeSettings:
         return cls(
-            _number("CRITIC_MAX_BODY_BYTES", cls.max_body_bytes, int),
-            _number("CRITIC_MAX_BATCH", cls.max_batch, int),
-            _number("CRITIC_REFRESH_SECONDS", cls.refresh_seconds, float),
-            _number("CRITIC_TORCH_THREADS", cls.torch_threads, int),
+            max_body_bytes=_number("CRITIC_MAX_BODY_BYTES", cls.max_body_bytes, int),
+            max_batch=_number("CRITIC_MAX_BATCH", cls.max_batch, int),
+            refresh_seconds=_number("CRITIC_REFRESH_SECONDS", cls.refresh_seconds, float),
+            torch_threads=_number("CRITIC_TORCH_THREADS", cls.torch_threads, int),
+            max_json_depth=_positive(SETTINGS["max_json_depth"], cls.max_json_depth),
         )
 
 
@@ -38,3 +43,10 @@ def _number(key: str, default, kind):
         return kind(raw) if raw is not None else default
     except ValueError:
         raise SettingsError(f"{key}={raw!r} is not a number") from None
+
+
+def _positive(key: str, default: int) -> int:
+    value = _number(key, default, int)
+    if value < 1:
+        raise SettingsError(f"{key} must be a positive number, got {value!r}")
+    return value
