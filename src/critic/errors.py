@@ -11,6 +11,8 @@ CriticError                    an error a user can fix; the CLI prints it as one
 │   └── DownloadError          the transfer failed (it resumes when run again)
 │       ├── IncompleteTransfer the server ended a transfer early (retried, then resumed)
 │       └── ChecksumMismatch   the bytes are not the ones expected
+├── UnsafeJSON                 JSON from outside that will not be read (invalid, or a number too long)
+│   └── JSONTooDeep            nested deeper than CRITIC_MAX_JSON_DEPTH
 └── SettingsError              an option or a config key is out of range, unknown or missing
     ├── GraphError             a block graph does not fit together (names the block)
     └── MissingModel           a pretrained model's files cannot be found (says where it looked)
@@ -30,6 +32,8 @@ __all__ = [
     "DownloadError",
     "IncompleteTransfer",
     "ChecksumMismatch",
+    "UnsafeJSON",
+    "JSONTooDeep",
     "SettingsError",
     "GraphError",
     "MissingModel",
@@ -80,6 +84,14 @@ class ChecksumMismatch(DownloadError):
             f"sha256 mismatch for {location}: expected {expected}, got {actual}. "
             "The file was discarded, not cached. Check the address, or pass the right --sha256."
         )
+
+
+class UnsafeJSON(CriticError, ValueError):
+    pass
+
+
+class JSONTooDeep(UnsafeJSON):
+    pass
 
 
 class SettingsError(CriticError, ValueError):

@@ -4,12 +4,17 @@ from the `.tar.gz` without extracting it. Text is kept exactly as in the file (`
 
 from __future__ import annotations
 
+import lzma
 import re
 import tarfile
+import zlib
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from critic.data.inflate import Budget, decompressed
 from critic.data.rows import UNSAFE_MEMBER, Rows, is_unsafe_member
 from critic.errors import SourceError
+from critic.limits import SETTINGS, Limits
 from critic.progress import bar
 
 __all__ = ["TEXT_COLUMN", "LABEL_COLUMN", "read_aclimdb", "looks_like_aclimdb_dir"]
@@ -23,12 +28,26 @@ def looks_like_aclimdb_dir(path: Path) -> bool:
     return _root_of(path) is not None
 
 
-def read_aclimdb(path: Path, *, include_unsup: bool = False, progress: bool = True) -> Rows:
+@dataclass(frozen=True)
+class _Options:
+    include_unsup: bool
+    limits: Limits
+
+    @property
+    def max_bytes(self) -> int:
+        return 4 * self.limits.max_text_chars  # UTF-8 spends at most 4 bytes a character
+
+
+def read_aclimdb(
+    path: Path, *, include_unsup: bool = False, progress: bool = True, limits: Limits | None = None
+) -> Rows:
+    """The reviews of an aclImdb folder or archive (.tar.gz, .tar.bz2, .tar.xz, .tar), read as a
+    stream: a review over the longest text is rejected unread, and an archive that inflates past
+    the limits stops with a SourceError (see critic.data.inflate)."""
     path = Path(path)
+    options = _Options(include_unsup, limits or Limits.from_env())
     rows = (
-        _read_dir(path, include_unsup, progress)
-        if path.is_dir()
-        else _read_tar(path, include_unsup, progress)
+        _read_dir(path, options, progress) if path.is_dir() else _read_tar(path, options, progress)
     )
     if not any(o.startswith("train/") for o in rows.origin):
         raise SourceError(
@@ -39,13 +58,13 @@ def read_aclimdb(path: Path, *, include_unsup: bool = False, progress: bool = Tr
     return _sorted(rows)
 
 
-def _add(rows: Rows, relpath: str, data: bytes, source: str, include_unsup: bool) -> None:
+def _add(rows: Rows, relpath: str, data: bytes, source: str, options: _Options) -> None:
     """Accept or reject one review file; `relpath` is e.g. 'train/pos/123_9.txt'."""
     match = _MEMBER.fullmatch(relpath)
     if match is None:
         return  # README, imdb.vocab, urls_*.txt: not reviews
     subset, folder, _, rating = match.groups()
-    if folder == "unsup" and not include_unsup:
+    if folder == "unsup" and not options.include_unsup:
         return
     origin = "/".join(match.groups()[:2]) + "/" + PurePosixPath(relpath).name
     try:
@@ -61,6 +80,9 @@ def _add(rows: Rows, relpath: str, data: bytes, source: str, include_unsup: bool
     if not text.strip():
         rows.reject(f"{source}:{origin}", None, "empty review")
         return
+    if len(text) > options.limits.max_text_chars:
+        rows.reject(f"{source}:{origin}", None, _too_long(len(text), options.limits), text[:200])
+        return
     rows.add(
         text,
         _LABELS[folder],
@@ -70,7 +92,14 @@ def _add(rows: Rows, relpath: str, data: bytes, source: str, include_unsup: bool
     )
 
 
-def _read_tar(path: Path, include_unsup: bool, progress: bool) -> Rows:
+def _too_long(size: int, limits: Limits, unit: str = "characters") -> str:
+    return (
+        f"a review of {size:,} {unit}, over the longest text of {limits.max_text_chars:,} "
+        f"characters ({SETTINGS['max_text_chars']})"
+    )
+
+
+def _read_tar(path: Path, options: _Options, progress: bool) -> Rows:
     rows = Rows()
     try:
         with (
@@ -79,11 +108,12 @@ def _read_tar(path: Path, include_unsup: bool, progress: bool) -> Rows:
                 f"read {path.name}", path.stat().st_size, unit="bytes", enabled=progress
             ) as advance,
         ):
-            # Stream mode ("r|*"): one pass over the compressed bytes, nothing extracted to disk.
-            with tarfile.open(fileobj=_Counting(raw, advance), mode="r|*") as tar:
+            # stream mode ("r|"): one pass over the bytes, nothing extracted to disk, inflated under the limits
+            stream = decompressed(raw, Budget(str(path), options.limits), path.name, advance)
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
                 for member in tar:
-                    _add_member(rows, tar, member, str(path), include_unsup)
-    except (tarfile.TarError, EOFError, OSError) as exc:
+                    _add_member(rows, tar, member, str(path), options)
+    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
         raise SourceError(
             f"cannot read {path} as a .tar.gz archive ({exc}); give the aclImdb folder, its .tar.gz, or a table file"
         ) from exc
@@ -91,7 +121,7 @@ def _read_tar(path: Path, include_unsup: bool, progress: bool) -> Rows:
 
 
 def _add_member(
-    rows: Rows, tar: tarfile.TarFile, member: tarfile.TarInfo, source: str, include_unsup: bool
+    rows: Rows, tar: tarfile.TarFile, member: tarfile.TarInfo, source: str, options: _Options
 ) -> None:
     name = member.name
     if not _MEMBER.fullmatch(name):
@@ -100,8 +130,10 @@ def _add_member(
         rows.reject(f"{source}:{name}", None, UNSAFE_MEMBER)
     elif not member.isfile():
         rows.reject(f"{source}:{name}", None, "a link or special file, not a regular file; skipped")
+    elif member.size > options.max_bytes:  # refused unread: tarfile skips its bytes
+        rows.reject(f"{source}:{name}", None, _too_long(member.size, options.limits, "bytes"))
     else:
-        _add(rows, name, tar.extractfile(member).read(), source, include_unsup)
+        _add(rows, name, tar.extractfile(member).read(), source, options)
 
 
 def _root_of(path: Path) -> Path | None:
@@ -111,7 +143,7 @@ def _root_of(path: Path) -> Path | None:
     return None
 
 
-def _read_dir(path: Path, include_unsup: bool, progress: bool) -> Rows:
+def _read_dir(path: Path, options: _Options, progress: bool) -> Rows:
     root = _root_of(path)
     if root is None:
         raise SourceError(
@@ -125,7 +157,7 @@ def _read_dir(path: Path, include_unsup: bool, progress: bool) -> Rows:
             if file.is_symlink():
                 rows.reject(f"{root}/{relpath}", None, "a symbolic link; skipped")
             elif _MEMBER.fullmatch(relpath):
-                _add(rows, relpath, file.read_bytes(), str(root), include_unsup)
+                _add_file(rows, file, relpath, str(root), options)
             advance(1)
     return rows
 
@@ -145,13 +177,9 @@ def _sorted(rows: Rows) -> Rows:
     return out
 
 
-class _Counting:
-    """A read-only file wrapper that reports how many compressed bytes were consumed."""
-
-    def __init__(self, raw, advance):
-        self._raw, self._advance = raw, advance
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self._advance(len(data))
-        return data
+def _add_file(rows: Rows, file: Path, relpath: str, root: str, options: _Options) -> None:
+    size = file.stat().st_size
+    if size > options.max_bytes:  # refused unread
+        rows.reject(f"{root}/{relpath}", None, _too_long(size, options.limits, "bytes"))
+    else:
+        _add(rows, relpath, file.read_bytes(), root, options)

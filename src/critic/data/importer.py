@@ -12,6 +12,7 @@ from critic.data.split import SplitSettings
 from critic.data.store import Saved, load_version, save_version
 from critic.data.tables import Columns, TableOptions, format_of, read_table
 from critic.errors import ChecksumMismatch, SettingsError, SourceError
+from critic.limits import Limits
 from critic.names import validate_name
 from critic.workspace import Workspace
 
@@ -35,11 +36,14 @@ def import_dataset(
     split: SplitSettings = SplitSettings(),
     workspace: Workspace | None = None,
     progress: bool = True,
+    limits: Limits | None = None,
 ) -> Saved:
     """Read `source` (aclImdb folder/.tar.gz/URL, or a CSV/TSV/JSONL/Parquet/zip table) and store
     it as the next version of `name`. Rows that cannot be used are rejected one by one, counted in
-    the manifest and written to the version's rejects.csv; identical content is not stored twice."""
+    the manifest and written to the version's rejects.csv; identical content is not stored twice.
+    `limits` (default: the CRITIC_MAX_* settings) bound what one row and the whole source may cost."""
     validate_name(name, "dataset name")
+    limits = limits or Limits.from_env()
     workspace = (workspace or Workspace.from_env()).ensure()
     path, source_info = _local_copy(str(source), sha256, workspace, progress)
     fmt = format or detect_format(path)
@@ -47,12 +51,12 @@ def import_dataset(
         raise SettingsError(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "aclimdb":
         rows, columns = (
-            read_aclimdb(path, include_unsup=include_unsup, progress=progress),
+            read_aclimdb(path, include_unsup=include_unsup, progress=progress, limits=limits),
             Columns(TEXT_COLUMN, LABEL_COLUMN, None),
         )
     else:
         rows, columns = read_table(
-            path, fmt, TableOptions(text, label, subset_column, encoding, delimiter)
+            path, fmt, TableOptions(text, label, subset_column, encoding, delimiter), limits
         )
     _require_rows(rows, path)
     source_info.update(

@@ -57,7 +57,8 @@ class Rows:
         self.rating.append(rating)
 
     def reject(self, source: str, line: int | None, reason: str, content: str = "") -> None:
-        self.rejects.append(Reject(source, line, reason, content))
+        # the excerpt is cut here: a rejected 400 MB row must not stay in memory
+        self.rejects.append(Reject(source, line, reason, content[:_EXCERPT]))
 
     def extend(self, other: Rows) -> None:
         for name in ("text", "label", "subset", "origin", "rating", "rejects"):

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import ClientDisconnect
 
 from critic import safejson
-from critic.errors import ApiError
+from critic.errors import ApiError, JSONTooDeep, UnsafeJSON
 from critic.serve.settings import ServeSettings
 
 __all__ = ["FORM_TYPES", "read_texts"]
@@ -167,14 +167,14 @@ def _parse_json(body: bytes, input_name: str, max_depth: int):
         ) from None
     try:
         return safejson.loads(text, max_depth)
-    except safejson.UnsafeJSON as exc:
-        if safejson.depth(text) > max_depth:  # scanned again only on this failure path
-            raise ApiError(
-                413,
-                "json_too_deep",
-                f'the JSON body is {exc}; a prediction body is {{"{input_name}": "..."}} or '
-                f'{{"rows": [{{"{input_name}": "..."}}]}}',
-            ) from None
+    except JSONTooDeep as exc:
+        raise ApiError(
+            413,
+            "json_too_deep",
+            f'the JSON body is {exc}; a prediction body is {{"{input_name}": "..."}} or '
+            f'{{"rows": [{{"{input_name}": "..."}}]}}',
+        ) from None
+    except UnsafeJSON as exc:
         raise ApiError(
             422,
             "malformed_json",

@@ -140,7 +140,19 @@ def make(out: Path) -> list[Case]:
         + "a very long review, " * 500_000
         + '",pos\n'
         + _csv(GOOD[2:]).split("\n", 1)[1],
-        what="one 10 MB row between short ones",
+        what="one 10 MB row between short ones: over the longest text (1 M characters), rejected",
+        rows=5,
+        accepted=4,
+        hint="CRITIC_MAX_TEXT_CHARS",
+    )
+    case(
+        "long_row.csv",
+        _csv(GOOD[:2])
+        + '"'
+        + "a long review, " * 60_000
+        + '",pos\n'
+        + _csv(GOOD[2:]).split("\n", 1)[1],
+        what="one 900 KB row between short ones: under the longest text, kept",
         rows=5,
         accepted=5,
     )
