@@ -9,7 +9,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from critic.errors import SettingsError
 
@@ -76,6 +75,9 @@ def _carve(subset: np.ndarray, labels: pd.Series, name: str, fraction: float, se
     stratify = (
         pool_labels if counts.min() >= 2 and len(counts) <= min(take, len(pool) - take) else None
     )
+    # imported here: scikit-learn costs ~100 MB, and a refused import never gets this far
+    from sklearn.model_selection import train_test_split
+
     _, chosen = train_test_split(pool, test_size=take, random_state=seed, stratify=stratify)
     subset[chosen] = name
     return stratify is not None
