@@ -82,6 +82,42 @@ _MIGRATIONS = [
         updated     TEXT NOT NULL
     );
     """,
+    # work started from the workbench (or `critic jobs`), run outside any web request
+    """
+    CREATE TABLE IF NOT EXISTS jobs (
+        id          TEXT PRIMARY KEY,   -- e.g. job-20261201-223000-1a2b
+        kind        TEXT NOT NULL,      -- train, evaluate, import
+        argv        TEXT NOT NULL,      -- JSON list: the critic command the job runs
+        state       TEXT NOT NULL,      -- queued, running, done, failed, cancelled
+        created     TEXT NOT NULL,
+        started     TEXT,
+        ended       TEXT,
+        executor    TEXT NOT NULL,      -- local (a process of this host), later an engine's name
+        handle      TEXT,               -- the executor's id for it: "host:pid" of its process group
+        log         TEXT NOT NULL,      -- its log file, relative to the workspace root
+        exit_code   INTEGER,
+        error       TEXT,               -- why it failed: the last lines of its log
+        target      TEXT,               -- what it makes or reads, e.g. an experiment name
+        user        TEXT                -- who started it (the workbench login), if anyone
+    );
+    CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, created);
+    """,
+    # the workbench's logins; passwords and session tokens are stored only as slow / sha256 hashes
+    """
+    CREATE TABLE IF NOT EXISTS users (
+        name          TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,    -- scrypt$N$r$p$salt$hash
+        admin         INTEGER NOT NULL,
+        created       TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS sessions (
+        token_hash  TEXT PRIMARY KEY,   -- sha256 of the session cookie's value
+        user        TEXT NOT NULL REFERENCES users (name),
+        csrf        TEXT NOT NULL,      -- the token every state-changing request must carry
+        created     TEXT NOT NULL,
+        expires     TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -448,3 +484,7 @@ class Catalog:
             return out
         finally:
             conn.close()
+
+    # -- jobs (the methods of critic.jobs go here) -----------------------------------------------
+
+    # -- users and sessions (the methods of the workbench's login go here) -----------------------
