@@ -1,13 +1,18 @@
 """Drill: schemathesis generates requests from the server's OpenAPI schema (with a valid token, with
-none, with a wrong one): no response is ≥ 500 and every 4xx is JSON {"error", "message"}."""
+none, with a wrong one): no response is ≥ 500 and every 4xx is JSON {"error", "message"}.
+
+CRITIC_FUZZ_EXAMPLES sets the generated requests per test (default 60; each is sent three times);
+CRITIC_FUZZ_SEED makes a run random with that seed (unset: derandomized, the same requests on every
+CI run). bench/fuzz.py sets both for the long run (10,000 requests and more)."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from schemathesis import GenerationMode
 
 from critic.data import import_dataset
@@ -18,6 +23,9 @@ from critic.serve import ServeSettings, create_app
 from tests.conftest import sentiment_rows
 
 pytestmark = pytest.mark.drill("API fuzzing (schemathesis)")
+
+EXAMPLES = int(os.environ.get("CRITIC_FUZZ_EXAMPLES", "60"))
+SEED = os.environ.get("CRITIC_FUZZ_SEED")  # unset: derandomized, so CI sends the same requests
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +90,11 @@ def test_no_server_errors_and_json_errors(served, label, mode, record_property):
 
     @given(case=operation.as_strategy(mode))
     @settings(
-        max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=SEED is None,
+        suppress_health_check=list(HealthCheck),
     )
     def check(case):
         if case.path_parameters and len(sent) % 2:
@@ -98,7 +110,9 @@ def test_no_server_errors_and_json_errors(served, label, mode, record_property):
                 body = response.json()
                 assert set(body) == {"error", "message"} and body["message"], body
 
-    check()
-    record_property("cases", len(sent))
-    record_property("statuses", dict(sorted(Counter(sent).items())))
+    try:
+        (seed(int(SEED))(check) if SEED is not None else check)()
+    finally:  # the requests sent count even when one of them failed
+        record_property("cases", len(sent))
+        record_property("statuses", dict(sorted(Counter(sent).items())))
     record_property("lost", 0)
