@@ -27,6 +27,7 @@ from critic.catalog import Catalog, ExperimentRecord
 from critic.config import ExperimentConfig
 from critic.data.store import DatasetVersion, load_version
 from critic.errors import SettingsError
+from critic.experiments.events import EVENTS_FILE, EventWriter
 from critic.experiments.store import Experiment, get_experiment, now, owner
 from critic.models.graph import GraphModel
 from critic.models.linear import LinearSettings, NBLinear
@@ -111,18 +112,23 @@ def resume_experiment(
 
 
 def _guarded(catalog, name, folder, config, version, workspace, log, resume) -> Experiment:
-    """Run, and never leave the catalog saying "running" when the run ended otherwise."""
+    """Run, and never leave the catalog saying "running" when the run ended otherwise. Every
+    event also goes to the experiment's events.jsonl, for watchers in other processes."""
+    log = EventWriter(folder / EVENTS_FILE, then=log)
     try:
         _run(catalog, name, folder, config, version, log, resume)
     except KeyboardInterrupt:
         catalog.set_experiment_status(
             name, "stopped", now(), "interrupted; continue with critic train --resume " + name
         )
+        log.write({"event": "end", "status": "stopped"})
         raise
     except BaseException as exc:
         catalog.set_experiment_status(name, "failed", now(), f"{type(exc).__name__}: {exc}")
+        log.write({"event": "end", "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
         raise
     catalog.set_experiment_status(name, "done", now())
+    log.write({"event": "end", "status": "done"})
     return get_experiment(name, workspace)
 
 

@@ -5,6 +5,7 @@ checkpoint here without importing training code.
     experiments/<name>/
       config.json          the resolved ExperimentConfig
       metrics.jsonl        one line per finished epoch
+      events.jsonl         the run's events as they happen (critic.experiments.events)
       checkpoints/best/    the best epoch by the checkpoint metric on validation (never test)
       checkpoints/last/    the last finished epoch
       state/               optimizer + RNG + history, for --resume
