@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from critic import cli
+from tests.conftest import sentiment_rows, write_csv
 
 
 def run(monkeypatch, capsys, *args):
@@ -230,6 +231,24 @@ def test_evaluate_predict_and_compare_from_the_command_line(
     )
     code, out, err = run(monkeypatch, capsys, "evaluate", "lin")
     assert code == 2 and "no test subset" in err
+    elsewhere = write_csv(tmp_path / "elsewhere.csv", sentiment_rows(40, seed=5))
+    assert (
+        run(
+            monkeypatch,
+            capsys,
+            "data",
+            "import",
+            "elsewhere",
+            "--source",
+            str(elsewhere),
+            "--test-fraction",
+            "0.5",
+            "-q",
+        )[0]
+        == 0
+    )
+    code, out, _ = run(monkeypatch, capsys, "evaluate", "lin", "--dataset", "elsewhere")
+    assert code == 0 and "on elsewhere@1 test" in " ".join(out.split())
     code, out, _ = run(monkeypatch, capsys, "predict", "lin", "a wonderful film", "a dull film")
     assert code == 0 and "positive" in out and "negative" in out
     source = tmp_path / "new.jsonl"

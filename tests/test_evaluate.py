@@ -194,3 +194,69 @@ def test_predict_file_keeps_the_columns_and_adds_probabilities(tiny_dataset, tmp
     )
     assert np.allclose(out[["p_negative", "p_positive"]].sum(axis=1), 1, atol=1e-5)
     assert out["predicted_label"][0] == "positive" and out["predicted_label"][2] == "negative"
+
+
+def test_a_checkpoint_is_evaluated_on_another_dataset_with_the_same_classes(workspace, tmp_path):
+    own = import_dataset(
+        "own",
+        write_csv(tmp_path / "own.csv", sentiment_rows(120, seed=1)),
+        progress=False,
+        split=SplitSettings(test_fraction=0.2),
+    ).version.ref
+    other = import_dataset(
+        "other",
+        write_csv(tmp_path / "other.csv", sentiment_rows(60, seed=2)),
+        progress=False,
+        split=SplitSettings(test_fraction=0.5),
+    ).version.ref
+    three = import_dataset(
+        "three",
+        write_csv(tmp_path / "three.csv", sentiment_rows(60, classes=3)),
+        progress=False,
+        split=SplitSettings(test_fraction=0.5),
+    ).version.ref
+    train_experiment(build_config(own, preset="linear"), name="lin")
+    (mine,) = evaluate("lin", subset="test", progress=False)
+    (theirs,) = evaluate("lin", subset="test", dataset="other", progress=False)
+    assert mine.own_dataset and not theirs.own_dataset and theirs.dataset == other
+    assert theirs.folder.parts[-3:] == ("best", "other-v1", "test") and mine.folder.parts[-2:] == (
+        "best",
+        "test",
+    )
+    assert (
+        theirs.metrics["n"] == 30
+        and json.loads(theirs.file("metrics.json").read_text())["dataset"] == other
+    )
+    from critic.catalog import Catalog
+
+    recorded = {
+        (e["dataset"], e["subset"]) for e in Catalog(workspace.catalog_path).evaluations("lin")
+    }
+    assert recorded == {(own, "test"), (other, "test")}
+    with pytest.raises(
+        SettingsError, match=r"three@1 has the classes \['negative', 'neutral', 'positive'\]"
+    ):
+        evaluate("lin", dataset=three, progress=False)
+
+
+def test_evaluations_recorded_before_the_dataset_key_keep_their_dataset(tmp_path):
+    import sqlite3
+
+    from critic.catalog import _MIGRATIONS, Catalog
+
+    path = tmp_path / "catalog.sqlite"
+    conn = sqlite3.connect(path)
+    for step in _MIGRATIONS[:7]:  # a catalog as it was before evaluations had a dataset
+        conn.executescript(step)
+    conn.execute("PRAGMA user_version=7")
+    conn.execute(
+        "INSERT INTO experiments (name, dataset, model, status, created, updated, path, config)"
+        " VALUES ('lin', 'imdb@1', 'linear.v1', 'done', 't', 't', 'experiments/lin', '{}')"
+    )
+    conn.execute(
+        "INSERT INTO evaluations VALUES ('lin', 'best', 'test', 1, 't', '{\"accuracy\": 0.9}', 'p')"
+    )
+    conn.commit()
+    conn.close()
+    (row,) = Catalog(path).evaluations("lin")
+    assert (row["dataset"], row["subset"], row["accuracy"]) == ("imdb@1", "test", 0.9)

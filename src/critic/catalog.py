@@ -118,6 +118,25 @@ _MIGRATIONS = [
         expires     TEXT NOT NULL
     );
     """,
+    # an evaluation may read another dataset version with the same classes: the dataset joins the key
+    """
+    CREATE TABLE evaluations_by_dataset (
+        experiment  TEXT NOT NULL REFERENCES experiments (name),
+        checkpoint  TEXT NOT NULL,      -- best or last
+        dataset     TEXT NOT NULL,      -- name@version it read: the experiment's own, or another
+        subset      TEXT NOT NULL,      -- validation or test
+        epoch       INTEGER NOT NULL,
+        created     TEXT NOT NULL,
+        summary     TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        PRIMARY KEY (experiment, checkpoint, dataset, subset)
+    );
+    INSERT INTO evaluations_by_dataset
+        SELECT e.experiment, e.checkpoint, x.dataset, e.subset, e.epoch, e.created, e.summary, e.path
+        FROM evaluations e JOIN experiments x ON x.name = e.experiment;
+    DROP TABLE evaluations;
+    ALTER TABLE evaluations_by_dataset RENAME TO evaluations;
+    """,
 ]
 
 
@@ -364,14 +383,17 @@ class Catalog:
         created: str,
         summary: dict,
         path: str,
+        dataset: str,
     ) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO evaluations (experiment, checkpoint, subset, epoch, created, summary, path)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO evaluations"
+                " (experiment, checkpoint, dataset, subset, epoch, created, summary, path)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     experiment,
                     checkpoint,
+                    dataset,
                     subset,
                     epoch,
                     created,
@@ -381,19 +403,27 @@ class Catalog:
             )
 
     def evaluations(self, experiment: str) -> list[dict]:
-        """The latest evaluation per (checkpoint, subset) of one experiment."""
+        """The latest evaluation per (checkpoint, dataset, subset) of one experiment."""
         conn = self._connect()
         try:
             rows = conn.execute(
-                "SELECT checkpoint, subset, epoch, created, summary, path FROM evaluations"
-                " WHERE experiment = ? ORDER BY checkpoint, subset",
+                "SELECT checkpoint, dataset, subset, epoch, created, summary, path FROM evaluations"
+                " WHERE experiment = ? ORDER BY checkpoint, dataset, subset",
                 (experiment,),
             ).fetchall()
         finally:
             conn.close()
         return [
-            {"checkpoint": c, "subset": s, "epoch": e, "created": t, **json.loads(m), "path": p}
-            for c, s, e, t, m, p in rows
+            {
+                "checkpoint": c,
+                "dataset": d,
+                "subset": s,
+                "epoch": e,
+                "created": t,
+                **json.loads(m),
+                "path": p,
+            }
+            for c, d, s, e, t, m, p in rows
         ]
 
     # -- deployments ----------------------------------------------------------------------------
@@ -487,4 +517,178 @@ class Catalog:
 
     # -- jobs (the methods of critic.jobs go here) -----------------------------------------------
 
+    _JOB_COLUMNS = (
+        'id, kind, argv, state, created, started, ended, executor, handle, log, exit_code, error, target, "user"'
+    )
+
+    def add_job(self, record) -> bool:
+        """Insert a new job (a critic.jobs.JobRecord); False when its id is taken."""
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (record.id,)).fetchone():
+                return False
+            conn.execute(
+                f"INSERT INTO jobs ({self._JOB_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                (
+                    record.id,
+                    record.kind,
+                    json.dumps(list(record.argv)),
+                    record.state,
+                    record.created,
+                    record.started,
+                    record.ended,
+                    record.executor,
+                    record.handle,
+                    record.log,
+                    record.exit_code,
+                    record.error,
+                    record.target,
+                    record.user,
+                ),
+            )
+        return True
+
+    def jobs(self, state: str | None = None, job_id: str | None = None) -> list:
+        """Jobs (critic.jobs.JobRecord) in the order they were submitted, of one state or one id."""
+        where = [(c, v) for c, v in (("state", state), ("id", job_id)) if v is not None]
+        sql = f"SELECT {self._JOB_COLUMNS} FROM jobs" + (
+            " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where) if where else ""
+        )
+        conn = self._connect()
+        try:
+            rows = conn.execute(sql + " ORDER BY created, id", [v for _, v in where]).fetchall()
+        finally:
+            conn.close()
+        return [self._job(row) for row in rows]
+
+    def claim_job(self, started: str, max_running: int):
+        """Mark the oldest queued job running and return it, unless `max_running` jobs run already
+        (None then, or when none is queued). One conditional UPDATE in a write transaction: two
+        pools never claim the same job, nor together start more than `max_running`."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                "UPDATE jobs SET state = 'running', started = ?"
+                " WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY created, id LIMIT 1)"
+                " AND (SELECT COUNT(*) FROM jobs WHERE state = 'running') < ?"
+                f" RETURNING {self._JOB_COLUMNS}",
+                (started, max_running),
+            ).fetchall()  # all rows read before COMMIT (SQLite refuses to commit a pending RETURNING)
+        return self._job(rows[0]) if rows else None
+
+    def set_job_handle(self, job_id: str, handle: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE jobs SET handle = ? WHERE id = ?", (handle, job_id))
+
+    def end_job(
+        self,
+        job_id: str,
+        state: str,
+        ended: str,
+        *,
+        exit_code: int | None = None,
+        error: str | None = None,
+        was: tuple[str, ...] = ("running",),
+    ) -> bool:
+        """Record a job's end, only while its state is one of `was` (an end recorded first stays);
+        a known exit code is kept. False when the job was not in one of those states."""
+        with self.transaction() as conn:
+            return (
+                conn.execute(
+                    "UPDATE jobs SET state = ?, ended = ?, exit_code = COALESCE(?, exit_code), error = ?"
+                    f" WHERE id = ? AND state IN ({', '.join('?' * len(was))})",
+                    (state, ended, exit_code, error, job_id, *was),
+                ).rowcount
+                == 1
+            )
+
+    @staticmethod
+    def _job(row: tuple):
+        from critic.jobs.record import JobRecord  # defined with the jobs; imported when read
+
+        return JobRecord(row[0], row[1], tuple(json.loads(row[2])), *row[3:])
+
+
     # -- users and sessions (the methods of the workbench's login go here) -----------------------
+
+    def add_user(self, name: str, password_hash: str, admin: bool, created: str) -> bool:
+        """False when a user of that name exists."""
+        with self.transaction() as conn:
+            return self._insert_user(conn, name, password_hash, admin, created)
+
+    def add_first_user(self, name: str, password_hash: str, admin: bool, created: str) -> bool:
+        """Add the user only when there is no user at all (two servers starting at once: one wins)."""
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
+                return False
+            return self._insert_user(conn, name, password_hash, admin, created)
+
+    def users(self, name: str | None = None) -> list[dict]:
+        """Each user as {name, password_hash, admin, created}, by name."""
+        conn = self._connect()
+        try:
+            sql = "SELECT name, password_hash, admin, created FROM users" + (
+                " WHERE name = ?" if name else ""
+            )
+            rows = conn.execute(sql + " ORDER BY name", (name,) if name else ()).fetchall()
+        finally:
+            conn.close()
+        return [
+            {"name": n, "password_hash": h, "admin": bool(a), "created": c} for n, h, a, c in rows
+        ]
+
+    def set_password(self, name: str, password_hash: str) -> bool:
+        """False when there is no such user; the user's sessions end (a new password logs out)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE user = ?", (name,))
+            sql = "UPDATE users SET password_hash = ? WHERE name = ?"
+            return conn.execute(sql, (password_hash, name)).rowcount == 1
+
+    def delete_user(self, name: str) -> bool:
+        """False when there is no such user; the user's sessions go with it."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE user = ?", (name,))
+            return conn.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1
+
+    def add_session(
+        self, token_hash: str, user: str, csrf: str, created: str, expires: str
+    ) -> None:
+        """A new session; expired ones are swept out on the way (so the table stays small)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE expires <= ?", (created,))
+            conn.execute(
+                "INSERT INTO sessions (token_hash, user, csrf, created, expires)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (token_hash, user, csrf, created, expires),
+            )
+
+    def session(self, token_hash: str, now: str) -> dict | None:
+        """The unexpired session of that hash whose user still exists, as {token_hash, user,
+        admin, csrf, created, expires}; None otherwise."""
+        conn = self._connect()
+        try:
+            row = conn.execute(
+                "SELECT s.token_hash, s.user, u.admin, s.csrf, s.created, s.expires"
+                " FROM sessions s JOIN users u ON u.name = s.user"
+                " WHERE s.token_hash = ? AND s.expires > ?",
+                (token_hash, now),
+            ).fetchone()
+        finally:
+            conn.close()
+        keys = ("token_hash", "user", "admin", "csrf", "created", "expires")
+        return None if row is None else {**dict(zip(keys, row)), "admin": bool(row[2])}
+
+    def delete_session(self, token_hash: str) -> bool:
+        with self.transaction() as conn:
+            sql = "DELETE FROM sessions WHERE token_hash = ?"
+            return conn.execute(sql, (token_hash,)).rowcount == 1
+
+    @staticmethod
+    def _insert_user(
+        conn: sqlite3.Connection, name: str, password_hash: str, admin: bool, created: str
+    ) -> bool:
+        if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+            return False
+        conn.execute(
+            "INSERT INTO users (name, password_hash, admin, created) VALUES (?, ?, ?, ?)",
+            (name, password_hash, int(admin), created),
+        )
+        return True

@@ -1,7 +1,8 @@
-"""Evaluate an experiment's checkpoint on a subset of its dataset version.
+"""Evaluate an experiment's checkpoint on a subset of its dataset version, or of any other
+version with the same classes (a labelled file from elsewhere, imported as a dataset).
 
     evaluate("kim-cnn-1", checkpoint="best", subset="test")
-    → experiments/kim-cnn-1/evaluation/best/test/
+    → experiments/kim-cnn-1/evaluation/best/test/        (another version: best/NAME-vN/test/)
         metrics.json      `critic.metrics.classification_metrics` + what was evaluated
         errors.csv        every misclassified row, most confident mistakes first
         history.png, confusion.png, correct_incorrect.png, reliability.png, roc_pr.png (two classes)
@@ -53,6 +54,8 @@ class Evaluation:
     folder: Path
     metrics: dict
     seconds: float
+    dataset: str  # name@version it read
+    own_dataset: bool = True  # the version the experiment trained on (else one from elsewhere)
 
     def file(self, name: str) -> Path:
         return self.folder / name
@@ -63,16 +66,18 @@ def evaluate(
     *,
     checkpoint: str = "best",
     subset: str = "test",
+    dataset: str | None = None,
     workspace: Workspace | None = None,
     progress: bool = True,
 ) -> list[Evaluation]:
-    """One Evaluation per subset (`all`: validation, then test)."""
+    """One Evaluation per subset (`all`: validation, then test) of `dataset` (NAME or NAME@V;
+    default: the version the experiment trained on)."""
     workspace = workspace or Workspace.from_env()
     if subset not in SUBSET_CHOICES:
         raise SettingsError(f"subset must be one of {', '.join(SUBSET_CHOICES)}, got {subset!r}")
     experiment = get_experiment(name, workspace)
     folder = experiment.checkpoint(checkpoint)
-    version = load_version(experiment.record.dataset, workspace)
+    version = load_version(dataset or experiment.record.dataset, workspace)
     wanted = ["validation", "test"] if subset == "all" else [subset]
     counts = version.manifest["rows"]["by_subset"]
     missing = [s for s in wanted if not sum(counts.get(s, {}).values())]
@@ -84,10 +89,27 @@ def evaluate(
         )
         raise SettingsError(f"{version.ref} has no {' or '.join(missing)} subset; {hint}")
     predictor = Predictor.from_checkpoint(folder)
+    _same_classes(version, predictor.classes, experiment.name)
     return [
         _evaluate_one(experiment, checkpoint, predictor, version, s, workspace, progress)
         for s in wanted
     ]
+
+
+def _same_classes(version, classes: list[str], name: str) -> None:
+    """A version from elsewhere must hold the model's classes, no fewer and no others."""
+    if set(version.classes) != set(classes):
+        raise SettingsError(
+            f"{version.ref} has the classes {sorted(version.classes)}, and {name!r} predicts "
+            f"{sorted(classes)}; evaluate it on a dataset labelled with the same classes"
+        )
+
+
+def _folder(experiment: Experiment, checkpoint: str, version, subset: str) -> Path:
+    base = experiment.path / "evaluation" / checkpoint
+    if version.ref != experiment.record.dataset:
+        base = base / f"{version.record.name}-v{version.record.version}"
+    return base / subset
 
 
 def _evaluate_one(
@@ -121,7 +143,7 @@ def _evaluate_one(
         **metrics,
     }
     errors = _errors(rows, labels, probs, classes)
-    final = experiment.path / "evaluation" / checkpoint / subset
+    final = _folder(experiment, checkpoint, version, subset)
     title = f"{experiment.name} · {checkpoint} checkpoint (epoch {epoch}) · {version.ref} {subset}"
 
     def fill(tmp: Path) -> None:
@@ -168,8 +190,12 @@ def _evaluate_one(
         metrics_file["created"],
         summary,
         final.relative_to(workspace.root).as_posix(),
+        version.ref,
     )
-    return Evaluation(experiment.name, checkpoint, subset, epoch, final, metrics, seconds)
+    own = version.ref == experiment.record.dataset
+    return Evaluation(
+        experiment.name, checkpoint, subset, epoch, final, metrics, seconds, version.ref, own
+    )
 
 
 def _errors(

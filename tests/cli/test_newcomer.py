@@ -186,6 +186,8 @@ def test_an_evaluation_with_one_error_says_1_error(monkeypatch, capsys, tmp_path
         subset="test",
         metrics=metrics,
         seconds=0.1,
+        dataset="tiny@1",
+        own_dataset=True,
         file=lambda name: tmp_path / name,
     )
     render.print_evaluation(ev, brief=True)

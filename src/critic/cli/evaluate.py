@@ -18,11 +18,18 @@ def evaluate_command(
     experiment: str = typer.Argument(..., help="Experiment name (see `critic experiments list`)."),
     checkpoint: str = _CHECKPOINT,
     subset: str = typer.Option("test", "--subset", help="validation, test, or all (each in turn)."),
+    dataset: str | None = typer.Option(
+        None,
+        "--dataset",
+        "-d",
+        help="NAME or NAME@VERSION to evaluate on instead of the experiment's own: any version "
+        "with the same classes (e.g. a labelled file from elsewhere, imported with critic data import).",
+    ),
 ) -> None:
     """Metrics, confusion matrix, errors, plots and an HTML report for one checkpoint."""
     from critic.evaluate import evaluate
 
-    for ev in evaluate(experiment, checkpoint=checkpoint, subset=subset):
+    for ev in evaluate(experiment, checkpoint=checkpoint, subset=subset, dataset=dataset):
         print_evaluation(ev)
 
 

@@ -264,7 +264,7 @@ def print_comparison(comparison, names: list[str]) -> None:
     console.print(table)
     console.print(_epochs_table(comparison.experiments, names))
     evaluated = sorted(
-        {(ev["checkpoint"], ev["subset"]) for evs in comparison.evaluations for ev in evs}
+        {(ev["checkpoint"], _evaluated_on(ev)) for evs in comparison.evaluations for ev in evs}
     )
     if evaluated:
         console.print(_evaluations_table(comparison.evaluations, evaluated, names))
@@ -299,7 +299,8 @@ def _evaluations_table(
         cells = []
         for evs in evaluations:
             ev = next(
-                (e for e in evs if (e["checkpoint"], e["subset"]) == (checkpoint, subset)), None
+                (e for e in evs if (e["checkpoint"], _evaluated_on(e)) == (checkpoint, subset)),
+                None,
             )
             cells.append(
                 f"{ev['accuracy']:.4f} / {ev['loss']:.4f} (epoch {ev['epoch']})" if ev else "-"
@@ -315,7 +316,8 @@ def print_evaluation(ev, brief: bool = False) -> None:
     """An Evaluation's summary line, then (unless brief) its confusion matrix and per-class table."""
     m = ev.metrics
     console.print(
-        f"[bold]{ev.experiment}[/] {ev.checkpoint} checkpoint (epoch {ev.epoch}) on [bold]{ev.subset}[/]: "
+        f"[bold]{ev.experiment}[/] {ev.checkpoint} checkpoint (epoch {ev.epoch}) on "
+        f"[bold]{ev.subset if ev.own_dataset else f'{ev.dataset} {ev.subset}'}[/]: "
         f"accuracy [bold]{m['accuracy']:.2%}[/], loss {m['loss']:.4f}, baseline {m['baseline_accuracy']:.2%} "
         f"(always {m['baseline_class']}), {plural(m['incorrect'], 'error')} of {m['n']:,}, "
         f"calibration error {m['ece']:.4f}"
@@ -407,3 +409,8 @@ def print_deployment(d, base_url: str, token: str | None = None) -> None:
     )
     query = urllib.parse.urlencode({"url": url, "input": d.input_name})
     console.print(f"  tester page {base}/tester?{query}", soft_wrap=True, markup=False)
+
+
+def _evaluated_on(evaluation: dict) -> str:
+    """A compare row's subset: "test", or "test of reviews@2" when the dataset is another's."""
+    return f"{evaluation['subset']} of {evaluation['dataset']}"
