@@ -18,6 +18,7 @@ from critic.config import (
     train_settings,
 )
 from critic.errors import SettingsError
+from critic.fields import check_keys
 from critic.models.graph import GraphSpec, check_graph
 from critic.models.linear import LinearSettings
 from critic.models.pretrained import resolve_pretrained, with_source
@@ -70,9 +71,17 @@ def assemble_config(
     train: dict | None = None,
     encoder: dict | None = None,
     pretrained: str | None = None,
+    tables: dict | None = None,
 ) -> ExperimentConfig:
-    """The merged tables, checked key by key, before any pretrained file is read."""
-    data = load_config_file(config_file) if config_file else {}
+    """The merged tables, checked key by key, before any pretrained file is read. `tables` are a
+    config file's tables given as a dict (what the workbench's canvas holds) instead of a file."""
+    data = (
+        _tables(tables)
+        if tables is not None
+        else load_config_file(config_file)
+        if config_file
+        else {}
+    )
     preset_name = preset or data.get("preset")
     if preset_name:
         p = get_preset(preset_name)
@@ -83,7 +92,7 @@ def assemble_config(
             None,
             TrainSettings(),
             None,
-            str(config_file),
+            str(config_file) if config_file else "a config table",
         )
     else:
         raise SettingsError(
@@ -103,7 +112,9 @@ def assemble_config(
         name, source = None, f"{name} with the model of {config_file}"
     if isinstance(model, LinearSettings):
         _refuse_for_linear(data.get("train", {}), train or {}, encoder or data.get("encoder"))
-        settings = train_settings({**data.get("train", {}), **(train or {})}, base=train_base)
+        # one pass, recorded as one epoch, however the config was reached (preset or file)
+        base = replace(train_base, epochs=1)
+        settings = train_settings({**data.get("train", {}), **(train or {})}, base=base)
         return ExperimentConfig(dataset, None, model, settings, name, source)
     settings = train_settings({**data.get("train", {}), **(train or {})}, base=train_base)
     enc = _merge_encoder(_merge_encoder(enc, data.get("encoder", {})), encoder or {})
@@ -111,6 +122,11 @@ def assemble_config(
         model = with_source(model, pretrained)
         enc = replace(enc, source=pretrained) if enc.kind == "wordpiece" else enc
     return ExperimentConfig(dataset, enc, model, settings, name, source)
+
+
+def _tables(tables: dict) -> dict:
+    check_keys(tables, {"preset", "encoder", "model", "train"}, "table", where="the config")
+    return tables
 
 
 def resolve_config(config: ExperimentConfig) -> ExperimentConfig:
