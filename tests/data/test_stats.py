@@ -5,6 +5,7 @@ import pytest
 
 from critic.data import SplitSettings, import_dataset
 from critic.data.stats import coverage, dataset_stats, length_for_share, summarize
+from critic.errors import SettingsError
 
 
 def test_summary_and_coverage_on_known_lengths():
@@ -60,3 +61,24 @@ def test_vocabulary_counts_train_only(workspace, tmp_path):
     assert stats.vocabulary == {"train": 3, "all": 5}  # delta and epsilon are only in test
     assert stats.counts == {"train": {"x": 1, "y": 1}, "test": {"x": 1, "y": 1}}
     assert set(stats.lengths) == {"train", "test", "all"} and stats.lengths["test"].mean == 1.5
+
+
+def test_a_typed_sequence_length_is_judged_from_the_kept_lengths(workspace, tmp_path, tiny_bert):
+    from critic.data.stats import WORD_LENGTHS, cut_at
+
+    path = tmp_path / "tiny.csv"
+    # words: 2, 4, 1, 3, 5, 6
+    path.write_text(
+        'text,label\nGood film,pos\n"Bad, bad, bad film",neg\nWow!,pos\nit\'s not good,neg\n'
+        "a b c d e,pos\none two three four five six,neg\n"
+    )
+    import_dataset("tiny", path, split=SplitSettings(validation_fraction=0.0), progress=False)
+    cut = cut_at("tiny", 3)  # counted on first use, then read from stats/
+    assert cut == {"length": 3, "words": {"train": 0.5, "all": 0.5}}
+    version_stats = workspace.root / "datasets" / "tiny" / "v1" / "stats"
+    assert (version_stats / WORD_LENGTHS).exists()
+    assert cut_at("tiny", 6)["words"]["all"] == 0.0 and cut_at("tiny", 1)["words"]["all"] == 5 / 6
+    pieces = cut_at("tiny", 4, source=tiny_bert)["wordpiece"]  # [CLS] + pieces + [SEP]
+    assert set(pieces) == {"train", "all"} and 0.5 <= pieces["all"] <= 1.0
+    with pytest.raises(SettingsError, match="positive whole number"):
+        cut_at("tiny", 0)

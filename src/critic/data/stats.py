@@ -22,6 +22,7 @@ from critic.text import words  # noqa: E402
 from critic.workspace import Workspace  # noqa: E402
 
 __all__ = [
+    "cut_at",
     "COVERAGE_LENGTHS",
     "LengthSummary",
     "DatasetStats",
@@ -122,6 +123,7 @@ def dataset_stats(
     }
     out = version.path / "stats"
     out.mkdir(exist_ok=True)
+    _save_lengths(out / WORD_LENGTHS, frame["subset"].to_numpy(), lengths)
     stats = DatasetStats(
         version.ref,
         counts,
@@ -259,6 +261,8 @@ def wordpiece_cut(
                 len(p) + 2 for p in encoder.pieces(texts[start : start + 4096])
             ]
             advance(len(texts[start : start + 4096]))
+    (version.path / "stats").mkdir(exist_ok=True)
+    _save_lengths(_wordpiece_file(version, source), frame["subset"].to_numpy(), lengths)
     groups = {s: (frame["subset"] == s).to_numpy() for s in SUBSETS if (frame["subset"] == s).any()}
     groups["all"] = np.ones(len(frame), dtype=bool)
     return {
@@ -269,3 +273,63 @@ def wordpiece_cut(
         }
         for s, m in groups.items()
     }
+
+
+# -- per-text lengths, kept so that a typed sequence length is judged at once -----------------------
+
+WORD_LENGTHS = (
+    "word_lengths.parquet"  # beside stats.json: subset, words (one row per labelled text)
+)
+
+
+def cut_at(
+    ref: str, length: int, *, source: str | None = None, workspace: Workspace | None = None
+) -> dict:
+    """The share of labelled texts a sequence length cuts, per subset (and "all"): in words, and
+    in WordPiece tokens of `source` ([CLS] and [SEP] included) when one is named. Read from the
+    lengths the statistics kept (counted once, then cached beside stats.json)."""
+    if not isinstance(length, int) or length < 1:
+        raise SettingsError(f"the sequence length must be a positive whole number, got {length!r}")
+    version = load_version(ref, workspace)
+    if not (version.path / "stats" / WORD_LENGTHS).exists():
+        dataset_stats(ref, workspace=workspace, plots=False, progress=False)
+    out = {"length": length, "words": _cut(version.path / "stats" / WORD_LENGTHS, length)}
+    if source is not None:
+        if not _wordpiece_file(version, source).exists():
+            wordpiece_cut(ref, source, workspace=workspace, progress=False)
+        out["wordpiece"] = _cut(_wordpiece_file(version, source), length)
+    return out
+
+
+def _cut(path: Path, length: int) -> dict[str, float]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    subsets, lengths = (
+        table.column("subset").to_numpy(zero_copy_only=False),
+        table.column("length").to_numpy(),
+    )
+    groups = {s: subsets == s for s in SUBSETS if (subsets == s).any()}
+    groups["all"] = np.ones(len(lengths), dtype=bool)
+    return {s: float((lengths[m] > length).mean()) for s, m in groups.items()}
+
+
+def _save_lengths(path: Path, subsets: np.ndarray, lengths: np.ndarray) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {"subset": pa.array(subsets, pa.string()), "length": pa.array(lengths, pa.int32())}
+    )
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)  # a reader never sees half a file
+
+
+def _wordpiece_file(version: DatasetVersion, source: str) -> Path:
+    import hashlib
+
+    key = hashlib.sha256(source.encode()).hexdigest()[
+        :12
+    ]  # a source may be a path: hashed, not spelled
+    return version.path / "stats" / f"wordpiece_lengths-{key}.parquet"
