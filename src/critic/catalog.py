@@ -517,8 +517,9 @@ class Catalog:
 
     # -- jobs (the methods of critic.jobs go here) -----------------------------------------------
 
-    _JOB_COLUMNS = (
-        'id, kind, argv, state, created, started, ended, executor, handle, log, exit_code, error, target, "user"'
+    _JOB_COLUMNS = (  # "user" quoted: a reserved word in PostgreSQL
+        "id, kind, argv, state, created, started, ended, executor, handle, log, exit_code, error, "
+        'target, "user"'
     )
 
     def add_job(self, record) -> bool:
@@ -605,7 +606,6 @@ class Catalog:
         from critic.jobs.record import JobRecord  # defined with the jobs; imported when read
 
         return JobRecord(row[0], row[1], tuple(json.loads(row[2])), *row[3:])
-
 
     # -- users and sessions (the methods of the workbench's login go here) -----------------------
 

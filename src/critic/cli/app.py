@@ -17,6 +17,7 @@ from critic.cli import (
     evaluate,
     experiments,
     failure,
+    jobs,
     models,
     quickstart,
     serve,
@@ -42,6 +43,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(models.app, name="models")
 app.add_typer(deploy.app, name="deploy")
+app.add_typer(jobs.app, name="jobs")
 
 
 def _version_callback(value: bool) -> None:

@@ -414,3 +414,68 @@ def print_deployment(d, base_url: str, token: str | None = None) -> None:
 def _evaluated_on(evaluation: dict) -> str:
     """A compare row's subset: "test", or "test of reviews@2" when the dataset is another's."""
     return f"{evaluation['subset']} of {evaluation['dataset']}"
+
+
+# -- jobs -------------------------------------------------------------------------------------------
+
+
+def job_state(value: str) -> str:
+    return {
+        "queued": "[dim]queued[/]",
+        "running": "[cyan]running[/]",
+        "done": "[green]done[/]",
+        "failed": "[red]failed[/]",
+        "cancelled": "[yellow]cancelled[/]",
+    }.get(value, escape(value))
+
+
+def jobs_table(jobs) -> Table:
+    """Jobs (critic.jobs.JobRecord): id, state, kind, target, user, queued at, how long it ran."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+    for header in ("id", "state", "kind", "target", "user", "queued (UTC)", "time"):
+        table.add_column(header, overflow="fold")
+    for job in jobs:
+        seconds = job.seconds()
+        table.add_row(
+            job.id,
+            job_state(job.state),
+            job.kind,
+            escape(job.target or "-"),
+            escape(job.user or "-"),
+            job.created[:16].replace("T", " "),
+            "-" if seconds is None else duration(seconds),
+        )
+    return table
+
+
+def print_job(job, root) -> None:
+    """One job: command, state, times, exit code, where it runs, its log, and why it failed."""
+    console.print(f"[bold]{job.id}[/]  {job_state(job.state)}  {job.kind}")
+    seconds = job.seconds()
+    for key, value in (
+        ("command", job.command),
+        ("target", job.target),
+        ("user", job.user),
+        ("queued", job.created),
+        ("started", job.started),
+        ("ended", job.ended),
+        ("time", None if seconds is None else duration(seconds)),
+        ("exit code", job.exit_code),
+        ("runs on", job.executor + (f" ({job.handle})" if job.handle else "")),
+        ("log", root / job.log),
+    ):
+        if value is not None:
+            console.print(f"  {key:<10}{value}", soft_wrap=True, markup=False, highlight=False)
+    if job.error:
+        console.print(f"  [red]error[/] (its log's last lines; all: critic jobs logs {job.id})")
+        console.print(escape(job.error), soft_wrap=True, highlight=False)
+    elif not job.finished:
+        console.print(f"  follow it: critic jobs logs {job.id} --follow", markup=False)
+
+
+def print_job_started(job) -> None:
+    """A line for each job a pool starts (or could not start)."""
+    if job.state == "failed":
+        console.print(f"[red]could not start[/] {job.id}: {escape(job.error or '')}")
+    else:
+        console.print(f"started {job.id} ({job.handle}): {escape(job.command)}", soft_wrap=True)

@@ -1,0 +1,43 @@
+"""Shared by the jobs tests: waiting on the catalog, and no job process outliving its test."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from critic.catalog import Catalog
+from critic.errors import SettingsError
+from critic.jobs import JobRecord, LocalExecutor
+
+
+@pytest.fixture(autouse=True)
+def _no_job_left_running(workspace):
+    """A test that fails half-way must not leave a training process behind."""
+    yield
+    if workspace.catalog_path.exists():
+        for job in Catalog(workspace.catalog_path).jobs(state="running"):
+            try:
+                LocalExecutor(workspace).cancel(job, grace=0.0)
+            except SettingsError:
+                pass  # no handle, or a test executor's: no process to stop
+
+
+def wait_for(condition, seconds: float = 60.0, what: str = "the condition"):
+    """Poll `condition()` until it returns something true; that value."""
+    deadline = time.monotonic() + seconds
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"waited {seconds:.0f} s for {what}"
+        time.sleep(0.1)
+    return value
+
+
+def job(workspace, job_id: str) -> JobRecord:
+    """The catalog's row as it is (no refresh)."""
+    return Catalog(workspace.catalog_path).jobs(job_id=job_id)[0]
+
+
+def ended(workspace, job_id: str, seconds: float = 90.0) -> JobRecord:
+    return wait_for(
+        lambda: (j := job(workspace, job_id)).finished and j, seconds, f"{job_id} to end"
+    )
