@@ -22,6 +22,7 @@ from critic.cli import (
     quickstart,
     serve,
     train,
+    users,
 )
 from critic.cli.base import App
 from critic.cli.render import console
@@ -43,6 +44,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(models.app, name="models")
 app.add_typer(deploy.app, name="deploy")
+app.add_typer(users.app, name="users")
 app.add_typer(jobs.app, name="jobs")
 
 

@@ -35,8 +35,15 @@ def serve_command(
     workers: int = typer.Option(
         1, "--workers", help="Worker processes (each loads the enabled models)."
     ),
+    api_only: bool = typer.Option(
+        False,
+        "--api-only",
+        help="Serve the prediction API, health and tester only, without the workbench "
+        "(for replicas).",
+    ),
 ) -> None:
-    """Serve every enabled deployment over HTTP (FastAPI on uvicorn); the tester page is at /tester."""
+    """Serve every enabled deployment over HTTP (FastAPI on uvicorn), the tester at /tester, and
+    the workbench (log in at /login) unless --api-only."""
     import uvicorn
 
     from critic.deploy import list_deployments
@@ -44,12 +51,15 @@ def serve_command(
     os.environ.setdefault(
         "CRITIC_TORCH_THREADS", str(torch_threads(workers))
     )  # read by each worker's ServeSettings
+    os.environ["CRITIC_WORKBENCH"] = "0" if api_only else "1"  # read by create_app_from_env
     url = url_of(host, port)
     enabled = sum(d.enabled for d in list_deployments())
     console.print(
         f"serving {plural(enabled, 'enabled deployment')} on http://{host}:{port} "
         f"(tester: http://{host}:{port}/tester, docs: http://{host}:{port}/docs)"
     )
+    if not api_only:
+        _announce_workbench(url, host)
     with recording_url(url):
         uvicorn.run(
             SERVE_APP,
@@ -59,6 +69,26 @@ def serve_command(
             workers=workers,
             log_level="warning",
             access_log=False,
+        )
+
+
+def _announce_workbench(url: str, host: str) -> None:
+    """The workbench's address; on its first start (no user yet), the admin's password, once."""
+    from critic.users import FIRST_ADMIN, ensure_first_admin
+
+    password = ensure_first_admin()
+    console.print(f"workbench: {url}/ (log in at {url}/login)")
+    if password:
+        console.print(
+            f"  first start: created the workbench user [bold]{FIRST_ADMIN}[/] with the password "
+            f"[bold yellow]{password}[/] (shown once; change it with "
+            f"`critic users passwd {FIRST_ADMIN}`)",
+            soft_wrap=True,
+        )
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(
+            f"  [yellow]the workbench listens on {host}: anyone who reaches it sees the login "
+            "page; put it behind HTTPS (its cookie is Secure only over HTTPS) or use --api-only[/]"
         )
 
 

@@ -1,16 +1,18 @@
-"""The app factory: routers for the prediction API, health and pages; the deployments' models
-loaded at start-up (lifespan); every error answered as JSON `{"error": CODE, "message": WHAT TO
-DO}` with its status, never a stack trace."""
+"""The app factory: routers for the prediction API, health and pages, and with `workbench=True` the
+workbench (critic.serve.workbench, imported only then); the deployments' models loaded at start-up
+(lifespan); every error answered as JSON `{"error": CODE, "message": WHAT TO DO}` with its status,
+never a stack trace (a browser in the workbench gets the same as a page)."""
 
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import critic
@@ -26,8 +28,13 @@ log = logging.getLogger("critic.serve")
 
 
 def create_app(
-    workspace: Workspace | None = None, settings: ServeSettings | None = None
+    workspace: Workspace | None = None,
+    settings: ServeSettings | None = None,
+    *,
+    workbench: bool = False,
 ) -> FastAPI:
+    """The prediction API, health and the tester; with `workbench`, the workbench's pages too
+    (`critic serve` turns it on unless --api-only)."""
     registry = Registry(workspace or Workspace.from_env(), settings or ServeSettings.from_env())
     app = FastAPI(
         title="critic",
@@ -38,14 +45,19 @@ def create_app(
     app.state.registry = registry
     for router in (api.router, health.router, pages.router):
         app.include_router(router)
+    if workbench:
+        from critic.serve.workbench import install  # templates and pages: not for an API replica
+
+        install(app, registry.workspace, registry.settings)
     _add_error_handlers(app)
     app.openapi = lambda: _openapi(app)
     return app
 
 
 def create_app_from_env() -> FastAPI:
-    """The factory `critic serve` hands to uvicorn (each worker process builds its own app)."""
-    return create_app()
+    """The factory `critic serve` hands to uvicorn (each worker process builds its own app); the
+    workbench is served when CRITIC_WORKBENCH=1 (set by `critic serve` unless --api-only)."""
+    return create_app(workbench=os.environ.get("CRITIC_WORKBENCH") == "1")
 
 
 @asynccontextmanager
@@ -65,31 +77,50 @@ def _error(status: int, code: str, message: str, headers: dict | None = None) ->
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
+def _answer(
+    request: Request, status: int, code: str, message: str, headers: dict | None = None
+) -> Response:
+    """The error as a page for a browser in the workbench, else as JSON."""
+    if getattr(request.app.state, "workbench", None) is not None:
+        from critic.serve.workbench.render import page_error
+
+        try:
+            page = page_error(request, status, code, message, headers)
+        except Exception:  # the error page failed too: the JSON answer still says what happened
+            log.exception("the error page for %s %s failed", request.method, request.url.path)
+            page = None
+        if page is not None:
+            return page
+    return _error(status, code, message, headers)
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message, exc.headers)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return _answer(request, exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = {
             404: f"no such path {request.url.path!r}; predictions are POSTed to /v1/deployments/NAME/predict",
             405: f"{request.method} is not allowed on {request.url.path!r}",
         }.get(exc.status_code, str(exc.detail))
-        return _error(exc.status_code, code, message, getattr(exc, "headers", None))
+        return _answer(request, exc.status_code, code, message, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(422, "invalid_request", "; ".join(str(e.get("msg")) for e in exc.errors()))
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        message = "; ".join(str(e.get("msg")) for e in exc.errors())
+        return _answer(request, 422, "invalid_request", message)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         # a bug: its traceback goes to the server log (to be found and fixed), never to the client
         log.exception(
             "%s %s failed: a bug in critic", request.method, request.url.path, exc_info=exc
         )
-        return _error(
+        return _answer(
+            request,
             500,
             "internal_error",
             "the server failed on this request; the server log has the details",

@@ -25,6 +25,8 @@ class ServeSettings:
     # CRITIC_MAX_JSON_DEPTH: a JSON body nested deeper is refused (413) before it is parsed; a batch
     # body is 3 deep. The same setting limits JSONL rows (critic.limits)
     max_json_depth: int = Limits.max_json_depth
+    # CRITIC_SESSION_HOURS: how long a workbench login lasts (counted from the login, not sliding)
+    session_hours: float = 12.0
 
     @classmethod
     def from_env(cls) -> ServeSettings:
@@ -34,6 +36,7 @@ class ServeSettings:
             refresh_seconds=_number("CRITIC_REFRESH_SECONDS", cls.refresh_seconds, float),
             torch_threads=_number("CRITIC_TORCH_THREADS", cls.torch_threads, int),
             max_json_depth=_positive(SETTINGS["max_json_depth"], cls.max_json_depth),
+            session_hours=_positive_hours("CRITIC_SESSION_HOURS", cls.session_hours),
         )
 
 
@@ -49,4 +52,13 @@ def _positive(key: str, default: int) -> int:
     value = _number(key, default, int)
     if value < 1:
         raise SettingsError(f"{key} must be a positive number, got {value!r}")
+    return value
+
+
+def _positive_hours(key: str, default: float) -> float:
+    value = _number(key, default, float)
+    if not 0 < value <= 24 * 366:
+        raise SettingsError(
+            f"{key} must be a number of hours above 0 (at most a year), got {value!r}"
+        )
     return value
