@@ -97,7 +97,7 @@ def jobs_cancel(
         console.print(f"{job.id} has already ended: {job.state}")
         return
     job = cancel(job_id, grace=grace)
-    console.print(f"{job.id}: [yellow]{job.state}[/]  {escape(job.command)}")
+    console.print(f"{job.id}: [yellow]{job.state}[/]  {escape(job.command)}", soft_wrap=True)
 
 
 @app.command("submit", context_settings={"ignore_unknown_options": True})
