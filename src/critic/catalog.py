@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["Catalog", "DatasetRecord", "ExperimentRecord", "DeploymentRecord"]
+__all__ = ["Catalog", "DatasetRecord", "ExperimentRecord", "DeploymentRecord", "JobRecord"]
 
 # Each step brings a catalog from version i to i + 1; a catalog is upgraded in place when opened.
 _MIGRATIONS = [
@@ -184,6 +186,45 @@ class DeploymentRecord:
     token_hash: str
     created: str
     updated: str
+
+
+# a job's states (critic.jobs): queued → running → done | failed | cancelled
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+JOB_ENDED = frozenset({"done", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: str  # job-YYYYmmdd-HHMMSS-xxxx (UTC), also its log file's name
+    kind: str  # train, evaluate, import, ... (critic.jobs.commands.COMMANDS)
+    argv: tuple[str, ...]  # the critic command, without `critic`: ("train", "--dataset", ...)
+    state: str  # one of JOB_STATES
+    created: str  # ISO 8601 UTC, milliseconds: the queue's order
+    started: str | None
+    ended: str | None
+    executor: str  # who runs it: "local" (a process group of this host), later "ray"
+    handle: str | None  # the executor's id for it, e.g. "host:pid" of the runner's process group
+    log: str  # its log file, relative to the workspace root
+    exit_code: int | None  # the command's; negative: killed by that signal
+    error: str | None  # why it failed: the last lines of its log
+    target: str | None  # what it makes or reads, e.g. the experiment's name
+    user: str | None  # who submitted it (a workbench login), if anyone
+
+    @property
+    def finished(self) -> bool:
+        return self.state in JOB_ENDED
+
+    @property
+    def command(self) -> str:
+        """The command line as a user would type it."""
+        return shlex.join(("critic", *self.argv))
+
+    def seconds(self, at: datetime | None = None) -> float | None:
+        """How long it ran (so far, while it runs); None when it never started."""
+        if not self.started:
+            return None
+        end = datetime.fromisoformat(self.ended) if self.ended else (at or datetime.now(UTC))
+        return max(0.0, (end - datetime.fromisoformat(self.started)).total_seconds())
 
 
 class Catalog:
@@ -603,8 +644,6 @@ class Catalog:
 
     @staticmethod
     def _job(row: tuple):
-        from critic.jobs.record import JobRecord  # defined with the jobs; imported when read
-
         return JobRecord(row[0], row[1], tuple(json.loads(row[2])), *row[3:])
 
     # -- users and sessions (the methods of the workbench's login go here) -----------------------

@@ -6,6 +6,7 @@ CriticError                    an error a user can fix; the CLI prints it as one
 ├── DatasetNotFound            no such dataset or version in the catalog
 ├── ExperimentNotFound         no such experiment in the catalog
 ├── DeploymentNotFound         no such deployment in the catalog
+├── JobNotFound                no such job in the catalog
 ├── SourceError                a source cannot be read (missing, unknown format, nothing parses)
 │   ├── ColumnError            the text/label columns cannot be found
 │   └── DownloadError          the transfer failed (it resumes when run again)
@@ -27,6 +28,7 @@ __all__ = [
     "DatasetNotFound",
     "ExperimentNotFound",
     "DeploymentNotFound",
+    "JobNotFound",
     "SourceError",
     "ColumnError",
     "DownloadError",
@@ -58,6 +60,10 @@ class ExperimentNotFound(CriticError, LookupError):
 
 
 class DeploymentNotFound(CriticError, LookupError):
+    pass
+
+
+class JobNotFound(CriticError, LookupError):
     pass
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from critic.catalog import Catalog
-from critic.errors import SettingsError
+from critic.errors import JobNotFound, SettingsError
 from critic.jobs import cancel, get_job, list_jobs, refresh, run_pending, submit
 from critic.jobs.executor import EXECUTORS
 from critic.jobs.pool import max_running_from_env
@@ -180,7 +180,7 @@ def test_a_job_that_cannot_start_is_failed_and_the_pool_goes_on(workspace, fake,
 
 
 def test_unknown_jobs_and_states_are_refused(workspace):
-    with pytest.raises(SettingsError, match="no job 'job-1'"):
+    with pytest.raises(JobNotFound, match="no job 'job-1'"):
         get_job("job-1", workspace)
     with pytest.raises(SettingsError, match="no job state"):
         list_jobs(workspace, state="paused")

@@ -71,7 +71,17 @@ def _alive(owner: str | None) -> bool:
         return False
     except (PermissionError, ValueError):
         return True
-    return True
+    return not _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    """A process that ended but was not reaped (its parent died and nobody adopted it) still
+    answers kill(pid, 0); Linux's /proc tells it apart ('Z'). Elsewhere: assume it is not one."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]  # the state follows the command's ')'
 
 
 def now() -> str:

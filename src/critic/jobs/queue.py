@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from critic.catalog import Catalog
-from critic.errors import SettingsError
+from critic.errors import JobNotFound, SettingsError
 from critic.jobs.commands import check_command, check_target, target_of
 from critic.jobs.executor import default_executor, executor_for
 from critic.jobs.logs import ERROR_LINES, JOBS, log_file, read_from
@@ -80,7 +80,7 @@ def get_job(job_id: str, workspace: Workspace | None = None) -> JobRecord:
     refresh(workspace)
     found = Catalog(workspace.catalog_path).jobs(job_id=job_id)
     if not found:
-        raise SettingsError(f"no job {job_id!r}; see `critic jobs list`")
+        raise JobNotFound(f"no job {job_id!r}; see `critic jobs list`")
     return found[0]
 
 
