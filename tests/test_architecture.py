@@ -133,6 +133,20 @@ RULES = [
     ),
     ("critic.experiments.store", ["critic.train", "critic.data", "critic.models", "critic.plots"]),
     ("critic.deploy", ["critic.train", "critic.experiments.run", "critic.plots"]),
+    # the catalog is a floor: its records are defined in it, it reaches up to nothing
+    (
+        "critic.catalog",
+        [
+            "critic.jobs",
+            "critic.experiments",
+            "critic.serve",
+            "critic.data",
+            "critic.models",
+            "critic.train",
+            "critic.users",
+        ],
+    ),
+    ("critic.jobs", ["critic.serve", "critic.train", "critic.experiments.run"]),
 ]
 
 

@@ -77,13 +77,17 @@ def quickstart_command(
 
 
 def _serve(base: str, host: str, port: int) -> None:
+    """The prediction API and the workbench, as `critic serve` serves them."""
     import uvicorn
 
+    from critic.cli.serve import announce_workbench
     from critic.serve import create_app
 
+    announce_workbench(base, host)
     console.print(
         f"[bold green]serving[/] {base} (tester: {base}/tester, docs: {base}/docs); Ctrl-C stops",
         soft_wrap=True,
     )
+    app = create_app(workbench=True)
     with recording_url(url_of(host, port)):
-        uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

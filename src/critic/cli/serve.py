@@ -59,7 +59,7 @@ def serve_command(
         f"(tester: http://{host}:{port}/tester, docs: http://{host}:{port}/docs)"
     )
     if not api_only:
-        _announce_workbench(url, host)
+        announce_workbench(url, host)
     with recording_url(url):
         uvicorn.run(
             SERVE_APP,
@@ -72,12 +72,19 @@ def serve_command(
         )
 
 
-def _announce_workbench(url: str, host: str) -> None:
-    """The workbench's address; on its first start (no user yet), the admin's password, once."""
+def announce_workbench(url: str, host: str) -> None:
+    """The workbench's address and how to log in: on its first start (no user yet), the admin's
+    password, once; later, how to set a password again."""
     from critic.users import FIRST_ADMIN, ensure_first_admin
 
     password = ensure_first_admin()
     console.print(f"workbench: {url}/ (log in at {url}/login)")
+    if not password:
+        console.print(
+            f"  log in as a workbench user (`critic users list`); `critic users passwd {FIRST_ADMIN}` "
+            "sets a new password",
+            soft_wrap=True,
+        )
     if password:
         console.print(
             f"  first start: created the workbench user [bold]{FIRST_ADMIN}[/] with the password "

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
-from contextlib import asynccontextmanager
+import threading
+from contextlib import asynccontextmanager, contextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -70,7 +71,28 @@ async def _lifespan(app: FastAPI):
     registry.refresh(
         force=True
     )  # every enabled deployment's model is loaded before the first request
-    yield
+    with _job_pool(app, registry.workspace):
+        yield
+
+
+@contextmanager
+def _job_pool(app: FastAPI, workspace: Workspace):
+    """With the workbench, this process also runs the local job pool (critic.jobs) in a thread, so
+    what the pages queue starts; jobs run in processes of their own and outlive the server.
+    CRITIC_JOBS_POOL=0 leaves it to another process (e.g. `critic jobs work`)."""
+    if getattr(app.state, "workbench", None) is None or os.environ.get("CRITIC_JOBS_POOL") == "0":
+        yield
+        return
+    from critic.jobs.pool import serve_forever
+
+    stop = threading.Event()
+    thread = threading.Thread(target=serve_forever, args=(workspace, None, stop), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _error(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
