@@ -7,8 +7,10 @@ code they test) with a JUnit XML report, and tallies it by drill. A test counts 
 it records (`record_property("cases", n)`: corpus files, fuzzed requests, kills, names), else one;
 "passed" counts the cases of passing tests; "lost" sums what tests record as lost (rows, versions,
 requests), which any failure would show. The load drill comes from bench/results/serve.json
-(bench/serve.py): 10,000 requests at concurrency 64, errors and memory after warm-up.
-Prints a markdown table and saves bench/results/drills.json.
+(bench/serve.py): 10,000 requests at concurrency 64, errors and memory after warm-up; the hostile
+files drill from bench/results/hostile_inputs.json (bench/hostile_inputs.py, its "after" run): zip
+and gzip bombs, a 50,000-deep JSONL row, a 10 MB header and 100,000 columns, each imported in a
+child process. Prints a markdown table and saves bench/results/drills.json.
 """
 
 from __future__ import annotations
@@ -107,14 +109,36 @@ def load_row() -> dict | None:
     }
 
 
+def hostile_row() -> dict | None:
+    run = harness.load("hostile_inputs").get("runs", {}).get("after")
+    if not run:
+        return None
+    rows = run["rows"]
+    bombs = [r for r in rows if r["case"] in ("zip-400mb-field", "tar-gz-1gb", "csv-gz-1gb")]
+    deep = next((r for r in rows if r["case"] == "jsonl-deep"), None)
+    lost = 20 - (deep["accepted"] or 0) if deep and deep["outcome"] == "imported" else 0
+    peak = max((r["peak_rss_mb"] for r in bombs), default=0)
+    return {
+        "drill": "hostile files (bench/hostile_inputs.py)",
+        "tests": 1,
+        "cases": len(rows),
+        "passed": sum(r["met"] for r in rows),
+        "lost": lost,
+        "failed_tests": [f"hostile_inputs: {r['case']}" for r in rows if not r["met"]],
+        "note": f"{sum(r['outcome'] == 'refused' for r in bombs)} of {len(bombs)} bombs refused, "
+        f"peak RSS ≤ {peak:.0f} MB ({run['created'][:10]})",
+    }
+
+
 def main() -> None:
     argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     ).parse_args()
     tests, seconds = run_drills()
     rows = tally(tests)
-    if (load := load_row()) is not None:
-        rows.append(load)
+    for extra in (load_row(), hostile_row()):
+        if extra is not None:
+            rows.append(extra)
     print("\n| drill | tests | cases tried | passed | lost |\n|---|---|---|---|---|")
     for r in rows:
         note = f" ({r['note']})" if r.get("note") else ""
