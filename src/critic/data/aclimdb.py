@@ -67,6 +67,9 @@ def _add(rows: Rows, relpath: str, data: bytes, source: str, options: _Options) 
     if folder == "unsup" and not options.include_unsup:
         return
     origin = "/".join(match.groups()[:2]) + "/" + PurePosixPath(relpath).name
+    if int(rating) > 10:  # aclImdb's names hold a score of 1-10 (0: unlabelled)
+        rows.reject(f"{source}:{origin}", None, f"the rating {rating} in the file name is not 0-10")
+        return
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

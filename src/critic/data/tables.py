@@ -178,7 +178,7 @@ def _delimited_records(
             yield line, values
         elif values == []:
             continue  # a blank line between rows is not a row
-        elif len(values) < len(header) and lines.spanned > 1:
+        elif lines.record_unclosed() or (len(values) < len(header) and lines.spanned > 1):
             # an unbalanced quote swallowed the lines after it: reject its first line, read the rest again
             yield line, "has an opening quote that is never closed"
             lines.replay_after_first()
@@ -223,6 +223,7 @@ class _Lines:
         self._record: list[tuple[int, str]] = []  # the lines of the record being read
         self._overlong: set[int] = set()  # line numbers cut at the limit
         self._count = 0
+        self._eof_in_record = False  # the file ended while a record was being read
 
     def __iter__(self):
         return self
@@ -239,6 +240,7 @@ class _Lines:
     def _read(self, limit: int) -> str:
         line = self._text.readline(limit + 1)
         if not line:
+            self._eof_in_record = True
             raise StopIteration
         if len(line) <= limit or line.endswith(("\n", "\r")):
             return line
@@ -249,8 +251,13 @@ class _Lines:
 
     def start_record(self) -> int:
         """Forget the last record's lines; → the line number the next record starts on."""
-        self._record = []
+        self._record, self._eof_in_record = [], False
         return self._pending[0][0] if self._pending else self._count + 1
+
+    def record_unclosed(self) -> bool:
+        """Whether the last record ran into the end of the file: csv.reader asks for another line
+        only inside a quoted field, so a record that reached the end holds a quote never closed."""
+        return self._eof_in_record and bool(self._record)
 
     def record_overlong(self) -> bool:
         return any(number in self._overlong for number, _ in self._record)
@@ -379,13 +386,27 @@ class TooLong:
     chars: int
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A Parquet value Python cannot hold (a date, time or duration out of its range)."""
+
+    type: str
+
+
 def _values(array: pa.Array, longest: int) -> list:
     """A column's Python values; a string over `longest` characters becomes TooLong(its length)."""
     if isinstance(array, pa.DictionaryArray):
         words = _values(array.dictionary, longest)
         return [None if i is None else words[i] for i in array.indices.to_pylist()]
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        return array.to_pylist()
+        try:
+            return array.to_pylist()
+        except (
+            ValueError,
+            OverflowError,
+            pa.ArrowException,
+        ):  # e.g. a date past Python's year 9999
+            return [Unreadable(str(array.type))] * len(array)
     lengths = pc.utf8_length(array).to_pylist()
     if max((n for n in lengths if n is not None), default=0) <= longest:
         return array.to_pylist()
@@ -480,7 +501,11 @@ def _add_record(
 ) -> None:
     text, label = values.get(columns.text), values.get(columns.label)
     subset = values.get(columns.subset) if columns.subset else None
-    problem = _too_long(values, columns, limits) or _problem(text, label, subset, columns)
+    problem = (
+        _unreadable(values, columns)
+        or _too_long(values, columns, limits)
+        or _problem(text, label, subset, columns)
+    )
     if problem:
         rows.reject(source, line, problem, _excerpt(values))
         return
@@ -490,6 +515,13 @@ def _add_record(
         f"{source}:{line}",
         normalize_subset(subset) if columns.subset else None,
     )
+
+
+def _unreadable(values: dict, columns: Columns) -> str | None:
+    for name in filter(None, (columns.text, columns.label, columns.subset)):
+        if isinstance(values.get(name), Unreadable):
+            return f"{name!r} holds a {values[name].type} value out of range; a label is a string or an integer"
+    return None
 
 
 def _too_long(values: dict, columns: Columns, limits: Limits) -> str | None:
@@ -520,7 +552,10 @@ def _problem(text, label, subset, columns: Columns) -> str | None:
     if not text.strip():
         return f"empty {columns.text!r}"
     if _has_bad_bytes(text) or (isinstance(label, str) and _has_bad_bytes(label)):
-        return "bytes that are not valid in the file's encoding (pass --encoding, e.g. --encoding latin-1)"
+        return (
+            "characters that are not valid Unicode: bytes the file's encoding cannot read (pass "
+            "--encoding, e.g. --encoding latin-1), or a lone surrogate escape such as \\ud800"
+        )
     if "\x00" in text:
         return "a NUL byte in the text (a binary file, or a damaged one?)"
     if label is None or (isinstance(label, str) and not label.strip()):
@@ -532,7 +567,9 @@ def _problem(text, label, subset, columns: Columns) -> str | None:
     return None
 
 
-_SURROGATE = re.compile("[\udc80-\udcff]")
+# undecodable bytes (kept by errors="surrogateescape" as U+DC80..U+DCFF) and lone surrogate
+# escapes from JSON ("\ud800"): neither is a character, and neither can be stored as UTF-8
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _has_bad_bytes(text: str) -> bool:
