@@ -6,6 +6,7 @@ the catalog row is inserted last, in the same transaction that picked the versio
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ import stat
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,7 +75,7 @@ def save_version(
     workspace: Workspace,
     name: str,
     frame: pd.DataFrame,
-    rejects: list[Reject],
+    rejects: Iterable[Reject],  # a list, or critic.data.rows.Rejects (spooled)
     *,
     source: dict,
     columns: dict,
@@ -107,7 +109,7 @@ def save_version(
 
 
 def _commit(
-    workspace: Workspace, name: str, frame: pd.DataFrame, rejects: list[Reject], manifest: dict
+    workspace: Workspace, name: str, frame: pd.DataFrame, rejects: Iterable[Reject], manifest: dict
 ) -> Saved:
     folder = workspace.datasets / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -117,7 +119,7 @@ def _commit(
     try:
         frame.to_parquet(tmp / DATA_FILE, index=False, compression="zstd")
         if rejects:
-            pd.DataFrame([r.as_dict() for r in rejects]).to_csv(tmp / REJECTS_FILE, index=False)
+            _write_rejects(tmp / REJECTS_FILE, rejects)
         catalog = Catalog(workspace.catalog_path)
         with catalog.transaction() as conn:
             same = catalog.dataset_by_fingerprint(conn, name, manifest["fingerprint"])
@@ -248,9 +250,17 @@ def _row_counts(frame: pd.DataFrame) -> dict:
     }
 
 
-def _reject_summary(rejects: list[Reject]) -> dict:
+def _reject_summary(rejects: Iterable[Reject]) -> dict:
     reasons = Counter(r.reason for r in rejects)
-    return {"count": len(rejects), "by_reason": dict(reasons.most_common(20))}
+    return {"count": sum(reasons.values()), "by_reason": dict(reasons.most_common(20))}
+
+
+def _write_rejects(path: Path, rejects: Iterable[Reject]) -> None:
+    """rejects.csv, one rejected row a line, written as they are read (never all in memory)."""
+    with open(path, "w", encoding="utf-8", errors="replace", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["source", "line", "reason", "content"])
+        writer.writeheader()
+        writer.writerows(r.as_dict() for r in rejects)
 
 
 def _label_warnings(classes: list[str]) -> list[str]:
