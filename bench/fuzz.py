@@ -25,6 +25,7 @@ import math
 import os
 import random
 import re
+import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
@@ -137,6 +138,13 @@ def _run(node: str, examples: int, seed: int, timeout: float) -> dict:
     return {"node": node, **run_test(node, examples, seed, timeout), "seed": seed}
 
 
+def commit() -> str:
+    """The commit under test ('+dirty' when src/ or tests/ hold changes nobody committed)."""
+    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout  # noqa: E731
+    dirty = git("status", "--porcelain", "src", "tests").strip()
+    return git("rev-parse", "--short", "HEAD").strip() + ("+dirty" if dirty else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -146,7 +154,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=random.randrange(2**31))
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per test")
     args = parser.parse_args()
-    print(f"seed {args.seed}", file=sys.stderr)
+    started = commit()
+    print(f"seed {args.seed}, commit {started}", file=sys.stderr)
     readers = run_all(READERS, args.reader_cases, 1, args.seed, args.timeout)
     api = run_all(API, args.requests, REQUESTS_PER_EXAMPLE, args.seed, args.timeout)
     for row in readers:
@@ -190,6 +199,7 @@ def main() -> None:
         targets=TARGETS,
         totals=totals,
         seed=args.seed,
+        commit={"start": started, "end": commit()},
         requested={"reader_cases": args.reader_cases, "requests": args.requests},
     )
     sys.exit(1 if totals["unhandled"] else 0)
