@@ -114,19 +114,19 @@ def hostile_row() -> dict | None:
     if not run:
         return None
     rows = run["rows"]
-    bombs = [r for r in rows if r["case"] in ("zip-400mb-field", "tar-gz-1gb", "csv-gz-1gb")]
-    deep = next((r for r in rows if r["case"] == "jsonl-deep"), None)
-    lost = 20 - (deep["accepted"] or 0) if deep and deep["outcome"] == "imported" else 0
-    peak = max((r["peak_rss_mb"] for r in bombs), default=0)
+    plain = ("zip-400mb-field", "tar-gz-1gb", "csv-gz-1gb")
+    bombs = [r for r in rows if r["case"].split(",")[0] in plain]
+    refused = sum(r["outcome"] == "refused" for r in bombs if r["case"] in plain)
+    imported = [r for r in rows if r["outcome"] == "imported"]
     return {
         "drill": "hostile files (bench/hostile_inputs.py)",
         "tests": 1,
         "cases": len(rows),
         "passed": sum(r["met"] for r in rows),
-        "lost": lost,
+        "lost": sum(20 - (r["accepted"] or 0) for r in imported),  # 20 good rows in each file
         "failed_tests": [f"hostile_inputs: {r['case']}" for r in rows if not r["met"]],
-        "note": f"{sum(r['outcome'] == 'refused' for r in bombs)} of {len(bombs)} bombs refused, "
-        f"peak RSS ≤ {peak:.0f} MB ({run['created'][:10]})",
+        "note": f"{refused} of {len(plain)} bombs refused, peak RSS ≤ "
+        f"{max(r['peak_rss_mb'] for r in bombs):.0f} MB ({run['created'][:10]})",
     }
 
 
