@@ -14,18 +14,20 @@ from critic.errors import JSONTooDeep, UnsafeJSON
 
 __all__ = ["loads", "depth"]
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)  # a JSON string, escapes included
+_ESCAPE = re.compile(r"\\.", re.S)  # a backslash and what it escapes (\" is no quote)
 _STEP = np.zeros(256, dtype=np.int8)
 _STEP[[ord("["), ord("{")]], _STEP[[ord("]"), ord("}")]] = 1, -1
 
 
 def depth(text: str) -> int:
-    """The deepest nesting of [ and { in `text`, brackets inside strings not counted."""
+    """The deepest nesting of [ and { in `text`, brackets inside strings not counted. Linear in
+    time and memory (NumPy over the bytes, no backtracking regex): escapes are dropped, then a
+    bracket is inside a string when an odd number of quotes comes before it."""
     if text.count("[") + text.count("{") <= 1:
         return text.count("[") + text.count("{")
-    # one byte a character (brackets are ASCII): +1 for [ {, -1 for ] }, the running sum's peak
-    data = np.frombuffer(_STRING.sub("", text).encode("utf-8", "surrogateescape"), dtype=np.uint8)
-    steps = _STEP[data]
+    data = np.frombuffer(_ESCAPE.sub("", text).encode("utf-8", "surrogateescape"), dtype=np.uint8)
+    outside = (np.cumsum(data == ord('"'), dtype=np.int32) & 1) == 0
+    steps = np.where(outside, _STEP[data], 0).astype(np.int8)
     return int(max(np.cumsum(steps, dtype=np.int32).max(initial=0), 0))
 
 
