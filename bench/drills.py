@@ -10,7 +10,8 @@ requests), which any failure would show. The load drill comes from bench/results
 (bench/serve.py): 10,000 requests at concurrency 64, errors and memory after warm-up; the hostile
 files drill from bench/results/hostile_inputs.json (bench/hostile_inputs.py, its "after" run): zip
 and gzip bombs, a 50,000-deep JSONL row, a 10 MB header and 100,000 columns, each imported in a
-child process. Prints a markdown table and saves bench/results/drills.json.
+child process; the long fuzz runs from bench/results/fuzz.json (bench/fuzz.py: reader cases and API
+requests far past what the suite runs). Prints a markdown table and saves bench/results/drills.json.
 """
 
 from __future__ import annotations
@@ -130,13 +131,31 @@ def hostile_row() -> dict | None:
     }
 
 
+def fuzz_row() -> dict | None:
+    data = harness.load("fuzz")
+    if not data:
+        return None
+    totals = data["totals"]
+    cases = totals["reader cases"] + totals["API requests"]
+    return {
+        "drill": "long fuzz runs (bench/fuzz.py" + (", reduced)" if data["reduced"] else ")"),
+        "tests": len(data["rows"]),
+        "cases": cases,
+        "passed": cases if not totals["unhandled"] else 0,
+        "lost": totals["unhandled"],
+        "failed_tests": [f"fuzz: {r['target']}" for r in data["rows"] if r["unhandled"]],
+        "note": f"{totals['reader cases']:,} reader cases, {totals['API requests']:,} API requests, "
+        f"{totals['unhandled']} unhandled errors ({data['created'][:10]})",
+    }
+
+
 def main() -> None:
     argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     ).parse_args()
     tests, seconds = run_drills()
     rows = tally(tests)
-    for extra in (load_row(), hostile_row()):
+    for extra in (load_row(), hostile_row(), fuzz_row()):
         if extra is not None:
             rows.append(extra)
     print("\n| drill | tests | cases tried | passed | lost |\n|---|---|---|---|---|")
