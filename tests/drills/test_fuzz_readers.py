@@ -92,8 +92,11 @@ FILES = {
     "jsonl.xz": "fuzz.jsonl.xz",
     "aclimdb": "aclImdb_v1.tar.gz",
 }
-COMPRESS = {"gz": lambda data: gzip.compress(data, compresslevel=1, mtime=0), "bz2": bz2.compress}
-COMPRESS["xz"] = lzma.compress
+COMPRESS = {
+    "gz": lambda data: gzip.compress(data, compresslevel=1, mtime=0),
+    "bz2": bz2.compress,
+    "xz": lzma.compress,
+}
 # the defaults, and limits small enough for a fuzzed input to cross each of them
 SMALL = Limits(
     max_text_chars=200,
