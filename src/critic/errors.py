@@ -7,6 +7,7 @@ CriticError                    an error a user can fix; the CLI prints it as one
 ├── ExperimentNotFound         no such experiment in the catalog
 ├── DeploymentNotFound         no such deployment in the catalog
 ├── JobNotFound                no such job in the catalog
+├── GraphNotFound              no such saved canvas graph
 ├── SourceError                a source cannot be read (missing, unknown format, nothing parses)
 │   ├── ColumnError            the text/label columns cannot be found
 │   └── DownloadError          the transfer failed (it resumes when run again)
@@ -29,6 +30,7 @@ __all__ = [
     "ExperimentNotFound",
     "DeploymentNotFound",
     "JobNotFound",
+    "GraphNotFound",
     "SourceError",
     "ColumnError",
     "DownloadError",
@@ -64,6 +66,10 @@ class DeploymentNotFound(CriticError, LookupError):
 
 
 class JobNotFound(CriticError, LookupError):
+    pass
+
+
+class GraphNotFound(CriticError, LookupError):
     pass
 
 

@@ -44,6 +44,11 @@ class Workspace:
         return self.root / "experiments"
 
     @property
+    def graphs(self) -> Path:
+        """Model graphs saved from the canvas, as TOML files `critic train --config` reads."""
+        return self.root / "graphs"
+
+    @property
     def downloads(self) -> Path:
         return self.cache / "downloads"
 

@@ -10,18 +10,37 @@ read from TOML. The workbench's canvas calls these; it has no model format of it
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import tomllib
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import tomli_w
 
 from critic.config import LINEAR_TRAIN_SETTINGS, ExperimentConfig
-from critic.errors import SettingsError
+from critic.errors import GraphNotFound, SettingsError
 from critic.experiments.configure import assemble_config, input_spec_of, resolve_config
 from critic.models.linear import LinearSettings
+from critic.names import validate_name
+from critic.workspace import Workspace
 
-__all__ = ["BlockCheck", "Check", "tables_of", "check_tables", "to_toml", "from_toml"]
+__all__ = [
+    "BlockCheck",
+    "Check",
+    "SavedGraph",
+    "tables_of",
+    "check_tables",
+    "to_toml",
+    "from_toml",
+    "save_graph",
+    "load_graph",
+    "list_graphs",
+    "delete_graph",
+    "graph_path",
+]
 
 # a GraphError about a block starts "block 'ID'"; one about a dangling output names "block(s) ['ID'"
 _BLOCK = re.compile(r"^block '([^']+)'|block\(s\) \['([^']+)'")
@@ -89,6 +108,58 @@ def from_toml(text: str) -> dict:
         raise SettingsError(f"not valid TOML: {exc}") from None
     assemble_config("", tables=tables)  # unknown tables, blocks and settings are named here
     return tables
+
+
+@dataclass(frozen=True)
+class SavedGraph:
+    name: str
+    path: Path
+    updated: str  # ISO time of the file's last write (UTC)
+
+
+def graph_path(name: str, workspace: Workspace | None = None) -> Path:
+    workspace = workspace or Workspace.from_env()
+    return workspace.graphs / f"{validate_name(name, 'graph name')}.toml"
+
+
+def save_graph(name: str, tables: dict, workspace: Workspace | None = None) -> SavedGraph:
+    """Write `tables` (checked as `critic train --config` checks them) to graphs/NAME.toml: whole
+    or not at all (a temporary file renamed over the old one)."""
+    text = to_toml(tables)
+    from_toml(text)  # refuse what the CLI would refuse, before anything is written
+    path = graph_path(name, workspace)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".part", delete=False) as part:
+        part.write(text)
+    os.replace(part.name, path)
+    return _saved(path)
+
+
+def load_graph(name: str, workspace: Workspace | None = None) -> dict:
+    """The tables of a saved graph."""
+    path = graph_path(name, workspace)
+    if not path.is_file():
+        raise GraphNotFound(f"no saved graph {name!r}: the canvas's Save writes one")
+    return from_toml(path.read_text())
+
+
+def list_graphs(workspace: Workspace | None = None) -> list[SavedGraph]:
+    workspace = workspace or Workspace.from_env()
+    if not workspace.graphs.is_dir():
+        return []
+    return [_saved(p) for p in sorted(workspace.graphs.glob("*.toml"))]
+
+
+def delete_graph(name: str, workspace: Workspace | None = None) -> None:
+    path = graph_path(name, workspace)
+    if not path.is_file():
+        raise GraphNotFound(f"no saved graph {name!r}")
+    path.unlink()
+
+
+def _saved(path: Path) -> SavedGraph:
+    updated = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    return SavedGraph(path.stem, path, updated)
 
 
 def _model_table(config: ExperimentConfig) -> dict:

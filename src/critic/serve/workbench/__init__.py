@@ -5,6 +5,7 @@ library functions the CLI calls.
     GET  /login, POST /login, GET /static/PATH    open (login.py)
     POST /logout                                  behind the guards (login.py)
     GET  /                                        the home page (home.py)
+    /datasets, /models, /experiments, /evaluations, /deployments: one module each (see its doc)
 
 Every route of a page module is mounted behind `require_user` and `require_csrf` (security.py) by
 `install`, so a page cannot forget them. To add a page: a module here with `router = APIRouter()`
@@ -18,7 +19,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 
 from critic.serve.settings import ServeSettings
-from critic.serve.workbench import home, login
+from critic.serve.workbench import (
+    datasets,
+    deployments,
+    evaluations,
+    experiments,
+    home,
+    login,
+    models,
+)
 from critic.serve.workbench.render import templates
 from critic.serve.workbench.security import require_csrf, require_user
 from critic.serve.workbench.state import Workbench
@@ -26,7 +35,7 @@ from critic.workspace import Workspace
 
 __all__ = ["install", "PAGES", "GUARDS", "PUBLIC_PATHS"]
 
-PAGES = (home,)  # the page modules, in the header's order
+PAGES = (home, datasets, models, experiments, evaluations, deployments)  # the page modules, in the header's order
 GUARDS = [Depends(require_user), Depends(require_csrf)]
 PUBLIC_PATHS = {"/login", "/static/{path:path}"}  # the workbench's only routes open to anyone
 
