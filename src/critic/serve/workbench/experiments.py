@@ -1,4 +1,5 @@
-"""Experiments: the list (status, progress, best validation figures), a new experiment queued as a job, the live page (curves, ETA, samples/s, log, settings), cancel, resume, compare."""
+"""Experiments: the list (status, progress, best validation figures), a new experiment queued as a
+job, the live page (curves, ETA, samples/s, log, settings), cancel, resume, compare."""
 
 from __future__ import annotations
 
