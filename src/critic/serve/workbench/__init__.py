@@ -35,7 +35,14 @@ from critic.workspace import Workspace
 
 __all__ = ["install", "PAGES", "GUARDS", "PUBLIC_PATHS"]
 
-PAGES = (home, datasets, models, experiments, evaluations, deployments)  # the page modules, in the header's order
+PAGES = (
+    home,
+    datasets,
+    models,
+    experiments,
+    evaluations,
+    deployments,
+)  # the page modules, in the header's order
 GUARDS = [Depends(require_user), Depends(require_csrf)]
 PUBLIC_PATHS = {"/login", "/static/{path:path}"}  # the workbench's only routes open to anyone
 
