@@ -220,3 +220,9 @@ def test_static_files_are_open_and_only_ours(client, path, status):
     assert response.status_code == status, path
     if status == 200:
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_every_answer_says_its_server_time(logged_in):
+    for path in ("/", "/login", "/no-such-page"):
+        timing = logged_in.get(path).headers["server-timing"]
+        assert re.fullmatch(r"app;dur=\d+\.\d", timing), (path, timing)

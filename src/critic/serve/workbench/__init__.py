@@ -16,6 +16,8 @@ script sends the header X-CSRF-Token (read from `<meta name="csrf-token">` in ba
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends, FastAPI
 
 from critic.serve.settings import ServeSettings
@@ -57,3 +59,28 @@ def install(app: FastAPI, workspace: Workspace, settings: ServeSettings) -> None
     for page in PAGES:
         guarded.include_router(page.router)
     app.include_router(guarded, include_in_schema=False)
+    app.add_middleware(ServerTiming)
+
+
+class ServerTiming:
+    """Adds `Server-Timing: app;dur=MS` to every answer (browsers' developer tools show it, and
+    bench/workbench.py reads it): the time from the request's arrival to its answer's headers."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+
+        async def timed(message):
+            if message["type"] == "http.response.start":
+                ms = (time.perf_counter() - started) * 1000
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"server-timing", f"app;dur={ms:.1f}".encode()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, timed)
