@@ -1,7 +1,11 @@
 """The prediction API: one route that classifies, one that describes a deployment. Each handler
-reads the request, calls the deployment's Predictor (the one text → prediction path), and answers."""
+reads the request, calls the deployment's Predictor (the one text → prediction path), and answers.
+Each prediction request to a deployment that exists is counted, answered or refused, with its
+time (`Registry.stats`, shown on the workbench's deployment page)."""
 
 from __future__ import annotations
+
+import time
 
 import anyio
 from fastapi import APIRouter, Depends, Request
@@ -46,11 +50,25 @@ _BODY = {
 }
 
 
+async def counted(name: str, registry: Registry = Depends(get_registry)):
+    """Times the request around the handler (its other dependencies included) and counts it in the
+    deployment's statistics: an error when anything refused it. Unknown names are not counted (an
+    attacker's made-up names would fill the memory)."""
+    started, ok = time.perf_counter(), False
+    try:
+        yield
+        ok = True
+    finally:
+        if name in registry.deployments:
+            registry.stats.record(name, time.perf_counter() - started, ok)
+
+
 @router.post(
     PREDICT_PATH,
     summary="Classify one text (form or JSON) or a JSON batch",
     openapi_extra=_BODY,
     responses=ERRORS,
+    dependencies=[Depends(counted, scope="function")],
 )
 async def predict(
     request: Request,

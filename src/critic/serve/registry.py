@@ -1,12 +1,16 @@
 """The deployments a server answers for: the catalog's rows, cached and re-read at most every
 `refresh_seconds` (so enable, disable and rotate-token from the CLI reach every worker without a
 restart), and one loaded Predictor per (experiment, checkpoint), loaded at start-up or once when a
-deployment appears, never per request."""
+deployment appears, never per request. `RequestStats` counts each deployment's prediction requests
+since this process started (the workbench's deployment page shows them)."""
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
+from collections import deque
+from datetime import UTC, datetime
 
 import anyio
 
@@ -17,7 +21,7 @@ from critic.predictor import Predictor
 from critic.serve.settings import ServeSettings
 from critic.workspace import Workspace
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "RequestStats"]
 
 
 class Registry:
@@ -35,6 +39,7 @@ class Registry:
         self.limiter = anyio.CapacityLimiter(
             1
         )  # predictions at once in this worker (torch uses its threads)
+        self.stats = RequestStats()
 
     def refresh(self, force: bool = False) -> None:
         if not force and time.monotonic() - self.loaded_at < self.settings.refresh_seconds:
@@ -89,3 +94,53 @@ class Registry:
     def enabled_count(self) -> int:
         self.refresh()
         return sum(1 for r in self.deployments.values() if r.enabled)
+
+
+class RequestStats:
+    """Prediction requests per deployment since this process started: how many, how many were
+    refused or failed, and the latencies of the last WINDOW answered ones (for the median and p95).
+    Memory stays bounded: one small record per deployment name that exists, each a fixed window.
+    Thread-safe (requests are counted from the event loop, read by the workbench's pages)."""
+
+    WINDOW = 1000  # latencies kept per deployment, the newest
+
+    def __init__(self) -> None:
+        self.started = datetime.now(UTC).isoformat(timespec="seconds")
+        self._lock = threading.Lock()
+        self._counts: dict[str, list[int]] = {}  # name → [requests, errors]
+        self._latencies: dict[str, deque[float]] = {}  # name → seconds of the last answered ones
+
+    def record(self, name: str, seconds: float, ok: bool) -> None:
+        with self._lock:
+            counts = self._counts.setdefault(name, [0, 0])
+            counts[0] += 1
+            if ok:
+                self._latencies.setdefault(name, deque(maxlen=self.WINDOW)).append(seconds)
+            else:
+                counts[1] += 1
+
+    def forget(self, name: str) -> None:
+        with self._lock:
+            self._counts.pop(name, None)
+            self._latencies.pop(name, None)
+
+    def summary(self, name: str) -> dict:
+        """{requests, errors, answered, median_ms, p95_ms (None before any answer), window, since}."""
+        with self._lock:
+            requests, errors = self._counts.get(name, (0, 0))
+            latencies = sorted(self._latencies.get(name, ()))
+        return {
+            "requests": requests,
+            "errors": errors,
+            "answered": requests - errors,
+            "median_ms": 1000 * statistics.median(latencies) if latencies else None,
+            "p95_ms": 1000 * _nearest_rank(latencies, 0.95) if latencies else None,
+            "window": len(latencies),
+            "since": self.started,
+        }
+
+
+def _nearest_rank(ordered: list[float], share: float) -> float:
+    """The `share` percentile of sorted values by the nearest-rank method (a value that occurred)."""
+    rank = max(1, -(-len(ordered) * share // 1))  # ceil(n * share), at least 1
+    return ordered[int(rank) - 1]
