@@ -19,7 +19,7 @@ from critic.errors import GraphError
 from critic.fields import from_dict
 from critic.text.spec import PAD
 
-__all__ = ["Shape", "BLOCK_TYPES", "ACTIVATIONS", "block_params"]
+__all__ = ["Shape", "BLOCK_TYPES", "ACTIVATIONS", "block_params", "block_catalogue", "settings_of"]
 
 
 @dataclass(frozen=True)
@@ -525,3 +525,89 @@ def block_params(block_type: str, block_id: str, params: dict):
         raise  # already names the block
     except (TypeError, ValueError) as exc:  # anything the checks above let through
         raise GraphError(f"{where}: {exc}") from None
+
+
+# -- the catalogue: every block type with its settings, for the workbench's canvas palette --------
+
+# starting values for the settings that have no default (a new block must show something): the
+# platform seed's (000) choices: Text Embedding "Output dimension (default 64)", Dropout "Rate 0.2",
+# 1D Convolution "Filters 256, Size 1", Dense "Nodes 128"; LSTM 64 units (seed 004's second LSTM)
+SUGGESTED = {
+    ("Embedding", "dim"): 64,
+    ("Dropout", "rate"): 0.2,
+    ("Conv1D", "filters"): 256,
+    ("Conv1D", "kernel"): 1,
+    ("Dense", "units"): 128,
+    ("LSTM", "units"): 64,
+    ("Transformer", "source"): "sentence-transformers/all-MiniLM-L6-v2",
+}
+# what each block does, in shapes (the palette's help line)
+ABOUT = {
+    "Input": "the encoder's output: word ids (B, T) or a multi-hot vector; holds the encoder settings",
+    "Embedding": "word ids (B, T) → a learned vector per word, seq (B, dim, T)",
+    "Dropout": "zeroes a share (rate) of its input while training; shape unchanged",
+    "Conv1D": "seq (B, C, T) → seq (B, filters, T'): windows of `kernel` words",
+    "MaxPool1D": "seq (B, C, T) → seq (B, C, T / pool): the max of each `pool` positions",
+    "GlobalMaxPool1D": "seq (B, C, T) → vec (B, C): the max over the whole text",
+    "Flatten": "seq (B, C, T) → vec (B, C·T)",
+    "Dense": "vec (B, F) → vec (B, units), fully connected",
+    "LSTM": "seq (B, C, T) → vec (B, units), or seq with return_sequences",
+    "Concatenate": "joins two or more vectors (or sequences of one length) side by side",
+    "Transformer": "a pretrained BERT-style encoder on WordPiece ids → vec (B, hidden)",
+    "Output": "vec (B, F) → one score per class (softmax in the loss); comes last",
+}
+_CHOICES = {"activation": tuple(ACTIVATIONS), "pretrain": PRETRAIN, "pooling": POOLINGS}
+_BLOCK_CHOICES = {("Conv1D", "padding"): ("valid", "same")}
+_HIDDEN = {("Transformer", "config")}  # read from the model's source, never set by hand
+_KINDS = {int: "int", float: "float", str: "str", bool: "bool"}
+
+
+def settings_of(cls, choices: dict | None = None, suggested: dict | None = None) -> list[dict]:
+    """A settings dataclass's fields as the canvas's typed inputs:
+    [{"name", "kind": int|float|str|bool, "default", "required", "optional", "choices"}]
+    ("required": no default; "optional": may be left unset, None)."""
+    import typing
+    from dataclasses import MISSING, fields
+
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in fields(cls):
+        kinds = [
+            k for k in typing.get_args(hints[f.name]) or (hints[f.name],) if k is not type(None)
+        ]
+        if kinds[0] not in _KINDS:
+            continue
+        default = None if f.default is MISSING else f.default
+        out.append(
+            {
+                "name": f.name,
+                "kind": _KINDS[kinds[0]],
+                "default": (suggested or {}).get(f.name, default),
+                "required": f.default is MISSING,
+                "optional": type(None) in typing.get_args(hints[f.name]),
+                "choices": list((choices or {}).get(f.name, ())),
+            }
+        )
+    return out
+
+
+def block_catalogue() -> list[dict]:
+    """Every block type, in the palette's order: its settings (types, defaults, choices), how many
+    inputs it takes ("none", "one", "many") and whether it has an output, and what it does (ABOUT)."""
+    catalogue = []
+    for name, cls in BLOCK_TYPES.items():
+        choices = {**_CHOICES, **{s: c for (b, s), c in _BLOCK_CHOICES.items() if b == name}}
+        suggested = {s: v for (b, s), v in SUGGESTED.items() if b == name}
+        settings = [
+            s for s in settings_of(cls, choices, suggested) if (name, s["name"]) not in _HIDDEN
+        ]
+        catalogue.append(
+            {
+                "type": name,
+                "settings": settings,
+                "inputs": "none" if cls is Input else "many" if cls is Concatenate else "one",
+                "output": cls is not Output,
+                "about": ABOUT[name],
+            }
+        )
+    return catalogue
