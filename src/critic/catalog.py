@@ -467,6 +467,31 @@ class Catalog:
             for c, d, s, e, t, m, p in rows
         ]
 
+    def all_evaluations(self) -> list[dict]:
+        """The latest evaluation per (experiment, checkpoint, dataset, subset), newest first: the
+        same rows as `evaluations`, each with its experiment."""
+        conn = self._connect()
+        try:
+            rows = conn.execute(
+                "SELECT experiment, checkpoint, dataset, subset, epoch, created, summary, path"
+                " FROM evaluations ORDER BY created DESC, experiment, checkpoint, dataset, subset"
+            ).fetchall()
+        finally:
+            conn.close()
+        return [
+            {
+                "experiment": x,
+                "checkpoint": c,
+                "dataset": d,
+                "subset": s,
+                "epoch": e,
+                "created": t,
+                **json.loads(m),
+                "path": p,
+            }
+            for x, c, d, s, e, t, m, p in rows
+        ]
+
     # -- deployments ----------------------------------------------------------------------------
 
     def add_deployment(self, record: DeploymentRecord) -> None:

@@ -8,6 +8,7 @@ CriticError                    an error a user can fix; the CLI prints it as one
 ├── DeploymentNotFound         no such deployment in the catalog
 ├── JobNotFound                no such job in the catalog
 ├── GraphNotFound              no such saved canvas graph
+├── EvaluationNotFound         no such saved evaluation in the catalog
 ├── SourceError                a source cannot be read (missing, unknown format, nothing parses)
 │   ├── ColumnError            the text/label columns cannot be found
 │   └── DownloadError          the transfer failed (it resumes when run again)
@@ -31,6 +32,7 @@ __all__ = [
     "DeploymentNotFound",
     "JobNotFound",
     "GraphNotFound",
+    "EvaluationNotFound",
     "SourceError",
     "ColumnError",
     "DownloadError",
@@ -70,6 +72,10 @@ class JobNotFound(CriticError, LookupError):
 
 
 class GraphNotFound(CriticError, LookupError):
+    pass
+
+
+class EvaluationNotFound(CriticError, LookupError):
     pass
 
 

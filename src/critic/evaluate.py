@@ -25,9 +25,9 @@ import pandas as pd
 
 from critic.artifacts import replace_dir, write_json
 from critic.catalog import Catalog
-from critic.data import load_version
 from critic.errors import SettingsError
-from critic.experiments.store import Experiment, get_experiment
+from critic.evaluations import check_evaluable, check_same_classes
+from critic.experiments.store import Experiment
 from critic.metrics import classification_metrics
 from critic.plots import (
     confusion_png,
@@ -75,34 +75,16 @@ def evaluate(
     workspace = workspace or Workspace.from_env()
     if subset not in SUBSET_CHOICES:
         raise SettingsError(f"subset must be one of {', '.join(SUBSET_CHOICES)}, got {subset!r}")
-    experiment = get_experiment(name, workspace)
-    folder = experiment.checkpoint(checkpoint)
-    version = load_version(dataset or experiment.record.dataset, workspace)
-    wanted = ["validation", "test"] if subset == "all" else [subset]
-    counts = version.manifest["rows"]["by_subset"]
-    missing = [s for s in wanted if not sum(counts.get(s, {}).values())]
-    if missing:
-        hint = (
-            f"make a version with one: `critic data split {version.record.name} --test-fraction 0.2`"
-            if "test" in missing
-            else f"make a version with one: `critic data split {version.record.name} --validation-fraction 0.2`"
-        )
-        raise SettingsError(f"{version.ref} has no {' or '.join(missing)} subset; {hint}")
-    predictor = Predictor.from_checkpoint(folder)
-    _same_classes(version, predictor.classes, experiment.name)
+    # the checks the workbench makes before it queues an evaluation: one implementation
+    plan = check_evaluable(
+        name, checkpoint=checkpoint, subset=subset, dataset=dataset, workspace=workspace
+    )
+    predictor = Predictor.from_checkpoint(plan.checkpoint)
+    check_same_classes(plan.version, predictor.classes, plan.experiment.name)
     return [
-        _evaluate_one(experiment, checkpoint, predictor, version, s, workspace, progress)
-        for s in wanted
+        _evaluate_one(plan.experiment, checkpoint, predictor, plan.version, s, workspace, progress)
+        for s in plan.subsets
     ]
-
-
-def _same_classes(version, classes: list[str], name: str) -> None:
-    """A version from elsewhere must hold the model's classes, no fewer and no others."""
-    if set(version.classes) != set(classes):
-        raise SettingsError(
-            f"{version.ref} has the classes {sorted(version.classes)}, and {name!r} predicts "
-            f"{sorted(classes)}; evaluate it on a dataset labelled with the same classes"
-        )
 
 
 def _folder(experiment: Experiment, checkpoint: str, version, subset: str) -> Path:

@@ -1,12 +1,368 @@
-"""Evaluation: for an experiment's checkpoint and a subset (or another dataset version with the same
-classes), the metric cards, confusion matrix, per-class table, history, calibration, ROC/PR and the
-error browser; an evaluation run as a job."""
+"""Evaluation: the evaluations done, one evaluation's figures and its errors, and an evaluation run
+as a job, on the experiment's own subsets or on another dataset version with the same classes.
+The same library functions as `critic evaluate` (critic.evaluations, critic.jobs).
+
+    GET  /evaluations                         the evaluations (catalog only) and the form to run one
+                                              (?experiment=NAME preselects; ?job=ID shows that job)
+    POST /evaluations                         experiment, checkpoint, dataset, subset → an evaluate
+                                              job (checked first: a version with other classes is
+                                              refused in words) → {"job", "redirect"}
+    GET  /evaluations/jobs/{job_id}           an evaluate job's state, log tail and result links (JSON)
+    GET  /evaluations/{exp}/{checkpoint}/{dataset}/{subset}
+                                              metric cards, confusion matrix (a cell filters the
+                                              errors: ?true=A&pred=B), per-class table, pictures,
+                                              the error browser (?true ?pred ?q ?order ?page ?size)
+    GET  /evaluations/{exp}/{checkpoint}/{dataset}/{subset}/errors   one page of errors (JSON)
+    GET  /evaluations/{exp}/{checkpoint}/{dataset}/{subset}/files/{name}
+                                              a picture the evaluation saved, errors.csv, metrics.json
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+
+from critic.errors import ApiError
+from critic.serve.workbench.render import render
+from critic.serve.workbench.state import Workbench, get_workbench
 
 __all__ = ["router", "NAV"]
 
 router = APIRouter()
 NAV = ("/evaluations", "Evaluation")
+
+JOBS_SHOWN = 5  # evaluate jobs listed on /evaluations: the newest
+LOG_LINES = 12  # of a job's log, shown while it runs
+PICTURES = {  # file → (title, alt text)
+    "history.png": ("Training history", "train and validation loss and accuracy per epoch"),
+    "reliability.png": ("Calibration", "reliability diagram: accuracy against confidence"),
+    "roc_pr.png": ("ROC and precision–recall", "ROC and precision-recall curves"),
+    "correct_incorrect.png": ("Correct and incorrect per class", "bars per class"),
+    "confusion.png": ("Confusion matrix (picture)", "the confusion matrix as a heat map"),
+}
+DOWNLOADS = {"errors.csv": "text/csv; charset=utf-8", "metrics.json": "application/json"}
+_Short = Annotated[str, Query(max_length=200)]
+
+
+# -- the list and the run form --------------------------------------------------------------------
+
+
+@router.get("/evaluations", summary="The evaluations, and the form to run one")
+def evaluations_page(
+    request: Request,
+    experiment: Annotated[str | None, Query(max_length=64)] = None,
+    job: Annotated[str | None, Query(max_length=64)] = None,
+    workbench: Workbench = Depends(get_workbench),
+) -> HTMLResponse:
+    from critic.evaluations import list_evaluations
+    from critic.experiments.store import list_experiments
+
+    ws = workbench.workspace
+    runnable = sorted(
+        (e for e in list_experiments(ws) if e.record.epochs_done > 0), key=lambda e: e.name
+    )
+    chosen = next((e for e in runnable if e.name == experiment), None)
+    if chosen is None and runnable and not experiment:
+        chosen = runnable[0]
+    matching, others = _versions_for(chosen, ws)
+    return render(
+        request,
+        "evaluations.html",
+        title="Evaluation",
+        evaluations=[(ev, evaluation_url(ev)) for ev in list_evaluations(ws)],
+        experiments=runnable,
+        chosen=chosen,
+        asked=experiment,
+        matching=matching,
+        others=others,
+        jobs=_recent_jobs(ws, job),
+        focus_job=job,
+    )
+
+
+def _versions_for(experiment, ws):
+    if experiment is None:
+        return [], []
+    from critic.evaluations import evaluable_versions
+
+    return evaluable_versions(experiment.name, ws)
+
+
+def _recent_jobs(ws, focus: str | None) -> list[dict]:
+    from critic.jobs import list_jobs
+
+    jobs = [j for j in reversed(list_jobs(ws)) if j.kind == "evaluate"][:JOBS_SHOWN]
+    if focus and not any(j.id == focus for j in jobs):
+        from critic.jobs import get_job
+
+        found = get_job(focus, ws)  # JobNotFound: 404
+        if found.kind == "evaluate":
+            jobs.insert(0, found)
+    return [job_view(j, ws) for j in jobs]
+
+
+@router.post("/evaluations", summary="Queue an evaluation job")
+def run_evaluation(
+    request: Request,
+    experiment: Annotated[str, Form(max_length=64)],
+    checkpoint: Annotated[str, Form(max_length=8)] = "best",
+    dataset: Annotated[str, Form(max_length=80)] = "",
+    subset: Annotated[str, Form(max_length=16)] = "test",
+    workbench: Workbench = Depends(get_workbench),
+) -> JSONResponse:
+    from critic.evaluations import check_evaluable
+    from critic.jobs import submit
+
+    ws = workbench.workspace
+    # the same checks `critic evaluate` makes before it predicts: refused now, in words, not
+    # minutes later in a job's log (a version with other classes, a subset with no rows)
+    plan = check_evaluable(
+        experiment, checkpoint=checkpoint, subset=subset, dataset=dataset or None, workspace=ws
+    )
+    argv = ["evaluate", plan.experiment.name, "--checkpoint", checkpoint, "--subset", subset]
+    argv += ["--dataset", plan.version.ref]
+    job = submit("evaluate", argv, user=request.state.session.user, workspace=ws)
+    query = urlencode({"experiment": plan.experiment.name, "job": job.id})
+    return JSONResponse({"job": job.id, "redirect": f"/evaluations?{query}#job-{job.id}"})
+
+
+@router.get("/evaluations/jobs/{job_id}", summary="An evaluation job's state (JSON)")
+def evaluation_job(job_id: str, workbench: Workbench = Depends(get_workbench)) -> JSONResponse:
+    from critic.jobs import get_job
+
+    job = get_job(job_id, workbench.workspace)
+    if job.kind != "evaluate":
+        raise ApiError(404, "not_found", f"{job_id!r} is a {job.kind} job, not an evaluation")
+    return JSONResponse(job_view(job, workbench.workspace))
+
+
+def job_view(job, ws) -> dict:
+    """What the page shows of an evaluate job: state, times, the log's last lines while it runs
+    or why it failed, and links to its results once done."""
+    from critic.jobs.logs import tail
+
+    args = _job_args(job.argv)
+    wanted = ["validation", "test"] if args["subset"] == "all" else [args["subset"]]
+    return {
+        "id": job.id,
+        "state": job.state,
+        "finished": job.finished,
+        "created": job.created,
+        "seconds": job.seconds(),
+        "command": job.command,
+        "experiment": args["experiment"],
+        "checkpoint": args["checkpoint"],
+        "dataset": args["dataset"],
+        "subset": args["subset"],
+        "log": tail(ws.root / job.log, LOG_LINES) if not job.finished else "",
+        "error": job.error,
+        "results": [
+            {"subset": s, "url": _url(args["experiment"], args["checkpoint"], args["dataset"], s)}
+            for s in wanted
+        ]
+        if job.state == "done" and args["dataset"]
+        else [],
+    }
+
+
+def _job_args(argv) -> dict:
+    """experiment, checkpoint, dataset, subset of `critic evaluate EXP [--option value]...`."""
+    found = {"experiment": argv[1] if len(argv) > 1 else "", "checkpoint": "best"}
+    found.update(subset="test", dataset="")
+    names = {
+        "--checkpoint": "checkpoint",
+        "--subset": "subset",
+        "--dataset": "dataset",
+        "-d": "dataset",
+    }
+    for option, value in zip(argv[2:], argv[3:]):
+        if option in names:
+            found[names[option]] = value
+    return found
+
+
+# -- one evaluation --------------------------------------------------------------------------------
+
+
+def _url(experiment: str, checkpoint: str, dataset: str, subset: str) -> str:
+    parts = (experiment, checkpoint, dataset, subset)
+    return "/evaluations/" + "/".join(quote(p, safe="@") for p in parts)
+
+
+def evaluation_url(ev) -> str:
+    return _url(ev.experiment, ev.checkpoint, ev.dataset, ev.subset)
+
+
+_KEY = "/evaluations/{experiment}/{checkpoint}/{dataset}/{subset}"
+
+
+def _load(workbench: Workbench, experiment: str, checkpoint: str, dataset: str, subset: str):
+    from critic.evaluations import load_evaluation
+
+    return load_evaluation(experiment, checkpoint, dataset, subset, workbench.workspace)
+
+
+@router.get(_KEY, summary="One evaluation: figures, confusion matrix, errors")
+def evaluation_page(
+    request: Request,
+    experiment: str,
+    checkpoint: str,
+    dataset: str,
+    subset: str,
+    true: _Short = "",
+    pred: _Short = "",
+    q: _Short = "",
+    order: Annotated[str, Query(max_length=8)] = "desc",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=1000)] = 25,
+    workbench: Workbench = Depends(get_workbench),
+) -> HTMLResponse:
+    from critic.evaluations import list_evaluations, read_errors
+    from critic.experiments.store import get_experiment
+
+    ev = _load(workbench, experiment, checkpoint, dataset, subset)
+    metrics = ev.metrics()
+    errors = read_errors(ev, true=true, predicted=pred, query=q, order=order, page=page, size=size)
+    own = get_experiment(ev.experiment, workbench.workspace).record.dataset == ev.dataset
+    url = evaluation_url(ev)
+    filters = {"true": true, "pred": pred, "q": q, "order": order, "size": size}
+    siblings = [
+        (other, evaluation_url(other))
+        for other in list_evaluations(workbench.workspace)
+        if other.experiment == ev.experiment
+    ]
+    return render(
+        request,
+        "evaluation.html",
+        title=f"{ev.experiment} · {ev.checkpoint} · {ev.dataset} {ev.subset}",
+        ev=ev,
+        url=url,
+        own=own,
+        m=metrics,
+        classes=list(metrics["per_class"]),
+        matrix=confusion_view(metrics),
+        cards=metric_cards(metrics),
+        pictures=[(name, *PICTURES[name]) for name in PICTURES if ev.file(name).exists()],
+        errors=errors,
+        filters=filters,
+        link=lambda change: _with(url, filters, change),
+        siblings=siblings,
+    )
+
+
+def _with(url: str, filters: dict, change: dict) -> str:
+    """The evaluation's URL with its filters, some changed; defaults left out, page 1 unless set."""
+    merged = {**filters, "page": 1, **change}
+    defaults = {"true": "", "pred": "", "q": "", "order": "desc", "size": 25, "page": 1}
+    query = {k: v for k, v in merged.items() if v != defaults.get(k)}
+    return url + ("?" + urlencode(query) if query else "") + "#errors"
+
+
+def confusion_view(metrics: dict) -> list[dict]:
+    """Per true class: its cells (count, share of the row, shade 0-10 for the colour) and recall."""
+    classes = list(metrics["per_class"])
+    rows = []
+    for i, (name, counts) in enumerate(zip(classes, metrics["confusion_matrix"])):
+        support = sum(counts)
+        cells = [
+            {
+                "pred": classes[j],
+                "count": count,
+                "share": count / support if support else 0.0,
+                "shade": round(10 * count / support) if support else 0,
+                "diagonal": i == j,
+            }
+            for j, count in enumerate(counts)
+        ]
+        rows.append(
+            {"label": name, "cells": cells, "support": support, **metrics["per_class"][name]}
+        )
+    return rows
+
+
+def metric_cards(metrics: dict) -> list[tuple[str, str, str]]:
+    """(label, value, note) for the cards at the top."""
+    cards = [
+        (
+            "Accuracy",
+            f"{metrics['accuracy']:.1%}",
+            f"{metrics['correct']:,} of {metrics['n']:,} right",
+        ),
+        ("Macro F1", f"{metrics['macro_avg']['f1']:.3f}", "the classes' F1, averaged"),
+        ("Loss", f"{metrics['loss']:.4f}", "cross-entropy"),
+        (
+            "Baseline",
+            f"{metrics['baseline_accuracy']:.1%}",
+            f"always {metrics['baseline_class']!r}",
+        ),
+        (
+            "Errors",
+            f"{metrics['incorrect']:,}",
+            f"{metrics['incorrect'] / max(metrics['n'], 1):.1%} of rows",
+        ),
+        ("ECE", f"{metrics['ece']:.3f}", "calibration error (lower is better)"),
+    ]
+    if "roc_auc" in metrics:
+        cards.append(("ROC AUC", f"{metrics['roc_auc']:.3f}", "ranking of the second class"))
+        cards.append(("Average precision", f"{metrics['average_precision']:.3f}", "area under PR"))
+    return cards
+
+
+@router.get(_KEY + "/errors", summary="One page of an evaluation's errors (JSON)")
+def evaluation_errors(
+    experiment: str,
+    checkpoint: str,
+    dataset: str,
+    subset: str,
+    true: _Short = "",
+    pred: _Short = "",
+    q: _Short = "",
+    order: Annotated[str, Query(max_length=8)] = "desc",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=1000)] = 25,
+    workbench: Workbench = Depends(get_workbench),
+) -> JSONResponse:
+    from critic.evaluations import read_errors
+
+    ev = _load(workbench, experiment, checkpoint, dataset, subset)
+    found = read_errors(ev, true=true, predicted=pred, query=q, order=order, page=page, size=size)
+    return JSONResponse(
+        {
+            "rows": found.rows,
+            "total": found.total,
+            "page": found.page,
+            "pages": found.pages,
+            "size": found.size,
+            "of": found.of,
+        }
+    )
+
+
+@router.get(_KEY + "/files/{name}", summary="A picture or file the evaluation saved")
+def evaluation_file(
+    experiment: str,
+    checkpoint: str,
+    dataset: str,
+    subset: str,
+    name: str,
+    workbench: Workbench = Depends(get_workbench),
+) -> FileResponse:
+    if name not in PICTURES and name not in DOWNLOADS:  # never a path from the browser
+        raise ApiError(404, "not_found", f"an evaluation has no file {name[:80]!r}")
+    ev = _load(workbench, experiment, checkpoint, dataset, subset)
+    path = ev.file(name)
+    if not path.is_file():
+        raise ApiError(
+            404, "not_found", f"this evaluation has no {name} (ROC/PR: two classes only)"
+        )
+    media = DOWNLOADS.get(name, "image/png")
+    download = f"{ev.experiment}-{ev.checkpoint}-{ev.dataset.replace('@', '-v')}-{ev.subset}-{name}"
+    return FileResponse(
+        path,
+        media_type=media,
+        filename=download if name in DOWNLOADS else None,
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+    )
