@@ -273,7 +273,7 @@ def _deployment(
         stats=registry.stats.summary(record.name),
         window=registry.stats.WINDOW,
         problem=_problem(registry, record),
-        examples=examples(url, record.input_name, classes),
+        examples=examples(url, record.input_name, classes, record),
         delete_error=delete_error,
     )
 
@@ -299,7 +299,9 @@ def _problem(registry: Registry, record: DeploymentRecord) -> str | None:
     return None
 
 
-def examples(url: str, input_name: str, classes: list[str]) -> list[dict]:
+def examples(
+    url: str, input_name: str, classes: list[str], record: DeploymentRecord | None = None
+) -> list[dict]:
     """How to call the deployment: [{id, title, text}], the token as $CRITIC_TOKEN (never the real
     one); shell words quoted for any input name (a dataset's column may have a space)."""
     q = shlex.quote
@@ -316,9 +318,9 @@ def examples(url: str, input_name: str, classes: list[str]) -> list[dict]:
         {
             "label": shown[-1],
             "probabilities": probabilities,
-            "deployment": "…",
-            "experiment": "…",
-            "checkpoint": "…",
+            "deployment": record.name if record else "…",
+            "experiment": record.experiment if record else "…",
+            "checkpoint": record.checkpoint if record else "…",
         },
         indent=2,
         ensure_ascii=False,
