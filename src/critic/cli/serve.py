@@ -41,6 +41,14 @@ def serve_command(
         help="Serve the prediction API, health and tester only, without the workbench "
         "(for replicas).",
     ),
+    import_dir: Path | None = typer.Option(
+        None,
+        "--import-dir",
+        help="A directory the workbench may import dataset files from (no server path otherwise).",
+        exists=True,
+        file_okay=False,
+        resolve_path=True,
+    ),
 ) -> None:
     """Serve every enabled deployment over HTTP (FastAPI on uvicorn), the tester at /tester, and
     the workbench (log in at /login) unless --api-only."""
@@ -52,6 +60,8 @@ def serve_command(
         "CRITIC_TORCH_THREADS", str(torch_threads(workers))
     )  # read by each worker's ServeSettings
     os.environ["CRITIC_WORKBENCH"] = "0" if api_only else "1"  # read by create_app_from_env
+    if import_dir is not None:
+        os.environ["CRITIC_IMPORT_DIR"] = str(import_dir)  # read by each worker's ServeSettings
     url = url_of(host, port)
     enabled = sum(d.enabled for d in list_deployments())
     console.print(

@@ -5,6 +5,7 @@ the tokenization the word encoder uses, so the coverage table answers "what sequ
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -14,6 +15,10 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from critic.data.measures import WORD_LENGTHS  # noqa: E402
+from critic.data.measures import save_lengths as _save_lengths  # noqa: E402
+from critic.data.measures import shares_cut as _cut  # noqa: E402
+from critic.data.measures import wordpiece_file as _wordpiece_file  # noqa: E402
 from critic.data.split import SUBSETS  # noqa: E402
 from critic.data.store import DatasetVersion, load_version  # noqa: E402
 from critic.errors import SettingsError  # noqa: E402
@@ -113,7 +118,7 @@ def dataset_stats(
     if not at or at[0] < 1:
         raise SettingsError(f"coverage lengths must be positive whole numbers, got {lengths}")
     with bar(f"count words in {version.ref}", len(frame), enabled=progress) as advance:
-        lengths, vocabulary = _count_words(
+        lengths, vocabulary, frequencies = _count_words(
             frame["text"], groups.get("train", groups["all"]), advance
         )
     counts = {
@@ -131,17 +136,18 @@ def dataset_stats(
         {s: coverage(lengths[m], at) for s, m in groups.items()},
         {s: length_for_share(lengths[m]) for s, m in groups.items()},
         vocabulary,
-        _plot_all(version, lengths, at, groups, counts, out) if plots else {},
+        _plot_all(version, lengths, at, groups, counts, frequencies, out) if plots else {},
         out / "stats.json",
     )
     stats.path.write_text(json.dumps(stats.as_dict(), indent=2) + "\n")
     return stats
 
 
-def _count_words(texts, train: np.ndarray, advance) -> tuple[np.ndarray, dict[str, int]]:
-    """Words per text, and distinct words in train and overall; one text's words in memory at a time."""
+def _count_words(texts, train: np.ndarray, advance) -> tuple[np.ndarray, dict[str, int], Counter]:
+    """Words per text, distinct words in train and overall, and how often each train word occurs;
+    one text's words in memory at a time."""
     lengths = np.empty(len(texts), dtype=np.int64)
-    seen_train: set[str] = set()
+    seen_train: Counter[str] = Counter()
     seen_all: set[str] = set()
     for i, (text, in_train) in enumerate(zip(texts, train)):
         tokens = words(text)
@@ -152,7 +158,7 @@ def _count_words(texts, train: np.ndarray, advance) -> tuple[np.ndarray, dict[st
         if i % 1000 == 999:
             advance(1000)
     advance(len(texts) % 1000)
-    return lengths, {"train": len(seen_train), "all": len(seen_all)}
+    return lengths, {"train": len(seen_train), "all": len(seen_all)}, seen_train
 
 
 # -- plots -------------------------------------------------------------------------------------
@@ -164,9 +170,11 @@ def _plot_all(
     at: tuple[int, ...],
     groups: dict,
     counts: dict,
+    frequencies: Counter,
     out: Path,
 ) -> dict[str, str]:
     return {
+        "vocabulary": str(_vocabulary(version.ref, frequencies, out / "vocabulary.png")),
         "length_histogram": str(_histogram(version.ref, lengths, at, out / "length_histogram.png")),
         "length_boxplot": str(_boxplot(version.ref, lengths, groups, out / "length_boxplot.png")),
         "label_balance": str(_balance(version.ref, counts, out / "label_balance.png")),
@@ -226,6 +234,31 @@ def _balance(ref: str, counts: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
+VOCABULARY_MARKS = (5_000, 10_000, 20_000, 30_000)  # the word encoders' usual vocabulary sizes
+
+
+def _vocabulary(ref: str, frequencies: Counter, path: Path) -> Path:
+    """The share of train's running words that the K most frequent words cover, for each K: what
+    a word encoder's vocabulary size keeps (the rest become the unknown word)."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    counts = np.array(sorted(frequencies.values(), reverse=True), dtype=np.int64)
+    if counts.size:
+        covered = np.cumsum(counts) / counts.sum()
+        sizes = np.arange(1, counts.size + 1)
+        ax.plot(sizes, covered, color="#4C72B0")
+        ax.set_xscale("log")
+        for k in (m for m in VOCABULARY_MARKS if m < counts.size):
+            ax.axvline(k, color="#888888", linestyle=":", linewidth=1)
+            ax.text(k, 0.02, f"{k:,}: {covered[k - 1]:.1%}", rotation=90, fontsize=8, va="bottom")
+    ax.set_ylim(0, 1.02)
+    ax.set(
+        title=f"{ref}: vocabulary of train ({counts.size:,} distinct words)",
+        xlabel="vocabulary size (most frequent words kept)",
+        ylabel="share of running words covered",
+    )
+    return _save(fig, path)
+
+
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -277,9 +310,6 @@ def wordpiece_cut(
 
 # -- per-text lengths, kept so that a typed sequence length is judged at once -----------------------
 
-WORD_LENGTHS = (
-    "word_lengths.parquet"  # beside stats.json: subset, words (one row per labelled text)
-)
 
 
 def cut_at(
@@ -299,37 +329,3 @@ def cut_at(
             wordpiece_cut(ref, source, workspace=workspace, progress=False)
         out["wordpiece"] = _cut(_wordpiece_file(version, source), length)
     return out
-
-
-def _cut(path: Path, length: int) -> dict[str, float]:
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    subsets, lengths = (
-        table.column("subset").to_numpy(zero_copy_only=False),
-        table.column("length").to_numpy(),
-    )
-    groups = {s: subsets == s for s in SUBSETS if (subsets == s).any()}
-    groups["all"] = np.ones(len(lengths), dtype=bool)
-    return {s: float((lengths[m] > length).mean()) for s, m in groups.items()}
-
-
-def _save_lengths(path: Path, subsets: np.ndarray, lengths: np.ndarray) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.table(
-        {"subset": pa.array(subsets, pa.string()), "length": pa.array(lengths, pa.int32())}
-    )
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)  # a reader never sees half a file
-
-
-def _wordpiece_file(version: DatasetVersion, source: str) -> Path:
-    import hashlib
-
-    key = hashlib.sha256(source.encode()).hexdigest()[
-        :12
-    ]  # a source may be a path: hashed, not spelled
-    return version.path / "stats" / f"wordpiece_lengths-{key}.parquet"

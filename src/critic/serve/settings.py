@@ -27,6 +27,14 @@ class ServeSettings:
     max_json_depth: int = Limits.max_json_depth
     # CRITIC_SESSION_HOURS: how long a workbench login lasts (counted from the login, not sliding)
     session_hours: float = 12.0
+    # CRITIC_MAX_UPLOAD_BYTES: a workbench upload above this is refused (413); streamed to disk
+    max_upload_bytes: int = 2 * 1024**3
+    # CRITIC_IMPORT_DIR (`critic serve --import-dir DIR`): the only server directory the workbench
+    # may import files from; None: the browser can upload, or name a URL, but no server path
+    import_dir: str | None = None
+    # CRITIC_WORDPIECE_SOURCE: the tokenizer whose WordPiece tokens the workbench's coverage counts
+    # (a model directory or hub name, as `critic data stats --tokenizer`)
+    wordpiece_source: str = "sentence-transformers/all-MiniLM-L6-v2"
 
     @classmethod
     def from_env(cls) -> ServeSettings:
@@ -37,6 +45,9 @@ class ServeSettings:
             torch_threads=_number("CRITIC_TORCH_THREADS", cls.torch_threads, int),
             max_json_depth=_positive(SETTINGS["max_json_depth"], cls.max_json_depth),
             session_hours=_positive_hours("CRITIC_SESSION_HOURS", cls.session_hours),
+            max_upload_bytes=_positive("CRITIC_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            import_dir=_directory("CRITIC_IMPORT_DIR"),
+            wordpiece_source=os.environ.get("CRITIC_WORDPIECE_SOURCE") or cls.wordpiece_source,
         )
 
 
@@ -62,3 +73,16 @@ def _positive_hours(key: str, default: float) -> float:
             f"{key} must be a number of hours above 0 (at most a year), got {value!r}"
         )
     return value
+
+
+def _directory(key: str) -> str | None:
+    """An existing directory, resolved (symlinks followed), or None when the variable is unset."""
+    raw = os.environ.get(key)
+    if not raw:
+        return None
+    from pathlib import Path
+
+    path = Path(raw).expanduser().resolve()
+    if not path.is_dir():
+        raise SettingsError(f"{key}={raw!r} is not a directory")
+    return str(path)
