@@ -255,3 +255,34 @@ def test_examples_quote_any_input_name():
     assert '"label": "pos"' in found["json-answer"]
     assert 'auth=(os.environ["CRITIC_TOKEN"], "")' in found["python"]
     compile(found["python"], "example", "exec")  # valid Python
+
+
+def test_request_stats_are_bounded_and_thread_safe():
+    import threading
+
+    from critic.serve.registry import RequestStats
+
+    stats = RequestStats()
+    assert stats.summary("x")["median_ms"] is None
+
+    def hammer(offset: int) -> None:
+        for i in range(500):
+            stats.record("x", (offset + i % 100 + 1) / 1000, ok=i % 10 != 0)
+
+    threads = [threading.Thread(target=hammer, args=(0,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    s = stats.summary("x")
+    assert s["requests"] == 2000 and s["errors"] == 200 and s["answered"] == 1800
+    assert s["window"] == RequestStats.WINDOW  # the newest 1,000 answered only
+    assert 1 <= s["median_ms"] <= s["p95_ms"] <= 100
+    stats.forget("x")
+    assert stats.summary("x")["requests"] == 0
+
+    one = RequestStats()
+    for ms in range(1, 101):
+        one.record("y", ms / 1000, ok=True)
+    assert one.summary("y")["p95_ms"] == pytest.approx(95)
+    assert one.summary("y")["median_ms"] == pytest.approx(50.5)

@@ -48,6 +48,10 @@ def test_deploy_copy_the_token_test_it_disable_rotate_delete(page, trained):
     expect(page).to_have_url(base + "/deployments/new")
     page.select_option("#experiment", "films")
     expect(page.locator("#name")).to_have_attribute("placeholder", "films-best")
+    page.check("#checkpoint-last")
+    expect(page.locator("#name")).to_have_attribute("placeholder", "films-last")
+    page.check("#checkpoint-best")
+    shot(page, "deployment-new")
     page.fill("#name", "web")
     page.click("#create")
 
@@ -91,6 +95,14 @@ def test_deploy_copy_the_token_test_it_disable_rotate_delete(page, trained):
     )
     shot(page, "deployment")
 
+    # where the browser refuses the clipboard, the copy button selects the text for Ctrl+C
+    page.evaluate(
+        "() => { navigator.clipboard.writeText = () => Promise.reject(new Error('refused')); }"
+    )
+    page.click('[data-copy="#predict-url"]')
+    expect(page.locator(".visually-hidden[aria-live]")).not_to_be_empty()
+    assert page.evaluate("String(window.getSelection())") == base + "/v1/deployments/web/predict"
+
     page.click("#enabled-switch")
     expect(page.locator("#state")).to_have_text("disabled")
     expect(page.locator("#enabled-switch")).to_have_attribute("aria-checked", "false")
@@ -124,11 +136,15 @@ def test_deploy_copy_the_token_test_it_disable_rotate_delete(page, trained):
     expect(row.locator("td.num").first).to_have_text("4")
     shot(page, "deployments")
 
-    # readable in a narrow window: the page does not scroll sideways
-    page.click('tr[data-name="web"] a[href="/deployments/web"]')
+    # readable in a narrow window: no page scrolls sideways (tables and code scroll in their box)
     page.set_viewport_size({"width": 380, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 380
+    page.goto(base + "/deployments/new")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 380
+    page.goto(base + "/deployments/web")
     expect(page.locator("#deployment-name")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 380
+    shot(page, "deployment-narrow")
     page.set_viewport_size({"width": 1280, "height": 800})
 
     # delete: the button waits for the name

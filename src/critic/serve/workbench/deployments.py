@@ -144,12 +144,20 @@ def _new_form(
         "deployments-new.html",
         status=status,
         title="New deployment",
-        experiments=experiments,
+        experiments=[(e, _best_val_accuracy(e)) for e in experiments],
         values={**values, "experiment": wanted if wanted in names else ""},
         checkpoints=CHECKPOINTS,
         error=_message(error) if error else None,
         note=note,
     )
+
+
+def _best_val_accuracy(experiment: Experiment) -> float | None:
+    """The validation accuracy of the best epoch, if it was measured (from the catalog's record)."""
+    for epoch in experiment.record.epochs:
+        if epoch.get("epoch") == experiment.record.best_epoch:
+            return epoch.get("val_accuracy")
+    return None
 
 
 def _not_deployable(name: str, workbench: Workbench) -> str:
