@@ -23,6 +23,7 @@ __all__ = [
     "ExperimentConfig",
     "load_config_file",
     "train_settings",
+    "parse_class_weight",
 ]
 
 # The train settings the linear model reads (critic.experiments.run._run_linear): it is fitted in one
@@ -147,6 +148,20 @@ class ExperimentConfig:
 
 def train_settings(data: dict, base: TrainSettings | None = None) -> TrainSettings:
     return update(base or TrainSettings(), data, "train setting")
+
+
+def parse_class_weight(text: str) -> str | dict[str, float]:
+    """`--class-weight` as typed (CLI flag, workbench field): none, balanced, or
+    LABEL=WEIGHT,... → {label: weight}."""
+    text = text.strip()
+    if text in ("none", "balanced"):
+        return text
+    try:
+        return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(","))}
+    except ValueError:
+        raise SettingsError(
+            f"--class-weight takes none, balanced or LABEL=WEIGHT,...; got {text!r}"
+        ) from None
 
 
 def load_config_file(path: Path) -> dict:

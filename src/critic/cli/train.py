@@ -127,13 +127,6 @@ def _given(**options) -> dict:
 
 def class_weights(text: str) -> str | dict[str, float]:
     """--class-weight: none, balanced, or LABEL=WEIGHT,... → {label: weight}."""
-    from critic.errors import SettingsError
+    from critic.config import parse_class_weight
 
-    if text in ("none", "balanced"):
-        return text
-    try:
-        return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(","))}
-    except ValueError:
-        raise SettingsError(
-            f"--class-weight takes none, balanced or LABEL=WEIGHT,...; got {text!r}"
-        ) from None
+    return parse_class_weight(text)

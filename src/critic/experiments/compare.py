@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from critic.catalog import Catalog
-from critic.config import LINEAR_TRAIN_SETTINGS
 from critic.errors import SettingsError
-from critic.experiments.store import Experiment, get_experiment
+from critic.experiments.store import Experiment, flat_settings, get_experiment
 from critic.plots import curves_png
 from critic.workspace import Workspace
 
@@ -30,44 +29,12 @@ def compare_experiments(names: list[str], workspace: Workspace | None = None) ->
     if len(names) < 1:
         raise SettingsError("name at least one experiment to compare")
     runs = [get_experiment(n, workspace) for n in names]
-    flat = [_used(_flatten(r.record.config), r.record.config) for r in runs]
-    keys = sorted({k for f in flat for k in f} - {"model.blocks"})
+    flat = [flat_settings(r.record.config) for r in runs]
+    keys = sorted({k for f in flat for k in f} - {"model.blocks"}) + ["model.blocks"]
     settings = [(k, [str(f.get(k, "")) for f in flat]) for k in keys]
-    settings.append(
-        (
-            "model.blocks",
-            [
-                f"{len(r.record.config['model']['blocks'])} blocks"
-                if "blocks" in r.record.config["model"]
-                else "linear"
-                for r in runs
-            ],
-        )
-    )
     path = workspace.root / "reports" / ("compare-" + "-".join(names)[:150] + ".png")
     curves_png(
         {r.name: list(r.record.epochs) for r in runs}, path, "per-epoch curves: " + ", ".join(names)
     )
     catalog = Catalog(workspace.catalog_path)
     return Comparison(runs, settings, path, [catalog.evaluations(r.name) for r in runs])
-
-
-def _used(flat: dict[str, object], config: dict) -> dict[str, object]:
-    """Leave out the train settings a linear run never read (they hold defaults, not choices)."""
-    if config["model"].get("kind") != "linear":
-        return flat
-    return {
-        k: v
-        for k, v in flat.items()
-        if not k.startswith("train.") or k[6:] in LINEAR_TRAIN_SETTINGS
-    }
-
-
-def _flatten(config: dict, prefix: str = "") -> dict[str, object]:
-    out = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and key != "class_weight":
-            out.update(_flatten(value, f"{prefix}{key}."))
-        elif not (prefix == "model." and key == "blocks"):
-            out[f"{prefix}{key}"] = value
-    return out

@@ -28,7 +28,7 @@ from critic.config import ExperimentConfig
 from critic.data.store import DatasetVersion, load_version
 from critic.errors import SettingsError
 from critic.experiments.events import EVENTS_FILE, EventWriter
-from critic.experiments.store import Experiment, get_experiment, now, owner
+from critic.experiments.store import Experiment, free_name, get_experiment, now, owner
 from critic.models.graph import GraphModel
 from critic.models.linear import LinearSettings, NBLinear
 from critic.models.pretrained import load_pretrained_weights, pretrain_embeddings
@@ -336,9 +336,4 @@ def _sync_metrics(
 
 
 def _free_name(catalog: Catalog, config: ExperimentConfig) -> str:
-    base = (config.preset or "custom").rsplit(".v", 1)[0]
-    taken = {r.name for r in catalog.experiments()}
-    n = 1
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
+    return free_name(config.preset or "custom", {r.name for r in catalog.experiments()})

@@ -24,7 +24,15 @@ from critic.errors import ExperimentNotFound, SettingsError
 from critic.names import validate_name
 from critic.workspace import Workspace
 
-__all__ = ["Experiment", "get_experiment", "list_experiments", "owner", "now"]
+__all__ = [
+    "Experiment",
+    "get_experiment",
+    "list_experiments",
+    "owner",
+    "now",
+    "free_name",
+    "flat_settings",
+]
 
 
 @dataclass(frozen=True)
@@ -103,3 +111,42 @@ def list_experiments(workspace: Workspace | None = None) -> list[Experiment]:
         Experiment(r, workspace.root / r.path)
         for r in Catalog(workspace.catalog_path).experiments()
     ]
+
+
+def free_name(base: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """`BASE-N` with the smallest N not in `taken` (a preset's name without its version, e.g.
+    kim-cnn-3): what `critic train` names an experiment given no --name."""
+    base = base.rsplit(".v", 1)[0]
+    n = 1
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def flat_settings(config: dict) -> dict[str, object]:
+    """A saved config (config.json) as `table.setting` → value, for showing and comparing: the
+    blocks summed up as "N blocks" (or "linear"), and the train settings a linear model never
+    reads left out (they hold defaults, not choices)."""
+    flat = _flatten(config)
+    linear = config.get("model", {}).get("kind") == "linear"
+    if linear:
+        from critic.config import LINEAR_TRAIN_SETTINGS  # here: config brings torch
+
+        flat = {
+            k: v
+            for k, v in flat.items()
+            if not k.startswith("train.") or k[6:] in LINEAR_TRAIN_SETTINGS
+        }
+    blocks = config.get("model", {}).get("blocks")
+    flat["model.blocks"] = "linear" if linear or blocks is None else f"{len(blocks)} blocks"
+    return flat
+
+
+def _flatten(config: dict, prefix: str = "") -> dict[str, object]:
+    out = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and key != "class_weight":
+            out.update(_flatten(value, f"{prefix}{key}."))
+        elif not (prefix == "model." and key == "blocks"):
+            out[f"{prefix}{key}"] = value
+    return out
