@@ -40,9 +40,8 @@ PICTURES = {  # file → (title, alt text)
     "history.png": ("Training history", "train and validation loss and accuracy per epoch"),
     "reliability.png": ("Calibration", "reliability diagram: accuracy against confidence"),
     "roc_pr.png": ("ROC and precision–recall", "ROC and precision-recall curves"),
-    "correct_incorrect.png": ("Correct and incorrect per class", "bars per class"),
-    "confusion.png": ("Confusion matrix (picture)", "the confusion matrix as a heat map"),
 }
+BARS = "correct_incorrect.png"  # beside the confusion matrix
 DOWNLOADS = {"errors.csv": "text/csv; charset=utf-8", "metrics.json": "application/json"}
 _Short = Annotated[str, Query(max_length=200)]
 
@@ -61,9 +60,8 @@ def evaluations_page(
     from critic.experiments.store import list_experiments
 
     ws = workbench.workspace
-    runnable = sorted(
-        (e for e in list_experiments(ws) if e.record.epochs_done > 0), key=lambda e: e.name
-    )
+    experiments = list_experiments(ws)
+    runnable = sorted((e for e in experiments if e.record.epochs_done > 0), key=lambda e: e.name)
     chosen = next((e for e in runnable if e.name == experiment), None)
     if chosen is None and runnable and not experiment:
         chosen = runnable[0]
@@ -73,6 +71,7 @@ def evaluations_page(
         "evaluations.html",
         title="Evaluation",
         evaluations=[(ev, evaluation_url(ev)) for ev in list_evaluations(ws)],
+        own_dataset={e.name: e.record.dataset for e in experiments},
         experiments=runnable,
         chosen=chosen,
         asked=experiment,
@@ -246,6 +245,7 @@ def evaluation_page(
         matrix=confusion_view(metrics),
         cards=metric_cards(metrics),
         pictures=[(name, *PICTURES[name]) for name in PICTURES if ev.file(name).exists()],
+        has_bars=ev.file(BARS).exists(),
         errors=errors,
         filters=filters,
         link=lambda change: _with(url, filters, change),
@@ -350,7 +350,9 @@ def evaluation_file(
     name: str,
     workbench: Workbench = Depends(get_workbench),
 ) -> FileResponse:
-    if name not in PICTURES and name not in DOWNLOADS:  # never a path from the browser
+    if (
+        name not in PICTURES and name not in DOWNLOADS and name != BARS
+    ):  # never a path from the browser
         raise ApiError(404, "not_found", f"an evaluation has no file {name[:80]!r}")
     ev = _load(workbench, experiment, checkpoint, dataset, subset)
     path = ev.file(name)
