@@ -37,7 +37,7 @@ from critic.deploy import (
     rotate_token,
     set_enabled,
 )
-from critic.errors import ApiError, CriticError, InvalidName
+from critic.errors import ApiError, CriticError, InvalidName, SettingsError
 from critic.experiments.store import Experiment, get_experiment, list_experiments
 from critic.names import validate_name
 from critic.serve.registry import Registry
@@ -211,11 +211,15 @@ async def create(request: Request, workbench: Workbench = Depends(get_workbench)
 
 
 def _status(error: CriticError | ApiError) -> int:
+    """The status the app's handler gives this error (critic.serve.app._status_of, mirrored: the
+    app imports the workbench, so the workbench cannot import the app; a test keeps them equal)."""
     if isinstance(error, ApiError):
         return error.status
-    from critic.serve.app import _status_of  # the app's one mapping of library errors to statuses
-
-    return _status_of(error)[0]
+    if isinstance(error, LookupError):
+        return 404
+    if isinstance(error, SettingsError):
+        return 422
+    return 400  # InvalidName, SourceError and the rest
 
 
 def _token_answer(
