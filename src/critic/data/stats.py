@@ -188,7 +188,7 @@ def _histogram(ref: str, lengths: np.ndarray, at: tuple[int, ...], path: Path) -
     )
     shares = coverage(lengths, at)
     ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # headroom for the labels
-    for n in at:
+    for n in (n for n in at if n <= lengths.max() * 1.1):  # a line far right would squash the bars
         ax.axvline(n, color="#888888", linestyle=":", linewidth=1)
         ax.text(
             n,
@@ -309,7 +309,6 @@ def wordpiece_cut(
 
 
 # -- per-text lengths, kept so that a typed sequence length is judged at once -----------------------
-
 
 
 def cut_at(
