@@ -276,13 +276,6 @@ def tables_from_canvas(canvas: dict) -> dict:
     if len(blocks) > MAX_BLOCKS:
         raise GraphError(f"a canvas holds at most {MAX_BLOCKS} blocks, got {len(blocks)}")
     nodes = [_node(item, i) for i, item in enumerate(blocks)]
-    ids = [n["id"] for n in nodes]
-    for n in nodes:
-        if ids.count(n["id"]) > 1:
-            raise GraphError(f"block {n['id']!r}: two blocks have this name; rename one")
-        for name in n["inputs"]:
-            if name not in ids:
-                raise GraphError(f"block {n['id']!r}: its input {name!r} is not on the canvas")
     starts = [n for n in nodes if n["type"] == "Input"]
     if len(starts) != 1:
         raise GraphError(
@@ -290,6 +283,13 @@ def tables_from_canvas(canvas: dict) -> dict:
             if not starts
             else f"block {starts[1]['id']!r}: a graph has only one Input block; remove this one"
         )
+    ids = [n["id"] for n in nodes]
+    for n in nodes:
+        if ids.count(n["id"]) > 1:
+            raise GraphError(f"block {n['id']!r}: two blocks have this name; rename one")
+        for name in n["inputs"]:
+            if name not in ids:
+                raise GraphError(f"block {n['id']!r}: its input {name!r} is not on the canvas")
     model = {
         "init": canvas.get("init", "keras"),
         "blocks": [

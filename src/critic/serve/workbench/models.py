@@ -62,7 +62,7 @@ class Card:
     published: str
     measured: str | None  # our figure (presets.MEASURED), None when there is none
     parameters: int | None  # None: not counted (a pretrained model not on this machine)
-    note: str | None  # why there is no count or no graph
+    note: str | None  # why there is no count (the checker's words) or no graph
     encoder: str
     train: str
     drawing: Drawing | None  # None for the linear model (no graph)
@@ -96,7 +96,7 @@ def _card(name: str) -> Card:
             "its own n-gram counts", "one pass", None,
         )  # fmt: skip
     check = check_tables(tables)
-    note = None if check.ok else f"Parameters not counted: {check.error}"
+    note = None if check.ok else check.error  # e.g. a pretrained model not on this machine
     return Card(
         name,
         preset.name,
