@@ -44,6 +44,7 @@ __all__ = [
     "GraphError",
     "MissingModel",
     "ApiError",
+    "http_status",
 ]
 
 
@@ -130,3 +131,19 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+def http_status(exc: CriticError | ApiError) -> tuple[int, str]:
+    """The HTTP status and error code a web route answers this error with (the most specific kind
+    first): the app's handler and a page that re-renders its form with the message both use it."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.code
+    for kind, status, code in (
+        (LookupError, 404, "not_found"),
+        (InvalidName, 400, "invalid_name"),
+        (SettingsError, 422, "invalid_settings"),
+        (SourceError, 400, "bad_source"),
+    ):
+        if isinstance(exc, kind):
+            return status, code
+    return 400, "refused"

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import critic
-from critic.errors import ApiError, CriticError, InvalidName, SettingsError, SourceError
+from critic.errors import ApiError, CriticError, http_status
 from critic.serve import api, health, pages
 from critic.serve.registry import Registry
 from critic.serve.settings import ServeSettings
@@ -124,7 +124,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CriticError)
     async def critic_error(request: Request, exc: CriticError) -> Response:
         # a library function a route called refused its input: the user can fix it
-        status, code = _status_of(exc)
+        status, code = http_status(exc)
         return _answer(request, status, code, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
@@ -153,19 +153,6 @@ def _add_error_handlers(app: FastAPI) -> None:
             "internal_error",
             "the server failed on this request; the server log has the details",
         )
-
-
-def _status_of(exc: CriticError) -> tuple[int, str]:
-    """The HTTP status and code of a library error (the most specific kind first)."""
-    for kind, status, code in (
-        (LookupError, 404, "not_found"),
-        (InvalidName, 400, "invalid_name"),
-        (SettingsError, 422, "invalid_settings"),
-        (SourceError, 400, "bad_source"),
-    ):
-        if isinstance(exc, kind):
-            return status, code
-    return 400, "refused"
 
 
 def _openapi(app: FastAPI) -> dict:

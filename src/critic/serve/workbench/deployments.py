@@ -37,7 +37,7 @@ from critic.deploy import (
     rotate_token,
     set_enabled,
 )
-from critic.errors import ApiError, CriticError, InvalidName, SettingsError
+from critic.errors import ApiError, CriticError, InvalidName, http_status
 from critic.experiments.store import Experiment, get_experiment, list_experiments
 from critic.names import validate_name
 from critic.serve.registry import Registry
@@ -205,21 +205,9 @@ async def create(request: Request, workbench: Workbench = Depends(get_workbench)
     except (CriticError, ApiError) as exc:
         if not wants_html(request):
             raise
-        return _new_form(request, workbench, values, exc, _status(exc))
+        return _new_form(request, workbench, values, exc, http_status(exc)[0])
     await run_in_threadpool(_registry(request).refresh, True)  # served from this answer on
     return _token_answer(request, created.deployment, created.token, rotated=False)
-
-
-def _status(error: CriticError | ApiError) -> int:
-    """The status the app's handler gives this error (critic.serve.app._status_of, mirrored: the
-    app imports the workbench, so the workbench cannot import the app; a test keeps them equal)."""
-    if isinstance(error, ApiError):
-        return error.status
-    if isinstance(error, LookupError):
-        return 404
-    if isinstance(error, SettingsError):
-        return 422
-    return 400  # InvalidName, SourceError and the rest
 
 
 def _token_answer(
