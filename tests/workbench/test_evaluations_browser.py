@@ -46,6 +46,7 @@ def test_a_confusion_matrix_cell_filters_the_errors(evaluated, page):
     true, pred = cell.get_attribute("data-true"), cell.get_attribute("data-pred")
     count = int(cell.get_attribute("data-count"))
     assert true != pred and count > 0
+    page.evaluate("window.notReloaded = true")
     cell.locator("a").click()
     expect(page).to_have_url(re.compile(rf"\?true={true}&pred={pred}#errors$"))
     expect(page.locator("#errors-count")).to_have_text(re.compile(rf"^{count} of "))
@@ -56,9 +57,18 @@ def test_a_confusion_matrix_cell_filters_the_errors(evaluated, page):
         expect(rows.nth(i).locator('[data-col="pred"]')).to_have_text(pred)
     expect(page.locator("#f-true")).to_have_value(true)
     expect(page.locator("#f-pred")).to_have_value(pred)
+    expect(page.locator(f'td.ev-chosen[data-true="{true}"][data-pred="{pred}"]')).to_have_count(1)
+    assert page.evaluate("window.notReloaded === true")  # swapped in place
     # the back button: all the errors again
     page.go_back()
+    expect(page).to_have_url(re.compile(re.escape(PAGE) + "$"))
     expect(page.locator("#errors-count")).to_have_text(total)
+    expect(page.locator("td.ev-chosen")).to_have_count(0)
+    page.go_forward()
+    expect(page.locator("tr.ev-error")).to_have_count(count)
+    page.go_back()
+    expect(page.locator("#errors-count")).to_have_text(total)
+    assert page.evaluate("window.notReloaded === true")
 
     # search the text, open a whole text
     page.fill("#f-q", "went on")

@@ -2,7 +2,9 @@
 // versions (?experiment=NAME, so the choice is a link too); each unfinished evaluate job is polled
 // (GET /evaluations/jobs/ID) until it ends, its state, time, log tail and result links updated in
 // place. An evaluation's page: the error browser is plain links and a GET form (linkable, the back
-// button works); arriving at #errors moves the keyboard focus there.
+// button works, and it all works without this script); with it, following one of those links
+// (a matrix cell, a class, a page, Clear) or filtering fetches the same page and swaps in its
+// error browser and matrix without a reload, the URL pushed to the history so Back undoes it.
 (function () {
   "use strict";
 
@@ -66,6 +68,60 @@
     });
   }
 
+  const SWAPPED = ["confusion", "errors"]; // the parts of an evaluation's page a filter changes
+
+  async function showErrors(url, push) {
+    const current = document.getElementById("errors");
+    current.setAttribute("aria-busy", "true");
+    try {
+      const response = await fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      SWAPPED.forEach((id) => {
+        const now = document.getElementById(id), next = fresh.getElementById(id);
+        if (now && next) now.replaceWith(document.importNode(next, true));
+      });
+      if (push) history.pushState({ errors: true }, "", url);
+      const section = document.getElementById("errors");
+      section.focus({ preventScroll: true });
+      section.scrollIntoView({ block: "start" });
+    } catch (err) {
+      window.location.assign(url); // the page itself says what went wrong, in words
+    }
+  }
+
+  function ours(url) {
+    return url.origin === location.origin && url.pathname === location.pathname && url.hash === "#errors";
+  }
+
+  function wireErrorBrowser() {
+    if (!document.getElementById("errors-filter")) return;
+    document.addEventListener("click", (event) => {
+      const a = event.target.closest("a[href]");
+      if (!a || event.defaultPrevented || event.button !== 0) return;
+      if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return; // a new tab
+      const url = new URL(a.href, location.href);
+      if (!ours(url)) return;
+      event.preventDefault();
+      showErrors(url.href, true);
+    });
+    document.addEventListener("submit", (event) => {
+      const form = event.target;
+      if (form.id !== "errors-filter") return;
+      event.preventDefault();
+      const url = new URL(form.action, location.href);
+      const params = new URLSearchParams(new FormData(form));
+      [...params.keys()].forEach((key) => {
+        const value = params.get(key);
+        if (value === "" || (key === "order" && value === "desc")) params.delete(key);
+      });
+      url.search = params.toString();
+      url.hash = "errors";
+      showErrors(url.href, true);
+    });
+    window.addEventListener("popstate", () => showErrors(location.href, false));
+  }
+
   function focusErrors() {
     if (window.location.hash !== "#errors") return;
     const section = document.getElementById("errors");
@@ -76,5 +132,6 @@
     wireExperimentChoice();
     watchJobs();
     focusErrors();
+    wireErrorBrowser();
   });
 })();
