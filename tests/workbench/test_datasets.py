@@ -232,6 +232,11 @@ def test_import_split_stats_rejects_and_coverage(wb, workspace):
     made = wb.get(f"/datasets/-/jobs/{done.id}/log").json()["version"]
     assert made["ref"] == "rev@2"
     assert "seed 7" in wb.get("/datasets/rev/2").text
+    listed = wb.get("/datasets").text  # the data jobs of the last day, each linked to its log
+    assert (
+        f'href="/datasets/-/jobs/{done.id}"' in listed
+        and f'href="/datasets/-/jobs/{job.id}"' in listed
+    )
 
 
 def test_unknown_versions_and_jobs_are_404(wb):

@@ -65,6 +65,9 @@ def test_upload_preview_change_the_label_import_see_statistics_and_coverage(
     page.fill("#dataset-name", "a..b")  # passes the field's pattern, not the server's check
     page.click("#import-button")
     expect(page.locator("#import-form [data-error]")).to_contain_text("invalid dataset name")
+    page.set_viewport_size({"width": 380, "height": 800})
+    assert _no_sideways_scroll(page)  # the wide table scrolls inside its box
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.fill("#dataset-name", "reviews")
     shot(page, "dataset-preview")
     page.click("#import-button")
@@ -73,6 +76,8 @@ def test_upload_preview_change_the_label_import_see_statistics_and_coverage(
     page.wait_for_url(re.compile(r"/datasets/-/jobs/job-"))
     expect(page.locator("#version-link")).to_have_text("reviews@1", timeout=90_000)
     expect(page.locator("#job-state")).to_have_text("done")
+    expect(page.locator("#job-log")).to_contain_text("reviews@1")
+    shot(page, "dataset-job")
     assert load_version("reviews@1", workspace).manifest["columns"]["label"] == "topic"
     page.click("#version-link")
     page.wait_for_url(page.base + "/datasets/reviews/1")

@@ -29,6 +29,7 @@ import re
 import secrets
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -79,14 +80,14 @@ def datasets_page(request: Request, workbench: Workbench = Depends(get_workbench
         (name, sorted(vs, key=lambda v: v.record.version, reverse=True))
         for name, vs in sorted(by_name.items())
     ]
-    running = [j for j in list_jobs(workbench.workspace) if j.kind in DATA_JOBS and not j.finished]
+    recent = _recent_jobs(workbench)
     return render(
         request,
         "datasets.html",
         title="Datasets",
         datasets=datasets,
         subsets=SUBSETS,
-        running=running,
+        recent=recent,
         max_upload=workbench.settings.max_upload_bytes,
         import_dir=workbench.settings.import_dir,
         server_files=_server_files(workbench.settings.import_dir),
@@ -94,9 +95,16 @@ def datasets_page(request: Request, workbench: Workbench = Depends(get_workbench
     )
 
 
-def subset_sizes(manifest: dict) -> dict[str, int]:
-    by = manifest["rows"]["by_subset"]
-    return {s: sum(by.get(s, {}).values()) for s in SUBSETS}
+def _recent_jobs(workbench: Workbench, most: int = 5, hours: float = 24) -> list:
+    """The newest data jobs still running or ended within `hours`: an import that failed while
+    the person was elsewhere is found here, with its log one click away."""
+    since = (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
+    jobs = [
+        j
+        for j in list_jobs(workbench.workspace)
+        if j.kind in DATA_JOBS and (not j.finished or (j.ended or "") >= since)
+    ]
+    return sorted(jobs, key=lambda j: j.created, reverse=True)[:most]
 
 
 # -- upload, server path, preview ------------------------------------------------------------------
