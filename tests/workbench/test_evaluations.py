@@ -295,3 +295,45 @@ def test_logged_out_nothing_is_shown(home, client):
     for path in ("/evaluations", PAGE, f"{PAGE}/errors", f"{PAGE}/files/errors.csv"):
         assert client.get(path, headers={"Accept": "application/json"}).status_code == 401
     assert client.post("/evaluations", data={"experiment": EXPERIMENT}).status_code in (401, 403)
+
+
+def test_a_failed_job_says_why_and_a_done_one_links_its_results(home, logged_in):
+    from critic.catalog import Catalog
+    from critic.jobs import submit
+
+    argv = ["evaluate", EXPERIMENT, "--checkpoint", "best", "--subset", "all", "--dataset", OWN]
+    failed, done = (submit("evaluate", argv, workspace=home) for _ in range(2))
+    catalog = Catalog(home.catalog_path)
+    catalog.end_job(
+        failed.id, "failed", "2026-12-02T00:00:01", error="boom: no memory", was=("queued",)
+    )
+    catalog.end_job(done.id, "done", "2026-12-02T00:00:02", exit_code=0, was=("queued",))
+    shown = logged_in.get(f"/evaluations/jobs/{failed.id}").json()
+    assert shown["state"] == "failed" and shown["finished"] and "boom" in shown["error"]
+    assert shown["results"] == []
+    links = logged_in.get(f"/evaluations/jobs/{done.id}").json()["results"]
+    assert links == [
+        {"subset": s, "url": f"/evaluations/{EXPERIMENT}/best/{OWN}/{s}"}
+        for s in ("validation", "test")
+    ]
+    html = logged_in.get("/evaluations").text
+    assert (
+        "boom: no memory" in html
+        and f'href="/evaluations/{EXPERIMENT}/best/{OWN}/validation"' in html
+    )
+    train = submit("train", ["train", "--dataset", OWN, "--preset", "linear"], workspace=home)
+    assert logged_in.get(f"/evaluations/jobs/{train.id}").status_code == 404
+
+
+def test_two_classes_show_roc_and_precision_recall(workspace, tiny_dataset, logged_in):
+    from critic.evaluate import evaluate
+    from critic.experiments.configure import build_config
+    from critic.experiments.run import train_experiment
+
+    train_experiment(build_config(tiny_dataset, preset="linear"), name="two")
+    evaluate("two", subset="validation", progress=False)
+    url = f"/evaluations/two/best/{tiny_dataset}/validation"
+    html = logged_in.get(url).text
+    assert 'data-metric="roc-auc"' in html and 'data-metric="average-precision"' in html
+    assert f"{url}/files/roc_pr.png" in html and "drawn for two classes" not in html
+    assert logged_in.get(f"{url}/files/roc_pr.png").content[:4] == b"\x89PNG"
