@@ -244,3 +244,50 @@ def test_unknown_versions_and_jobs_are_404(wb):
     assert wb.get("/datasets/nothing/1/rejects.csv").status_code == 404
     assert wb.get("/datasets/nothing/1/coverage?length=5").status_code == 404
     assert wb.get("/datasets/-/preview", params={"upload": "../../x"}).status_code == 400
+
+
+def test_the_settings_come_from_the_environment_and_critic_serve(
+    workspace, tmp_path, monkeypatch, capsys
+):
+    from critic.errors import SettingsError
+    from tests.test_cli import run
+
+    monkeypatch.setenv("CRITIC_MAX_UPLOAD_BYTES", "12345")
+    monkeypatch.setenv("CRITIC_IMPORT_DIR", str(tmp_path))
+    settings = ServeSettings.from_env()
+    assert settings.max_upload_bytes == 12345 and settings.import_dir == str(tmp_path.resolve())
+    monkeypatch.setenv("CRITIC_IMPORT_DIR", str(tmp_path / "missing"))
+    with pytest.raises(SettingsError, match="not a directory"):
+        ServeSettings.from_env()
+    monkeypatch.delenv("CRITIC_IMPORT_DIR")
+    assert ServeSettings.from_env().import_dir is None
+    monkeypatch.setenv("CRITIC_MAX_UPLOAD_BYTES", "0")
+    with pytest.raises(SettingsError):
+        ServeSettings.from_env()
+
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: None)
+    for key in (
+        "CRITIC_WORKBENCH",
+        "CRITIC_TORCH_THREADS",
+    ):  # set by `critic serve`: restored after
+        monkeypatch.delenv(key, raising=False)
+    (tmp_path / "in").mkdir()
+    code, _, _ = run(monkeypatch, capsys, "serve", "--import-dir", str(tmp_path / "in"))
+    assert code == 0 and os.environ["CRITIC_IMPORT_DIR"] == str((tmp_path / "in").resolve())
+    code, _, _ = run(monkeypatch, capsys, "serve", "--import-dir", str(tmp_path / "nope"))
+    assert code != 0
+
+
+def test_a_queued_data_job_is_cancelled_from_its_page(workspace, alice, monkeypatch):
+    monkeypatch.setenv("CRITIC_JOBS_POOL", "0")  # nothing starts it: it stays queued
+    client = _client(workspace, alice)
+    try:
+        upload = _upload(client, CSV.encode()).json()["upload"]
+        job = client.post("/datasets/-/import", data={"upload": upload, "name": "q"}).json()["job"]
+        page = client.get(f"/datasets/-/jobs/{job}").text
+        assert 'id="job-cancel"' in page and "queued" in page
+        assert client.post(f"/datasets/-/jobs/{job}/cancel").json() == {"state": "cancelled"}
+        assert client.get(f"/datasets/-/jobs/{job}/log").json()["state"] == "cancelled"
+        assert 'id="job-cancel"' not in client.get(f"/datasets/-/jobs/{job}").text
+    finally:
+        client.__exit__(None, None, None)

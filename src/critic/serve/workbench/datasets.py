@@ -9,6 +9,7 @@ version with other subset settings. The work is done by the CLI's own commands, 
     POST /datasets/-/import                        queue `critic data import` → its job page
     GET  /datasets/-/jobs/{job}                    a data job's progress and log
     GET  /datasets/-/jobs/{job}/log?offset=N       JSON: the log from N on, state, the version made
+    POST /datasets/-/jobs/{job}/cancel             stop it (its process group), as `critic jobs cancel`
     GET  /datasets/{name}                          → its newest version
     GET  /datasets/{name}/{v}                      counts, rejects (?rejects=PAGE), statistics
     GET  /datasets/{name}/{v}/rejects.csv          the rejected rows, downloaded
@@ -45,7 +46,7 @@ from critic.data.split import SUBSETS, SplitSettings
 from critic.data.store import REJECTS_FILE, DatasetVersion, list_versions, load_version
 from critic.data.tables import format_of
 from critic.errors import ApiError, CriticError, SettingsError
-from critic.jobs import get_job, list_jobs, read_log, submit
+from critic.jobs import cancel, get_job, list_jobs, read_log, submit
 from critic.jobs.logs import tail
 from critic.names import validate_name
 from critic.serve.workbench.render import PAGE_HEADERS, render
@@ -504,6 +505,12 @@ def job_log(job_id: str, offset: int = 0, workbench: Workbench = Depends(get_wor
         "seconds": job.seconds(),
         "version": made and {"ref": made[0], "url": made[1]},
     }
+
+
+@router.post("/datasets/-/jobs/{job_id}/cancel", summary="Cancel a data job")
+def cancel_job(job_id: str, workbench: Workbench = Depends(get_workbench)) -> dict:
+    job = cancel(_data_job(workbench, job_id).id, workspace=workbench.workspace)
+    return {"state": job.state}
 
 
 def _data_job(workbench: Workbench, job_id: str):

@@ -129,6 +129,8 @@
       },
       finished(answer) {
         busy.hidden = true;
+        const stop = document.getElementById("job-cancel");
+        if (stop) stop.hidden = true;
         if (answer.version) {
           const link = document.getElementById("version-link");
           link.href = answer.version.url;
