@@ -337,3 +337,17 @@ def test_two_classes_show_roc_and_precision_recall(workspace, tiny_dataset, logg
     assert 'data-metric="roc-auc"' in html and 'data-metric="average-precision"' in html
     assert f"{url}/files/roc_pr.png" in html and "drawn for two classes" not in html
     assert logged_in.get(f"{url}/files/roc_pr.png").content[:4] == b"\x89PNG"
+
+
+def test_an_evaluation_job_is_cancelled(home, logged_in):
+    from critic.jobs import submit
+
+    argv = ["evaluate", EXPERIMENT, "--subset", "test"]
+    job = submit("evaluate", argv, workspace=home)
+    assert 'data-cancel="' + job.id + '"' in logged_in.get("/evaluations").text
+    headers = {"X-CSRF-Token": csrf_of(logged_in), "Accept": "application/json"}
+    cancelled = logged_in.post(f"/evaluations/jobs/{job.id}/cancel", headers=headers).json()
+    assert cancelled["state"] == "cancelled" and cancelled["finished"]
+    assert 'data-cancel="' + job.id + '"' not in logged_in.get("/evaluations").text
+    refused = logged_in.post(f"/evaluations/jobs/{job.id}/cancel")  # no CSRF token
+    assert refused.status_code == 403

@@ -8,6 +8,7 @@ The same library functions as `critic evaluate` (critic.evaluations, critic.jobs
                                               job (checked first: a version with other classes is
                                               refused in words) → {"job", "redirect"}
     GET  /evaluations/jobs/{job_id}           an evaluate job's state, log tail and result links (JSON)
+    POST /evaluations/jobs/{job_id}/cancel    stop it (queued: at once; running: its process group)
     GET  /evaluations/{exp}/{checkpoint}/{dataset}/{subset}
                                               metric cards, confusion matrix (a cell filters the
                                               errors: ?true=A&pred=B), per-class table, pictures,
@@ -136,6 +137,20 @@ def evaluation_job(job_id: str, workbench: Workbench = Depends(get_workbench)) -
     if job.kind != "evaluate":
         raise ApiError(404, "not_found", f"{job_id!r} is a {job.kind} job, not an evaluation")
     return JSONResponse(job_view(job, workbench.workspace))
+
+
+@router.post("/evaluations/jobs/{job_id}/cancel", summary="Cancel an evaluation job")
+def cancel_evaluation_job(
+    job_id: str, workbench: Workbench = Depends(get_workbench)
+) -> JSONResponse:
+    from critic.jobs import cancel, get_job
+
+    job = get_job(job_id, workbench.workspace)
+    if job.kind != "evaluate":
+        raise ApiError(404, "not_found", f"{job_id!r} is a {job.kind} job, not an evaluation")
+    return JSONResponse(
+        job_view(cancel(job.id, workspace=workbench.workspace), workbench.workspace)
+    )
 
 
 def job_view(job, ws) -> dict:

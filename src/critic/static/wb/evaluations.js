@@ -42,9 +42,22 @@
     }
     if (job.finished) {
       card.dataset.finished = "yes";
-      const bar = card.querySelector("progress");
-      if (bar) bar.remove();
+      card.querySelectorAll("progress, [data-cancel]").forEach((el) => el.remove());
     }
+  }
+
+  function wireCancel(card, url, alert) {
+    const button = card.querySelector("[data-cancel]");
+    if (!button) return;
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        showJob(card, await critic.api("POST", url + "/cancel"));
+      } catch (failure) {
+        critic.showError(alert, failure);
+        button.disabled = false;
+      }
+    });
   }
 
   function watchJobs() {
@@ -54,6 +67,7 @@
       alert.hidden = true;
       alert.className = "error";
       card.appendChild(alert);
+      wireCancel(card, url, alert);
       critic.poll(async () => {
         try {
           const job = await critic.api("GET", url);
