@@ -13,6 +13,11 @@ from tests.test_cli import run
 from tests.workbench.conftest import shot
 
 
+WIDEST = """Array.from(document.querySelectorAll("body *"))
+  .filter((e) => e.getBoundingClientRect().right > 381 && !e.closest(".drawflow"))
+  .slice(0, 5).map((e) => e.tagName + "." + e.className + "#" + e.id).join(", ")"""
+
+
 def node(page, block_id: str):
     return page.locator(f'.drawflow-node[data-block="{block_id}"]')
 
@@ -112,6 +117,14 @@ def test_models_gallery_and_the_canvas_round_trip(
     expect(node(page, "embedding2")).to_have_count(0)
     expect(page.locator("#check")).to_contain_text("The graph fits")
 
+    # -- a name the graph reader refuses is named on its block; the tidy layout keeps the graph
+    choose(page, "embedding")
+    set_field(page, "Name", "2nd")
+    expect(node(page, "2nd").locator(".blk-error")).to_contain_text("not a valid name")
+    set_field(page, "Name", "embedding")
+    page.get_by_role("button", name="Tidy layout").click()
+    expect(page.locator("#check")).to_contain_text("The graph fits: 1,618 parameters")
+
     # -- a bad name is refused in words; a good one is saved, with the command that trains it
     page.fill("#graph-name", "no good")
     page.get_by_role("button", name="Save", exact=True).click()
@@ -161,6 +174,14 @@ def test_models_gallery_and_the_canvas_round_trip(
     expect(page.locator("#settings").get_by_label("kernel", exact=True)).to_have_value("2")
     expect(page.locator("#settings").get_by_label("activation", exact=True)).to_have_value("tanh")
     shot(page, "canvas")
+
+    # -- a narrow window: no sideways scroll of the page
+    page.set_viewport_size({"width": 380, "height": 800})
+    wide = "document.documentElement.scrollWidth"
+    assert page.evaluate(wide) <= 380, page.evaluate(WIDEST)
+    page.goto(page.base + "/models")
+    assert page.evaluate(wide) <= 380, page.evaluate(WIDEST)
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # -- delete it from the gallery, after the confirmation
     page.goto(page.base + "/models")

@@ -52,8 +52,9 @@ __all__ = [
     "MAX_BLOCKS",
 ]
 
-# a GraphError about a block starts "block 'ID'"; one about a dangling output names "block(s) ['ID'"
-_BLOCK = re.compile(r"^block '([^']+)'|block\(s\) \['([^']+)'")
+# a GraphError about a block starts "block 'ID'" (or "block id 'ID'"); one about a dangling
+# output names "block(s) ['ID'"
+_BLOCK = re.compile(r"^block (?:id )?'([^']+)'|block\(s\) \['([^']+)'")
 _NOT_IN_FILES = ("config",)  # a Transformer's config is read from its source, never written
 MAX_BLOCKS = 200  # blocks on one canvas (a Kim CNN has 15)
 
