@@ -12,7 +12,6 @@ from critic.experiments.canvas import canvas_of, load_graph, tables_from_canvas
 from tests.test_cli import run
 from tests.workbench.conftest import shot
 
-
 WIDEST = """Array.from(document.querySelectorAll("body *"))
   .filter((e) => e.getBoundingClientRect().right > 381 && !e.closest(".drawflow"))
   .slice(0, 5).map((e) => e.tagName + "." + e.className + "#" + e.id).join(", ")"""
