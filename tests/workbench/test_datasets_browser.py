@@ -117,6 +117,7 @@ def test_upload_preview_change_the_label_import_see_statistics_and_coverage(
     expect(page.locator("#rejected")).to_contain_text("Every row of the source was imported")
     page.set_viewport_size({"width": 380, "height": 800})
     assert _no_sideways_scroll(page)
+    shot(page, "dataset-version-narrow")
     page.goto(page.base + "/datasets")
     assert _no_sideways_scroll(page)
     page.set_viewport_size({"width": 1280, "height": 800})
