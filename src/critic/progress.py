@@ -5,6 +5,7 @@ progress widgets, so a caller that wants silence passes `progress=False`."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,9 +38,16 @@ def bar(
     enabled: bool = True,
     completed: float = 0,
 ) -> Iterator[Callable[[float], None]]:
-    """Yield `advance(n)`. unit="bytes" shows sizes and speed; "items" shows n/total."""
+    """Yield `advance(n)`. unit="bytes" shows sizes and speed; "items" shows n/total. Where
+    stderr is not a terminal (a job's log, CI), a plain line every few seconds instead of a bar:
+    a log that is read while it grows shows the work moving."""
     if not enabled:
         yield lambda n: None
+        return
+    console = stderr_console()
+    if not console.is_terminal:
+        with _lines(description, total, unit, completed) as advance:
+            yield advance
         return
     if unit == "bytes":
         columns = [
@@ -56,9 +64,45 @@ def bar(
             MofNCompleteColumn(),
             TimeElapsedColumn(),
         ]
-    with Progress(*columns, console=stderr_console(), transient=False) as progress:
+    with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(description, total=total, completed=completed)
         yield lambda n: progress.advance(task, n)
+
+
+LINE_EVERY = 2.0  # seconds between two progress lines in a log
+
+
+@contextmanager
+def _lines(description: str, total: float | None, unit: str, done: float):
+    """`advance(n)` that prints "DESCRIPTION: DONE of TOTAL (P%), S s" at most every LINE_EVERY
+    seconds, and once at the end."""
+    started = last = time.monotonic()
+    count, said = done, None
+
+    def say() -> None:
+        nonlocal said
+        said = count
+        shown = _amount(count, unit) + (f" of {_amount(total, unit)}" if total else "")
+        share = f" ({100 * count / total:.0f}%)" if total else ""
+        elapsed = time.monotonic() - started
+        print(f"{description}: {shown}{share}, {elapsed:.0f} s", file=sys.stderr, flush=True)
+
+    def advance(n: float) -> None:
+        nonlocal count, last
+        count += n
+        if time.monotonic() - last >= LINE_EVERY:
+            last = time.monotonic()
+            say()
+
+    yield advance
+    if said != count:
+        say()
+
+
+def _amount(n: float, unit: str) -> str:
+    if unit == "bytes":
+        return f"{n / 2**20:,.1f} MB"
+    return f"{n:,.0f}"
 
 
 class TrainingView:
