@@ -265,3 +265,18 @@ def test_save_load_delete_a_graph(logged_in, workspace):
     deleted = post(logged_in, "/models/graphs/tiny/delete", {})
     assert deleted.status_code == 200 and deleted.json()["redirect"] == "/models"
     assert not path.exists()
+
+
+def test_the_gallery_shows_the_best_run_of_each_preset_in_this_workspace(logged_in, tiny_dataset):
+    from critic.experiments.configure import build_config
+    from critic.experiments.run import train_experiment
+
+    for name in ("lin-a", "lin-b"):
+        train_experiment(build_config(tiny_dataset, preset="linear"), name=name)
+    html = logged_in.get("/models").text
+    card = html.split('id="preset-linear"')[1].split("</li>")[0]
+    ours = re.search(r'class="ours">([^<]*)<a href="/experiments/(lin-[ab])">', card)
+    assert ours and "% validation accuracy" in ours.group(1) and "(best of 2 runs)" in card
+    assert 'href="/experiments/new?model=preset:linear"' in card
+    kim = html.split('id="preset-kim-cnn"')[1].split("</li>")[0]
+    assert 'class="ours">–' in kim

@@ -43,15 +43,46 @@ JSON_DEPTH = 8  # {canvas: {blocks: [{settings: {...}}]}} is 5 deep
 @router.get("/models", summary="The presets and the saved graphs")
 def gallery(request: Request, workbench: Workbench = Depends(get_workbench)) -> HTMLResponse:
     from critic.experiments.canvas import list_graphs
+    from critic.experiments.store import list_experiments
     from critic.presets import preset_names
 
+    cards = [_card(name) for name in preset_names()]
     return render(
         request,
         "models.html",
         title="Models",
-        cards=[_card(name) for name in preset_names()],
+        cards=cards,
+        ours=_best_runs(list_experiments(workbench.workspace)),
         graphs=list_graphs(workbench.workspace),
     )
+
+
+@dataclass(frozen=True)
+class BestRun:
+    experiment: str  # the run with the best validation accuracy
+    accuracy: float
+    runs: int  # finished runs of this model in the workspace
+
+
+def _best_runs(experiments: list) -> dict[str, BestRun]:
+    """Per model (a preset's versioned name, as experiments record it): the finished run of this
+    workspace with the best validation accuracy at its best epoch (catalog rows only)."""
+    best: dict[str, BestRun] = {}
+    for e in experiments:
+        record = e.record
+        accuracy = next(
+            (x.get("val_accuracy") for x in record.epochs if x.get("epoch") == record.best_epoch),
+            None,
+        )
+        if record.status != "done" or accuracy is None:
+            continue
+        old = best.get(record.model)
+        runs = (old.runs if old else 0) + 1
+        if old is None or accuracy > old.accuracy:
+            best[record.model] = BestRun(record.name, accuracy, runs)
+        else:
+            best[record.model] = BestRun(old.experiment, old.accuracy, runs)
+    return best
 
 
 @dataclass(frozen=True)
@@ -238,6 +269,7 @@ async def save(request: Request, workbench: Workbench = Depends(get_workbench)) 
         "path": str(saved.path),
         "command": f"critic train --config {shlex.quote(str(saved.path))} --dataset NAME",
         "url": f"/models/canvas?graph={saved.name}",
+        "train_url": f"/experiments/new?model=graph:{saved.name}",
         "check": _check_json(result),
     }
 

@@ -533,6 +533,7 @@
       const answer = await critic.api("POST", "/models/graphs", { name, canvas: canvasJson() });
       document.getElementById("saved-path").textContent = answer.path;
       document.getElementById("saved-command").textContent = answer.command;
+      document.getElementById("saved-train").href = answer.train_url;
       document.getElementById("saved").hidden = false;
       history.replaceState(null, "", answer.url);
     } catch (failure) {
