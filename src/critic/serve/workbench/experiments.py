@@ -108,6 +108,14 @@ def _option(argv: tuple[str, ...], flag: str) -> str | None:
     return None
 
 
+def _model_of(experiment: Experiment) -> str:
+    """The preset, or the saved graph a custom model came from (its config file's name)."""
+    source = experiment.record.config.get("source") or ""
+    if experiment.record.model == "custom" and source.endswith(".toml"):
+        return f"graph {Path(source).stem}"
+    return experiment.record.model
+
+
 def _model_of_job(job: JobRecord) -> str:
     preset = _option(job.argv, "--preset")
     if preset:
@@ -134,7 +142,7 @@ def _rows(workbench: Workbench) -> list[Row]:
                 _total_epochs(e),
                 best.get("val_loss"),
                 best.get("val_accuracy"),
-                e.record.model,
+                _model_of(e),
                 e.record.dataset,
                 max(e.record.updated, _job_time(job)),
                 job.id if job else None,
@@ -347,6 +355,7 @@ def job_page(request: Request, job_id: str, workbench: Workbench = Depends(get_w
         experiment=None,
         linear=False,
         total=None,
+        model=None,
         settings=[],
         events_url=f"/experiments/jobs/{job.id}/events",
     )
@@ -406,6 +415,7 @@ def experiment_page(
         experiment=experiment,
         linear=_linear(experiment),
         total=_total_epochs(experiment),
+        model=_model_of(experiment) if experiment else None,
         settings=_settings_of(experiment),
         events_url=f"/experiments/{name}/events",
     )

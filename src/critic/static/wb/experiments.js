@@ -245,7 +245,7 @@
       state.textContent = "Loading the settings of " + model.value.replace(/^\w+:/, "") + "…";
       let d;
       try {
-        d = await critic.api("GET", form.dataset.defaultsUrl + "?model=" + encodeURIComponent(model.value));
+        d = await critic.api("GET", form.getAttribute("data-defaults-url") /* form.dataset: its "dataset" field */ + "?model=" + encodeURIComponent(model.value));
       } catch (failure) {
         critic.showError(form.querySelector("[data-error]"), failure);
         state.textContent = "";
