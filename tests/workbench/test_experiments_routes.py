@@ -281,3 +281,17 @@ def test_status_joins_the_record_and_the_job():
     assert status_of(E("killed"), None) == "failed"
     assert status_of(E("done"), J("cancelled")) == "done"
     assert status_of(E("failed"), J("queued")) == "queued"
+
+
+def test_an_unnamed_train_job_has_a_page_of_its_own(logged_in, workspace, tiny_dataset):
+    from critic.jobs import submit
+
+    job = submit("train", ["train", "--dataset", "tiny", "--preset", "linear"], workspace=workspace)
+    assert job.target is None
+    page = logged_in.get(f"/experiments/jobs/{job.id}")
+    assert page.status_code == 200 and job.id in page.text and "Queued" in page.text
+    live = logged_in.get(f"/experiments/jobs/{job.id}/events").json()
+    assert live["status"] == "queued" and live["name"] is None
+    assert f"/experiments/jobs/{job.id}" in logged_in.get("/experiments").text
+    other = submit("stats", ["data", "stats", "tiny"], workspace=workspace)
+    assert logged_in.get(f"/experiments/jobs/{other.id}").status_code == 404
