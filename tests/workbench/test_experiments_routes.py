@@ -295,3 +295,11 @@ def test_an_unnamed_train_job_has_a_page_of_its_own(logged_in, workspace, tiny_d
     assert f"/experiments/jobs/{job.id}" in logged_in.get("/experiments").text
     other = submit("stats", ["data", "stats", "tiny"], workspace=workspace)
     assert logged_in.get(f"/experiments/jobs/{other.id}").status_code == 404
+
+
+def test_a_plain_form_post_is_answered_with_the_page(form, logged_in):
+    """Without scripts a browser posts the form itself: it is sent on to the run's page."""
+    answer = logged_in.post(
+        "/experiments/new", data=form, headers={"Accept": "text/html"}, follow_redirects=False
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/experiments/tiny-1"

@@ -32,7 +32,7 @@ from critic.experiments.store import Experiment, flat_settings, get_experiment, 
 from critic.jobs import JobRecord, cancel, get_job, list_jobs, read_log
 from critic.names import validate_name
 from critic.serve.workbench.render import render
-from critic.serve.workbench.security import read_form
+from critic.serve.workbench.security import read_form, wants_html
 from critic.serve.workbench.state import Workbench, get_workbench
 
 __all__ = ["router", "NAV", "status_of"]
@@ -256,9 +256,7 @@ async def create(request: Request, workbench: Workbench = Depends(get_workbench)
         user=request.state.session.user,
         workspace=workbench.workspace,
     )
-    return JSONResponse(
-        {"job": job.id, "name": job.target, "redirect": f"/experiments/{job.target}"}
-    )
+    return _done(request, {"job": job.id, "name": job.target}, f"/experiments/{job.target}")
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -489,8 +487,16 @@ def _job_json(job: JobRecord | None) -> dict | None:
     }
 
 
+def _done(request: Request, answer: dict, page: str):
+    """A form's answer: JSON with `redirect` for a script (workbench.js follows it), the page
+    itself (303) for a browser posting a plain form."""
+    if wants_html(request):
+        return RedirectResponse(page, status_code=303)
+    return JSONResponse({**answer, "redirect": page})
+
+
 @router.post("/experiments/{name}/cancel", summary="Cancel an experiment's job")
-def cancel_experiment(name: str, workbench: Workbench = Depends(get_workbench)) -> dict:
+def cancel_experiment(request: Request, name: str, workbench: Workbench = Depends(get_workbench)):
     experiment, job = _find(name, workbench)
     if job is None or job.finished:
         if experiment is not None and experiment.status == "running":
@@ -501,13 +507,13 @@ def cancel_experiment(name: str, workbench: Workbench = Depends(get_workbench)) 
             )
         raise ApiError(409, "not_running", f"{name!r} is not running or queued: nothing to cancel")
     job = cancel(job.id, workspace=workbench.workspace)
-    return {"job": job.id, "state": job.state, "redirect": f"/experiments/{name}"}
+    return _done(request, {"job": job.id, "state": job.state}, f"/experiments/{name}")
 
 
 @router.post("/experiments/{name}/resume", summary="Resume a stopped, failed or cancelled run")
 async def resume_experiment(
     request: Request, name: str, workbench: Workbench = Depends(get_workbench)
-) -> dict:
+):
     from starlette.concurrency import run_in_threadpool
 
     from critic.experiments.launch import parse_settings, queue_resume
@@ -522,4 +528,4 @@ async def resume_experiment(
         user=request.state.session.user,
         workspace=workbench.workspace,
     )
-    return {"job": job.id, "redirect": f"/experiments/{name}"}
+    return _done(request, {"job": job.id}, f"/experiments/{name}")

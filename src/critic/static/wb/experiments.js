@@ -104,17 +104,22 @@
       s.x.push(x); s.tl.push(tl); s.ta.push(ta); s.vl.push(vl); s.va.push(va);
     }
 
+    function say(text) { // what the run is doing (kept, to show again after a lost connection)
+      s.phase = text;
+      $("phase").textContent = text;
+    }
+
     function onEvent(ev) {
       switch (ev.event) {
         case "phase":
-          $("phase").textContent = ev.phase;
+          say(ev.phase);
           break;
         case "epoch_start":
           s.epoch = ev.epoch; s.epochs = ev.epochs; s.batches = ev.batches; s.epochT = ev.t;
           cut(ev.epoch - 1);
           $("m-epoch").textContent = (ev.epoch - 1) + " / " + ev.epochs;
           $("m-batch").textContent = "0 / " + critic.fmt.int(ev.batches);
-          $("phase").textContent = "Training epoch " + ev.epoch + " of " + ev.epochs + ".";
+          say("Training epoch " + ev.epoch + " of " + ev.epochs + ".");
           break;
         case "batch": {
           const x = (s.epoch || 1) - 1 + ev.batch / ev.batches;
@@ -141,10 +146,10 @@
           if (s.epochs) { $("progress").value = ev.epoch / s.epochs; $("progress-wrap").hidden = false; }
           break;
         case "early_stop":
-          $("phase").textContent = "Stopped early after epoch " + ev.epoch + ": no better validation figure for " + ev.patience + " epochs.";
+          say("Stopped early after epoch " + ev.epoch + ": no better validation figure for " + ev.patience + " epochs.");
           break;
         case "end":
-          $("phase").textContent = ev.status === "failed" ? "The run failed: " + (ev.error || "see the log") : "The run ended: " + ev.status + ".";
+          say(ev.status === "failed" ? "The run failed: " + (ev.error || "see the log") : "The run ended: " + ev.status + ".");
           s.eta = null;
           break;
       }
@@ -215,8 +220,10 @@
         problem.textContent = failure.status === 0
           ? "The server cannot be reached; still trying (the run goes on by itself)."
           : failure.message;
+        s.lost = true;
         return true;
       }
+      if (s.lost) { problem.textContent = s.phase || ""; s.lost = false; }
       data.events.forEach(onEvent);
       s.offset = data.offset;
       s.log = data.log_offset;
