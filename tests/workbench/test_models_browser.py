@@ -49,6 +49,8 @@ def test_models_gallery_and_the_canvas_round_trip(
 ):
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=20_000)  # each check is a request: slow on a loaded 2-core machine
+
     # -- the gallery: every preset drawn, with its parameter count and figures
     page.goto(page.base + "/models")
     kim = page.locator("#preset-kim-cnn")
@@ -114,6 +116,17 @@ def test_models_gallery_and_the_canvas_round_trip(
     expect(page.locator("#check")).to_contain_text("goes nowhere")
     page.get_by_role("button", name="Delete block").click()
     expect(node(page, "embedding2")).to_have_count(0)
+    expect(page.locator("#check")).to_contain_text("The graph fits")
+
+    # -- a block dragged in from the palette, then removed with the Delete key on the canvas
+    page.get_by_role("button", name="Dropout", exact=True).drag_to(
+        page.locator("#drawflow"), target_position={"x": 420, "y": 200}
+    )
+    expect(node(page, "dropout")).to_be_visible()
+    expect(node(page, "dropout").locator(".blk-main")).to_have_text("rate 0.2")  # seed 000's
+    node(page, "dropout").click()
+    page.keyboard.press("Delete")
+    expect(node(page, "dropout")).to_have_count(0)
     expect(page.locator("#check")).to_contain_text("The graph fits")
 
     # -- a name the graph reader refuses is named on its block; the tidy layout keeps the graph
