@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from critic import safejson
 from critic.errors import ApiError, SettingsError
@@ -248,7 +249,8 @@ async def check(request: Request) -> dict:
     from critic.experiments.canvas import check_canvas
 
     body = await _json_body(request)
-    _, result = check_canvas(_canvas_of_body(body))
+    # in a worker thread: the first check imports torch (seconds), never on the event loop
+    _, result = await run_in_threadpool(check_canvas, _canvas_of_body(body))
     return _check_json(result)
 
 
@@ -260,10 +262,10 @@ async def save(request: Request, workbench: Workbench = Depends(get_workbench)) 
     body = await _json_body(request)
     name = body.get("name")
     validate_name(name if isinstance(name, str) else "", "graph name")
-    tables, result = check_canvas(_canvas_of_body(body))
+    tables, result = await run_in_threadpool(check_canvas, _canvas_of_body(body))
     if tables is None or (not result.ok and result.block):
         raise SettingsError(f"fix the graph before saving it: {result.error}")
-    saved = save_graph(name, tables, workbench.workspace)
+    saved = await run_in_threadpool(save_graph, name, tables, workbench.workspace)
     return {
         "name": saved.name,
         "path": str(saved.path),
