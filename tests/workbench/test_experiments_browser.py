@@ -135,13 +135,13 @@ def test_run_watch_through_a_restart_cancel_and_compare(page, live_workbench, wo
             arg=seen,
             timeout=RUN_TIMEOUT,
         )
+        shot(page, "experiment-live")  # most likely mid-run: progress, samples/s, time left
         expect(page.locator("#status")).to_have_text("done", timeout=RUN_TIMEOUT)
         assert get_job(job.id, workspace).state == "done"
         expect(page.locator("#m-epoch")).to_have_text("2 / 2")
         expect(page.locator("#log")).to_contain_text("epoch 2")
         expect(page.locator("#evaluate")).to_be_visible()
         expect(page.locator("#settings")).to_contain_text("train.learning_rate")
-        shot(page, "experiment-live")
         narrow(page)
 
         # a second run, cancelled

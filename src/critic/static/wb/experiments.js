@@ -21,7 +21,7 @@
 
   // --- charts ------------------------------------------------------------------------------
 
-  function chart(el, series, percent) {
+  function chart(el, series, percent, xRange) {
     if (!window.uPlot) return null;
     const muted = css("--muted", "#5b6167");
     const line = css("--line", "#d9dcdf");
@@ -30,7 +30,7 @@
     const opts = {
       width: Math.max(200, el.clientWidth || 600),
       height: 240,
-      scales: { x: { time: false } },
+      scales: { x: xRange ? { time: false, range: xRange } : { time: false } },
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
       series: [
@@ -77,8 +77,6 @@
       { label: "train", color: accent, points: false },
       { label: "validation", color: good, points: true },
     ];
-    const lossPlot = chart(lossEl, series, false);
-    const accPlot = chart(accEl, series, true);
     const s = {
       offset: 0,
       log: 0,
@@ -87,6 +85,10 @@
       x: [], tl: [], vl: [], ta: [], va: [],
       epoch: 0, epochs: null, batches: null, epochT: null, best: null, endedPolls: 0,
     };
+    // the whole run's epochs from the start: the curve grows into a steady frame
+    const xRange = (u, min, max) => [0, Math.max(s.epochs || 1, max || 1)];
+    const lossPlot = chart(lossEl, series, false, xRange);
+    const accPlot = chart(accEl, series, true, xRange);
 
     function cut(x) { // drop the points after epoch x (a resumed run starts that epoch again)
       let n = s.x.length;
