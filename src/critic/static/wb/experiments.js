@@ -119,7 +119,7 @@
         case "epoch_start":
           s.epoch = ev.epoch; s.epochs = ev.epochs; s.batches = ev.batches; s.epochT = ev.t;
           cut(ev.epoch - 1);
-          $("m-epoch").textContent = (ev.epoch - 1) + " / " + ev.epochs;
+          $("m-epoch").textContent = ev.epoch + " / " + ev.epochs; // the epoch under way
           $("m-batch").textContent = "0 / " + critic.fmt.int(ev.batches);
           say("Training epoch " + ev.epoch + " of " + ev.epochs + ".");
           break;
