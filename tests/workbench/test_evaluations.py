@@ -4,7 +4,8 @@ same-classes rule, a mismatched version refused in words, a job queued), one eva
 browser's filters, search, order and paging limits, and the files it serves.
 
 One workspace is trained and evaluated once per module (a 3-class linear model on noisy labels,
-so every off-diagonal cell has errors) and copied into each test's CRITIC_HOME."""
+so every off-diagonal cell has errors) and copied into each test's CRITIC_HOME. The app runs no
+job pool here: a queued job stays queued."""
 
 from __future__ import annotations
 
@@ -68,6 +69,13 @@ def trained(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("evaluations") / "home"
     build_home(root)
     return root
+
+
+@pytest.fixture(autouse=True)
+def _no_pool(monkeypatch):
+    """The jobs these tests queue stay queued: no pool thread in the app starts them (the browser
+    test runs one for real)."""
+    monkeypatch.setenv("CRITIC_JOBS_POOL", "0")
 
 
 @pytest.fixture
