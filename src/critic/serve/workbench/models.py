@@ -45,9 +45,10 @@ JSON_DEPTH = 8  # {canvas: {blocks: [{settings: {...}}]}} is 5 deep
 def gallery(request: Request, workbench: Workbench = Depends(get_workbench)) -> HTMLResponse:
     from critic.experiments.canvas import list_graphs
     from critic.experiments.store import list_experiments
-    from critic.presets import preset_names
+    from critic.presets import PRESETS
 
-    cards = [_card(name) for name in preset_names()]
+    # the registry's order: from the linear model to BERT, simplest first
+    cards = [_card(name) for name in dict.fromkeys(n.rsplit(".v", 1)[0] for n in PRESETS)]
     return render(
         request,
         "models.html",
