@@ -359,3 +359,9 @@ def test_an_evaluation_job_is_cancelled(home, logged_in):
     assert 'data-cancel="' + job.id + '"' not in logged_in.get("/evaluations").text
     refused = logged_in.post(f"/evaluations/jobs/{job.id}/cancel")  # no CSRF token
     assert refused.status_code == 403
+
+
+def test_an_empty_workspace_says_what_to_do(workspace, logged_in):
+    html = logged_in.get("/evaluations").text
+    assert "No trained experiment yet" in html and "No evaluation yet" in html
+    assert 'id="run-form"' not in html
