@@ -5,13 +5,14 @@ workbench-experiments.png, -experiment-new.png, -experiment-live.png, -experimen
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
 import pytest
 
 from critic.experiments.canvas import save_graph
-from critic.jobs import get_job, list_jobs
+from critic.jobs import cancel, get_job, list_jobs
 from critic.serve import ServeSettings, create_app
 from tests.conftest import sentiment_rows, write_csv
 from tests.workbench.conftest import shot
@@ -144,12 +145,20 @@ def test_run_watch_through_a_restart_cancel_and_compare(page, live_workbench, wo
         expect(page.locator("#settings")).to_contain_text("train.learning_rate")
         narrow(page)
 
-        # a second run, cancelled
+        # a second run, cancelled once it has begun, then resumed
         new_run(page, "second", 200)
+        expect(page.locator("#settings")).to_contain_text("train.epochs", timeout=RUN_TIMEOUT)
         page.once("dialog", lambda dialog: dialog.accept())
         page.click("#cancel")
         expect(page.locator("#status")).to_have_text("cancelled", timeout=30_000)
         assert next(j for j in list_jobs(workspace) if j.target == "second").state == "cancelled"
+        page.click("#resume")
+        expect(page.locator("#status")).to_have_text(re.compile("queued|running"))
+        resumed = [j for j in list_jobs(workspace) if j.target == "second"][-1]
+        assert resumed.argv == ("train", "--resume", "second")
+        cancel(resumed.id, workspace=workspace, grace=2.0)
+        page.reload()
+        expect(page.locator("#status")).to_have_text("cancelled")
 
         # the list, and two compared
         page.goto(page.base + "/experiments")
@@ -170,8 +179,6 @@ def test_run_watch_through_a_restart_cancel_and_compare(page, live_workbench, wo
     finally:
         for job in list_jobs(workspace):
             if not job.finished:
-                from critic.jobs import cancel
-
                 cancel(job.id, workspace=workspace, grace=2.0)
         if restarted is not None:
             restarted.stop()

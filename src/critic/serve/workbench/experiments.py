@@ -459,6 +459,7 @@ def experiment_events(
         "job": _job_json(job),
         "name": name,
         "epochs_done": experiment.record.epochs_done if experiment else 0,
+        "exists": experiment is not None,
         "ended": status not in ACTIVE,
     }
     if settings and experiment is not None:

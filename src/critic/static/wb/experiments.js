@@ -165,6 +165,7 @@
       document.querySelectorAll("#live [data-show-when]").forEach((el) => {
         let show = el.dataset.showWhen.split(" ").includes(status);
         if (el.id === "cancel-form" && !data.job) show = false;
+        if (el.id === "resume-form" && !data.exists) show = false; // cancelled before it began
         if ((el.id === "evaluate" || el.id === "deploy") && !data.epochs_done) show = false;
         el.hidden = !show;
       });
