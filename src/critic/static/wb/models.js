@@ -166,6 +166,7 @@
 
   function scheduleCheck() {
     if (loading) return;
+    document.getElementById("saved").hidden = true; // changed since the last save
     clearTimeout(timer);
     timer = setTimeout(runCheck, 200);
   }
@@ -323,7 +324,6 @@
     name.type = "text";
     name.maxLength = 64;
     name.value = data.id;
-    name.pattern = "[A-Za-z][A-Za-z0-9_-]*";
     name.addEventListener("change", () => {
       const value = name.value.trim();
       if (!value) { name.value = data.id; return; }
