@@ -303,3 +303,13 @@ def test_a_plain_form_post_is_answered_with_the_page(form, logged_in):
         "/experiments/new", data=form, headers={"Accept": "text/html"}, follow_redirects=False
     )
     assert answer.status_code == 303 and answer.headers["location"] == "/experiments/tiny-1"
+
+
+def test_run_again_opens_the_form_with_the_same_model_and_data(form, logged_in):
+    name = logged_in.post("/experiments/new", data=form).json()["name"]
+    headers = {"X-CSRF-Token": form["csrf"]}
+    logged_in.post(f"/experiments/{name}/cancel", headers=headers)
+    page = logged_in.get(f"/experiments/{name}").text
+    assert 'href="/experiments/new?model=graph%3Atiny&amp;dataset=tiny%401"' in page
+    again = logged_in.get("/experiments/new?model=graph%3Atiny&dataset=tiny%401").text
+    assert '<option value="graph:tiny" selected>' in again

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -114,6 +115,16 @@ def _model_of(experiment: Experiment) -> str:
     if experiment.record.model == "custom" and source.endswith(".toml"):
         return f"graph {Path(source).stem}"
     return experiment.record.model
+
+
+def _again(job: JobRecord | None) -> str | None:
+    """The New form with the model and dataset of a job that started a run (not of a resume)."""
+    if job is None or _option(job.argv, "--resume"):
+        return None
+    preset, config = _option(job.argv, "--preset"), _option(job.argv, "--config")
+    model = f"preset:{preset}" if preset else f"graph:{Path(config).stem}" if config else None
+    query = {"model": model, "dataset": _option(job.argv, "--dataset")}
+    return "/experiments/new?" + urlencode({k: v for k, v in query.items() if v})
 
 
 def _model_of_job(job: JobRecord) -> str:
@@ -350,6 +361,7 @@ def job_page(request: Request, job_id: str, workbench: Workbench = Depends(get_w
         name=None,
         job=job,
         run_status=status_of(None, job),
+        again=_again(job),
         experiment=None,
         linear=False,
         total=None,
@@ -410,6 +422,7 @@ def experiment_page(
         name=name,
         job=job,
         run_status=status_of(experiment, job),
+        again=_again(job),
         experiment=experiment,
         linear=_linear(experiment),
         total=_total_epochs(experiment),
