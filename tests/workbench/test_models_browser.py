@@ -201,3 +201,30 @@ def test_models_gallery_and_the_canvas_round_trip(
     page.locator("#graph-tiny-graph").get_by_role("button", name="Delete tiny-graph").click()
     expect(page.locator("#graph-tiny-graph")).to_have_count(0)
     assert not path.exists()
+
+
+def test_seed_000s_copy_of_a_convolution_arm(page):
+    """Seed 000: a Conv1D and its pooling copied together and pasted; the copy keeps its wire
+    between them and its input from the Dropout, and one more wire joins it to Concatenate."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)
+    page.goto(page.base + "/models/canvas?preset=kim-cnn")
+    expect(page.locator("#check")).to_contain_text("The graph fits: 1,592,706 parameters")
+    node(page, "conv5").click()
+    node(page, "pool5").click(modifiers=["Shift"])
+    expect(node(page, "pool5")).to_have_class(re.compile(r"\bblk-marked\b"))
+    page.get_by_role("button", name="Copy").click()
+    expect(page.locator("#check")).to_have_text("Copied conv5, pool5.")
+    page.get_by_role("button", name="Paste").click()
+    expect(node(page, "conv1d")).to_be_visible()
+    expect(page.locator("#check")).to_contain_text("['globalmaxpool1d'] goes nowhere")
+    choose(page, "conv1d")
+    expect(page.locator("#wire-dropout input")).to_be_checked()
+    set_field(page, "kernel", "4")
+    choose(page, "concatenate")
+    page.locator("#wire-globalmaxpool1d input").check()
+    # a fifth arm: 256 more features into Dense 128, and its own 64·4·256 + 256 weights
+    expect(page.locator("#check")).to_contain_text(
+        f"The graph fits: {1_592_706 + 64 * 4 * 256 + 256 + 256 * 128:,} parameters"
+    )

@@ -25,7 +25,8 @@
   const pick = document.getElementById("pick");
   const NODE_W = 190, COL_W = 225, ROW_H = 120;
   let selected = null; // the Drawflow id of the block in the panel
-  let clipboard = null; // {type, settings} of the copied block
+  let clipboard = null; // {blocks: [{node, type, settings, inputs: [node ids], x, y}]}
+  const marked = new Set(); // node ids marked (Shift+click, or the panel) to be copied together
   let loading = false; // while a graph is drawn: no check per node
   let pasteShift = 0;
 
@@ -357,6 +358,12 @@
     });
 
     if (types[data.type].inputs !== "none") form.appendChild(wiring(node));
+
+    const copyBox = document.createElement("input");
+    copyBox.type = "checkbox";
+    copyBox.checked = marked.has(selected);
+    copyBox.addEventListener("change", () => mark(selected, copyBox.checked));
+    form.appendChild(field("Marked to copy with others", copyBox, "Shift+click marks blocks on the canvas; Copy takes the selected and the marked blocks, with their wires"));
   }
 
   // the block's inputs as checkboxes: wiring without a mouse
@@ -419,23 +426,64 @@
     return id;
   }
 
+  // Copy: the selected block and the marked ones (Shift+click), with the wires between them; a
+  // paste lays the copies below and keeps their wires, and their inputs from outside the group
+  // (seed 000: a Conv1D and its pooling copied, pasted three times, each arm fed by the Dropout)
   function copy() {
-    if (selected === null) return say("Select a block to copy.");
-    const data = editor.getNodeFromId(selected).data;
-    clipboard = { type: data.type, settings: JSON.parse(JSON.stringify(data.settings)) };
+    const ids = new Set(marked);
+    if (selected !== null) ids.add(selected);
+    if (!ids.size) return say("Select a block to copy (Shift+click marks more).");
+    const all = nodes();
+    const group = [...ids].filter((id) => all[id]).sort((a, b) => a - b).map((id) => {
+      const n = all[id];
+      return {
+        node: String(n.id),
+        type: n.data.type,
+        settings: JSON.parse(JSON.stringify(n.data.settings)),
+        inputs: n.inputs.input_1 ? n.inputs.input_1.connections.map((c) => String(c.node)) : [],
+        x: n.pos_x,
+        y: n.pos_y,
+      };
+    });
+    clipboard = { blocks: group };
     pasteShift = 0;
-    say("Copied " + data.id + ".");
+    [...marked].forEach((id) => mark(id, false)); // the clipboard holds the group now
+    say("Copied " + group.map((b) => all[b.node].data.id).join(", ") + ".");
+    if (selected !== null) buildPanel();
   }
 
   function paste() {
     if (!clipboard) return say("Copy a block first (select it, then Copy or Ctrl+C).");
     pasteShift += 1;
-    const base = selected !== null && nodes()[selected] ? nodes()[selected] : { pos_x: 30, pos_y: 30 };
-    const id = addBlock(clipboard.type, JSON.parse(JSON.stringify(clipboard.settings)), null,
-      base.pos_x + 30 * pasteShift, base.pos_y + ROW_H * pasteShift);
+    const group = clipboard.blocks;
+    const top = Math.min(...group.map((b) => b.y));
+    const bottom = Math.max(...group.map((b) => b.y));
+    const below = Math.max(...Object.values(nodes()).map((n) => n.pos_y), bottom) + ROW_H;
+    const made = {};
+    loading = true; // one check for the whole paste
+    group.forEach((b) => {
+      made[b.node] = addBlock(b.type, JSON.parse(JSON.stringify(b.settings)), null, b.x, below + b.y - top);
+    });
+    const all = nodes();
+    group.forEach((b) => {
+      b.inputs.forEach((source) => {
+        const from = made[source] || (all[source] ? Number(source) : null);
+        if (from !== null) editor.addConnection(from, made[b.node], "output_1", "input_1");
+      });
+    });
+    loading = false;
     refreshPick();
-    select(id);
+    select(made[group[group.length - 1].node]);
+    say("Pasted " + group.map((b) => editor.getNodeFromId(made[b.node]).data.id).join(", ") + ".");
     scheduleCheck();
+  }
+
+  function mark(nodeId, on) {
+    const id = Number(nodeId);
+    if (on) marked.add(id);
+    else marked.delete(id);
+    const el = document.getElementById("node-" + id);
+    if (el) el.classList.toggle("blk-marked", on);
   }
 
   function remove() {
@@ -450,8 +498,23 @@
 
   // -- events ----------------------------------------------------------------------------------
 
+  // Shift+click on a block marks it (or unmarks it) for copying with the selected one; seen
+  // before Drawflow's own mousedown selects the clicked block, so the one selected before is
+  // marked too
+  function board_marks() {
+    document.getElementById("drawflow").addEventListener("mousedown", (event) => {
+      const el = event.target.closest(".drawflow-node");
+      if (!event.shiftKey || !el) return;
+      const id = Number(el.id.slice(5));
+      if (selected !== null && selected !== id) mark(selected, true);
+      mark(id, !marked.has(id));
+    }, true);
+  }
+
   editor.on("nodeSelected", (id) => select(id));
+  board_marks();
   editor.on("nodeRemoved", (id) => {
+    marked.delete(Number(id));
     if (String(selected) === String(id)) select(null);
     refreshPick();
     scheduleCheck();
