@@ -29,6 +29,13 @@ TINY_GRAPH = {
 }
 
 
+@pytest.fixture(autouse=True)
+def no_pool(monkeypatch):
+    """No job pool in these apps: a queued job stays queued (nothing races the assertions, no
+    training process outlives a test)."""
+    monkeypatch.setenv("CRITIC_JOBS_POOL", "0")
+
+
 @pytest.fixture
 def form(logged_in, tiny_dataset):
     """A valid New form for the tiny graph on tiny@1 (every field as a browser sends it)."""
