@@ -320,3 +320,13 @@ def test_run_again_opens_the_form_with_the_same_model_and_data(form, logged_in):
     assert 'href="/experiments/new?model=graph%3Atiny&amp;dataset=tiny%401"' in page
     again = logged_in.get("/experiments/new?model=graph%3Atiny&dataset=tiny%401").text
     assert '<option value="graph:tiny" selected>' in again
+
+
+def test_a_run_without_an_events_file_is_drawn_from_its_epochs(logged_in, workspace, tiny_dataset):
+    """A run trained before events.jsonl existed: its finished epochs come from the catalog."""
+    _train(workspace, "old", epochs=2)
+    (workspace.experiments / "old" / EVENTS_FILE).unlink()
+    live = logged_in.get("/experiments/old/events").json()
+    assert live["events"] == [] and [e["epoch"] for e in live["history"]] == [1, 2]
+    assert sum(e["best"] for e in live["history"]) == 1
+    assert "history" not in logged_in.get("/experiments/old/events?offset=5").json()

@@ -342,7 +342,7 @@ def _shown(value) -> str:
 
 
 def _epoch_point(epoch: dict) -> dict:
-    keys = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
+    keys = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "samples_per_s")
     return {k: epoch.get(k) for k in keys}
 
 
@@ -477,6 +477,12 @@ def experiment_events(
     }
     if settings and experiment is not None:
         answer["settings"] = _settings_of(experiment)
+    if experiment is not None and offset == 0 and not (folder / EVENTS_FILE).exists():
+        # a run from before events.jsonl existed: its finished epochs, from the catalog
+        best = experiment.record.best_epoch
+        answer["history"] = [
+            {**_epoch_point(e), "best": e.get("epoch") == best} for e in experiment.record.epochs
+        ]
     return answer
 
 

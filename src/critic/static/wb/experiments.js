@@ -142,7 +142,7 @@
           point(ev.epoch, ev.train_loss, ev.train_accuracy, ev.val_loss, ev.val_accuracy);
           s.epoch = ev.epoch;
           $("m-epoch").textContent = ev.epoch + " / " + (s.epochs || ev.epoch);
-          $("m-speed").textContent = critic.fmt.int(Math.round(ev.samples_per_s));
+          if (ev.samples_per_s != null) $("m-speed").textContent = critic.fmt.int(Math.round(ev.samples_per_s));
           if (ev.val_accuracy !== null && ev.val_accuracy !== undefined && ev.best) s.best = ev.val_accuracy;
           if (s.best !== null) $("m-best").textContent = critic.fmt.pct(s.best);
           if (s.epochs) { $("progress").value = ev.epoch / s.epochs; $("progress-wrap").hidden = false; }
@@ -227,6 +227,11 @@
         return true;
       }
       if (s.lost) { problem.textContent = s.phase || ""; s.lost = false; }
+      if (data.history && !s.x.length) { // a run older than its events file: epoch by epoch
+        data.history.forEach((e) => onEvent({ event: "epoch_end", ...e }));
+        draw(lossEl, lossPlot, [s.x, s.tl, s.vl]);
+        draw(accEl, accPlot, [s.x, s.ta, s.va]);
+      }
       data.events.forEach(onEvent);
       s.offset = data.offset;
       s.log = data.log_offset;
