@@ -123,6 +123,7 @@
   function draw(canvas) {
     loading = true;
     editor.clear();
+    marked.clear();
     const ids = {};
     canvas.blocks.forEach((b) => {
       if (!types[b.type]) return;
