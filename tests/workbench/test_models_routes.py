@@ -280,3 +280,30 @@ def test_the_gallery_shows_the_best_run_of_each_preset_in_this_workspace(logged_
     assert 'href="/experiments/new?model=preset:linear"' in card
     kim = html.split('id="preset-kim-cnn"')[1].split("</li>")[0]
     assert 'class="ours">–' in kim
+
+
+def test_the_measured_figures_are_the_benchmarks_own():
+    """presets.MEASURED (the gallery's "Measured by us") is what bench/ recorded, never invented."""
+    from pathlib import Path
+
+    from critic.presets import MEASURED
+
+    results = Path(__file__).resolve().parents[2] / "bench" / "results"
+    rows = [
+        *json.loads((results / "presets.json").read_text())["rows"],
+        *json.loads((results / "bert-minilm.json").read_text())["rows"],
+    ]
+    recorded = {r["preset"]: r["test_accuracy"] for r in rows}
+    recorded["linear"] = json.loads((results / "linear.json").read_text())["rows"][0][
+        "test_accuracy"
+    ]
+    assert set(MEASURED) == set(recorded)
+    for preset, text in MEASURED.items():
+        assert text.startswith(f"{100 * recorded[preset]:.2f} % test accuracy"), preset
+
+
+def test_a_canvas_starts_from_a_preset_or_a_graph_not_both(logged_in):
+    answer = logged_in.get(
+        "/models/canvas?preset=kim-cnn&graph=x", headers={"Accept": "application/json"}
+    )
+    assert answer.status_code == 400
