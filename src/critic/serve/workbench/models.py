@@ -3,7 +3,8 @@ canvas (palette, wiring, settings panel, live shape checks), saving the TOML gra
 train --config` reads. Every translation between the canvas and the tables is the library's
 (`critic.experiments.canvas`); this module only carries it.
 
-    GET  /models                        the gallery: presets drawn, saved graphs (open, delete)
+    GET  /models                        the gallery: presets drawn with their figures (and each
+                                        one's best run here), saved graphs (open, train, delete)
     GET  /models/canvas?preset=NAME     the canvas, started from a preset
     GET  /models/canvas?graph=NAME      the canvas, started from a saved graph (404 if none)
     GET  /models/canvas                 an empty canvas
@@ -21,7 +22,7 @@ import functools
 import shlex
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -210,8 +211,8 @@ def _train_text(tables: dict) -> str:
 @router.get("/models/canvas", summary="The model canvas")
 def canvas_page(
     request: Request,
-    preset: str | None = None,
-    graph: str | None = None,
+    preset: str | None = Query(None, max_length=64),
+    graph: str | None = Query(None, max_length=64),
     workbench: Workbench = Depends(get_workbench),
 ) -> HTMLResponse:
     from critic.experiments.canvas import canvas_of, load_graph, palette, tables_of
