@@ -199,7 +199,9 @@ def test_a_finished_run_its_events_settings_and_compare(logged_in, workspace, ti
     assert "train.seed" not in compared.text  # the same in both: only with ?all=1
     assert "train.seed" in logged_in.get("/experiments/compare?names=first&names=second&all=1").text
     data = compared.text.split('id="compare-data">')[1].split("</script>")[0]
-    assert [e["epoch"] for e in json.loads(data)["second"]] == [1, 2]
+    curves = json.loads(data)
+    assert [c["name"] for c in curves] == ["first", "second"]
+    assert [e["epoch"] for e in curves[1]["epochs"]] == [1, 2]
     one = logged_in.get("/experiments/compare?names=first", headers={"Accept": "application/json"})
     assert one.status_code == 422
     # a done run is not resumed without more epochs; with more, it is queued

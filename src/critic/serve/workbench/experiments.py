@@ -319,7 +319,8 @@ def compare_page(
         }
         for r in runs
     ]
-    curves = {r.name: [_epoch_point(e) for e in r.record.epochs] for r in runs}
+    # a list, in the order named (a dict would come out of tojson sorted)
+    curves = [{"name": r.name, "epochs": [_epoch_point(e) for e in r.record.epochs]} for r in runs]
     return render(
         request,
         "experiments_compare.html",

@@ -318,8 +318,9 @@
   // --- the comparison ------------------------------------------------------------------------
 
   function startCompare(script) {
-    const curves = JSON.parse(script.textContent);
-    const names = Object.keys(curves);
+    const runs = JSON.parse(script.textContent); // [{name, epochs: [{epoch, train_loss, ...}]}]
+    const curves = Object.fromEntries(runs.map((r) => [r.name, r.epochs]));
+    const names = runs.map((r) => r.name);
     const xs = [...new Set(names.flatMap((n) => curves[n].map((e) => e.epoch)))].sort((a, b) => a - b);
     function columns(key) {
       return names.map((n) => {
@@ -327,6 +328,13 @@
         return xs.map((x) => (by.has(x) ? by.get(x) : null));
       });
     }
+    document.querySelectorAll("#metrics tbody tr").forEach((row, i) => { // its curves' colour
+      const swatch = document.createElement("span");
+      swatch.className = "exp-swatch";
+      swatch.setAttribute("aria-hidden", "true");
+      swatch.style.background = PALETTE[i % PALETTE.length];
+      row.querySelector("th").prepend(swatch);
+    });
     for (const [id, what, percent] of [["cmp-loss", "loss", false], ["cmp-acc", "accuracy", true]]) {
       const el = document.getElementById(id);
       const series = [];
