@@ -258,7 +258,9 @@ def test_save_load_delete_a_graph(logged_in, workspace):
     assert "[encoder]" in loaded["toml"] and meaning(again) == meaning(tables)
     assert tables_from_canvas(canvas_of(again)) == again
     assert logged_in.get("/models/graphs/missing").status_code == 404
-    assert 'id="graph-tiny"' in logged_in.get("/models").text
+    gallery = logged_in.get("/models").text
+    row = gallery.split('id="graph-tiny"')[1].split("</tr>")[0]
+    assert "1,618" in row and "word ids, 200 words, length 20" in row
     assert logged_in.get("/models/canvas?graph=tiny").status_code == 200
 
     assert post(logged_in, "/models/graphs/missing/delete", {}).status_code == 404

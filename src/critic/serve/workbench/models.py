@@ -56,8 +56,34 @@ def gallery(request: Request, workbench: Workbench = Depends(get_workbench)) -> 
         title="Models",
         cards=cards,
         ours=_best_runs(list_experiments(workbench.workspace)),
-        graphs=list_graphs(workbench.workspace),
+        graphs=[
+            (g, _graph_summary(str(g.path), g.updated)) for g in list_graphs(workbench.workspace)
+        ],
     )
+
+
+@dataclass(frozen=True)
+class GraphSummary:
+    parameters: int | None  # None: the graph does not check (error says why)
+    encoder: str
+    error: str | None
+
+
+@functools.lru_cache(maxsize=256)
+def _graph_summary(path: str, updated: str) -> GraphSummary:
+    """A saved graph's parameters and encoder, read and checked once per version of its file
+    (`updated`, its write time, is part of the cache key)."""
+    from pathlib import Path
+
+    from critic.experiments.canvas import check_tables, from_toml
+
+    try:
+        tables = from_toml(Path(path).read_text())
+    except (OSError, SettingsError) as exc:
+        return GraphSummary(None, "–", str(exc))
+    check = check_tables(tables)
+    encoder = _encoder_text(tables.get("encoder", {})) if "blocks" in tables["model"] else "–"
+    return GraphSummary(check.parameters if check.ok else None, encoder, check.error)
 
 
 @dataclass(frozen=True)
