@@ -309,3 +309,9 @@ def test_a_canvas_starts_from_a_preset_or_a_graph_not_both(logged_in):
         "/models/canvas?preset=kim-cnn&graph=x", headers={"Accept": "application/json"}
     )
     assert answer.status_code == 400
+
+
+def test_the_canvas_offers_every_graph_preset_to_start_from(logged_in):
+    html = logged_in.get("/models/canvas?preset=cnn-1d").text
+    assert '<option value="cnn-1d" selected>' in html and '<option value="minilm">' in html
+    assert '<option value="linear"' not in html

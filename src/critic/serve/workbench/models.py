@@ -242,6 +242,7 @@ def canvas_page(
     workbench: Workbench = Depends(get_workbench),
 ) -> HTMLResponse:
     from critic.experiments.canvas import canvas_of, load_graph, palette, tables_of
+    from critic.presets import PRESETS
 
     if preset is not None and graph is not None:
         raise ApiError(400, "bad_request", "give a preset or a graph, not both")
@@ -260,6 +261,8 @@ def canvas_page(
         name=graph or (f"my-{preset}" if preset else ""),
         canvas=canvas,
         palette=catalogue,
+        presets=[n for n in dict.fromkeys(n.rsplit(".v", 1)[0] for n in PRESETS) if n != "linear"],
+        preset=preset,
     )
 
 
