@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -226,3 +227,14 @@ def test_every_answer_says_its_server_time(logged_in):
     for path in ("/", "/login", "/no-such-page"):
         timing = logged_in.get(path).headers["server-timing"]
         assert re.fullmatch(r"app;dur=\d+\.\d", timing), (path, timing)
+
+
+def test_the_workbench_warms_its_slow_pages_at_start(app, alice):
+    from critic.serve.workbench import models
+
+    models._card.cache_clear()
+    with TestClient(app, base_url="http://testserver"):  # the lifespan starts the warming thread
+        deadline = time.monotonic() + 60
+        while models._card.cache_info().currsize < len(models._preset_names()):
+            assert time.monotonic() < deadline, "the preset cards were not made in 60 s"
+            time.sleep(0.05)

@@ -71,8 +71,20 @@ async def _lifespan(app: FastAPI):
     registry.refresh(
         force=True
     )  # every enabled deployment's model is loaded before the first request
+    _warm_pages(app)
     with _job_pool(app, registry.workspace):
         yield
+
+
+def _warm_pages(app: FastAPI) -> None:
+    """With the workbench, its pages' slow first steps (the Models gallery imports torch to count
+    each preset's parameters) done in a background thread at start, not in a person's first
+    request."""
+    if getattr(app.state, "workbench", None) is None:
+        return
+    from critic.serve.workbench import warm
+
+    threading.Thread(target=warm, name="critic-warm-pages", daemon=True).start()
 
 
 @contextmanager

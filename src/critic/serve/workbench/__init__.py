@@ -16,6 +16,7 @@ script sends the header X-CSRF-Token (read from `<meta name="csrf-token">` in ba
 
 from __future__ import annotations
 
+import logging
 import time
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -35,7 +36,7 @@ from critic.serve.workbench.security import require_csrf, require_user
 from critic.serve.workbench.state import Workbench
 from critic.workspace import Workspace
 
-__all__ = ["install", "PAGES", "GUARDS", "PUBLIC_PATHS"]
+__all__ = ["install", "warm", "PAGES", "GUARDS", "PUBLIC_PATHS"]
 
 PAGES = (
     home,
@@ -60,6 +61,16 @@ def install(app: FastAPI, workspace: Workspace, settings: ServeSettings) -> None
         guarded.include_router(page.router)
     app.include_router(guarded, include_in_schema=False)
     app.add_middleware(ServerTiming)
+
+
+def warm() -> None:
+    """Each page module's `warm()` (what its first request would otherwise wait for), in turn."""
+    for page in PAGES:
+        if hasattr(page, "warm"):
+            try:
+                page.warm()
+            except Exception:  # noqa: BLE001 - the page will say what is wrong when it is opened
+                logging.getLogger("critic.serve").exception("warming %s failed", page.__name__)
 
 
 class ServerTiming:

@@ -46,10 +46,9 @@ JSON_DEPTH = 8  # {canvas: {blocks: [{settings: {...}}]}} is 5 deep
 def gallery(request: Request, workbench: Workbench = Depends(get_workbench)) -> HTMLResponse:
     from critic.experiments.canvas import list_graphs
     from critic.experiments.store import list_experiments
-    from critic.presets import PRESETS
 
     # the registry's order: from the linear model to BERT, simplest first
-    cards = [_card(name) for name in dict.fromkeys(n.rsplit(".v", 1)[0] for n in PRESETS)]
+    cards = [_card(name) for name in _preset_names()]
     return render(
         request,
         "models.html",
@@ -139,6 +138,19 @@ class Drawing:
 
 
 BOX_W, BOX_H, GAP_X, GAP_Y = 112, 24, 12, 18
+
+
+def warm() -> None:
+    """Every preset's card, made once (torch imported, each graph built on the meta device)."""
+    for name in _preset_names():
+        _card(name)
+
+
+def _preset_names() -> list[str]:
+    """The presets without their versions, in the registry's order."""
+    from critic.presets import PRESETS
+
+    return list(dict.fromkeys(n.rsplit(".v", 1)[0] for n in PRESETS))
 
 
 @functools.cache
