@@ -166,6 +166,9 @@ EXTRA = {
     "GET /experiments/compare (3)": "/experiments/compare?names=imdb-linear&names=small-00"
     "&names=small-01",
     "GET /experiments/{name} (imdb-linear)": "/experiments/imdb-linear",
+    "GET /evaluations/... (IMDB test, 25,000 rows)": "/evaluations/imdb-linear/best/imdb@1/test",
+    "GET /evaluations/... (IMDB test, filtered, searched)": "/evaluations/imdb-linear/best/imdb@1"
+    "/test?true=positive&pred=negative&q=boring",
 }
 _SKIP = re.compile(r"^/(static|logout|login|tester|docs|openapi|v1|healthz)|\.(csv|png|toml)$")
 
