@@ -445,36 +445,24 @@ class Catalog:
 
     def evaluations(self, experiment: str) -> list[dict]:
         """The latest evaluation per (checkpoint, dataset, subset) of one experiment."""
-        conn = self._connect()
-        try:
-            rows = conn.execute(
-                "SELECT checkpoint, dataset, subset, epoch, created, summary, path FROM evaluations"
-                " WHERE experiment = ? ORDER BY checkpoint, dataset, subset",
-                (experiment,),
-            ).fetchall()
-        finally:
-            conn.close()
-        return [
-            {
-                "checkpoint": c,
-                "dataset": d,
-                "subset": s,
-                "epoch": e,
-                "created": t,
-                **json.loads(m),
-                "path": p,
-            }
-            for c, d, s, e, t, m, p in rows
-        ]
+        return self._evaluations(
+            "WHERE experiment = ? ORDER BY checkpoint, dataset, subset", (experiment,)
+        )
 
     def all_evaluations(self) -> list[dict]:
         """The latest evaluation per (experiment, checkpoint, dataset, subset), newest first: the
         same rows as `evaluations`, each with its experiment."""
+        return self._evaluations(
+            "ORDER BY created DESC, experiment, checkpoint, dataset, subset", ()
+        )
+
+    def _evaluations(self, where: str, args: tuple) -> list[dict]:
         conn = self._connect()
         try:
             rows = conn.execute(
                 "SELECT experiment, checkpoint, dataset, subset, epoch, created, summary, path"
-                " FROM evaluations ORDER BY created DESC, experiment, checkpoint, dataset, subset"
+                f" FROM evaluations {where}",
+                args,
             ).fetchall()
         finally:
             conn.close()

@@ -20,6 +20,7 @@ The same library functions as `critic evaluate` (critic.evaluations, critic.jobs
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -45,6 +46,36 @@ PICTURES = {  # file → (title, alt text)
 BARS = "correct_incorrect.png"  # beside the confusion matrix
 DOWNLOADS = {"errors.csv": "text/csv; charset=utf-8", "metrics.json": "application/json"}
 _Short = Annotated[str, Query(max_length=200)]
+
+
+@dataclass
+class ErrorQuery:
+    """The error browser's query string (the page and its JSON read the same): filters, order,
+    page, page size; each bounded."""
+
+    true: _Short = ""
+    pred: _Short = ""
+    q: _Short = ""
+    order: Annotated[str, Query(max_length=8)] = "desc"
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1
+    size: Annotated[int, Query(ge=1, le=1000)] = 25
+
+    def read(self, ev):
+        from critic.evaluations import read_errors
+
+        return read_errors(
+            ev,
+            true=self.true,
+            predicted=self.pred,
+            query=self.q,
+            order=self.order,
+            page=self.page,
+            size=self.size,
+        )
+
+    def filters(self) -> dict:
+        """What a link keeps (the page is set by each link)."""
+        return {k: v for k, v in asdict(self).items() if k != "page"}
 
 
 # -- the list and the run form --------------------------------------------------------------------
@@ -226,23 +257,18 @@ def evaluation_page(
     checkpoint: str,
     dataset: str,
     subset: str,
-    true: _Short = "",
-    pred: _Short = "",
-    q: _Short = "",
-    order: Annotated[str, Query(max_length=8)] = "desc",
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    size: Annotated[int, Query(ge=1, le=1000)] = 25,
+    shown: ErrorQuery = Depends(),
     workbench: Workbench = Depends(get_workbench),
 ) -> HTMLResponse:
-    from critic.evaluations import list_evaluations, read_errors
+    from critic.evaluations import list_evaluations
     from critic.experiments.store import get_experiment
 
     ev = _load(workbench, experiment, checkpoint, dataset, subset)
     metrics = ev.metrics()
-    errors = read_errors(ev, true=true, predicted=pred, query=q, order=order, page=page, size=size)
+    errors = shown.read(ev)
     own = get_experiment(ev.experiment, workbench.workspace).record.dataset == ev.dataset
     url = evaluation_url(ev)
-    filters = {"true": true, "pred": pred, "q": q, "order": order, "size": size}
+    filters = shown.filters()
     siblings = [
         (other, evaluation_url(other))
         for other in list_evaluations(workbench.workspace)
@@ -332,18 +358,12 @@ def evaluation_errors(
     checkpoint: str,
     dataset: str,
     subset: str,
-    true: _Short = "",
-    pred: _Short = "",
-    q: _Short = "",
-    order: Annotated[str, Query(max_length=8)] = "desc",
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    size: Annotated[int, Query(ge=1, le=1000)] = 25,
+    shown: ErrorQuery = Depends(),
     workbench: Workbench = Depends(get_workbench),
 ) -> JSONResponse:
-    from critic.evaluations import read_errors
 
     ev = _load(workbench, experiment, checkpoint, dataset, subset)
-    found = read_errors(ev, true=true, predicted=pred, query=q, order=order, page=page, size=size)
+    found = shown.read(ev)
     return JSONResponse(
         {
             "rows": found.rows,
