@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from critic.data import import_dataset
 from critic.jobs import get_job
 from critic.serve import ServeSettings, create_app
-from critic.serve.workbench.datasets import UPLOADS, clean_uploads
+from critic.serve.workbench.staging import UPLOADS, clean_uploads
 from tests.conftest import sentiment_rows
 from tests.workbench.conftest import ORIGIN, csrf_of, log_in
 

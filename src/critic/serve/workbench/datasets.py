@@ -20,16 +20,15 @@ version with other subset settings. The work is done by the CLI's own commands, 
 
 The routes that are not a dataset start with /datasets/-/: a dataset name never starts with "-".
 Paths never come from the browser: an upload is named by its random id, a server file by its path
-under the directory the operator named (CRITIC_IMPORT_DIR, `critic serve --import-dir`)."""
+under the directory the operator named (CRITIC_IMPORT_DIR, `critic serve --import-dir`); staging.py
+keeps both."""
 
 from __future__ import annotations
 
-import codecs
 import csv
 import re
 import secrets
 import shutil
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -44,29 +43,36 @@ from critic.data.measures import PLOTS, kept_cut, plot_file, read_stats, wordpie
 from critic.data.preview import preview_table
 from critic.data.split import SUBSETS, SplitSettings
 from critic.data.store import REJECTS_FILE, DatasetVersion, list_versions, load_version
-from critic.data.tables import format_of
 from critic.errors import ApiError, CriticError, SettingsError
 from critic.jobs import cancel, get_job, list_jobs, read_log, submit
 from critic.jobs.logs import tail
 from critic.names import validate_name
 from critic.serve.workbench.render import PAGE_HEADERS, render
 from critic.serve.workbench.security import FORM_LIMIT, read_form
+from critic.serve.workbench.staging import (
+    UPLOADS,
+    checked_delimiter,
+    checked_encoding,
+    chunks,
+    clean_uploads,
+    safe_filename,
+    server_file,
+    server_files,
+    staged,
+    suggested_name,
+    too_big,
+)
 from critic.serve.workbench.state import Workbench, get_workbench
 
-__all__ = ["router", "NAV", "clean_uploads", "UPLOADS"]
+__all__ = ["router", "NAV"]
 
 router = APIRouter()
 NAV = ("/datasets", "Datasets")
 
-UPLOADS = "uploads"  # $CRITIC_HOME/uploads/<id>/<file>: uploads waiting for their import
-UPLOAD_MAX_AGE_S = 24 * 3600  # an upload older than a day is removed at the next upload
-CHUNK = 1024 * 1024  # bytes written at a time
 REJECTS_PER_PAGE = 50
 DATA_JOBS = ("import", "split", "stats")
 COVERAGE_DEFAULT = 512
 MAX_LENGTH = 1_000_000  # the longest sequence length the coverage field takes
-_UPLOAD_ID = re.compile(r"[0-9a-f]{16}")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 # -- the list ------------------------------------------------------------------------------------
@@ -91,7 +97,7 @@ def datasets_page(request: Request, workbench: Workbench = Depends(get_workbench
         recent=recent,
         max_upload=workbench.settings.max_upload_bytes,
         import_dir=workbench.settings.import_dir,
-        server_files=_server_files(workbench.settings.import_dir),
+        server_files=server_files(workbench.settings.import_dir),
         split=SplitSettings(),
     )
 
@@ -116,10 +122,10 @@ async def upload(
     request: Request, filename: str = "", workbench: Workbench = Depends(get_workbench)
 ) -> JSONResponse:
     limit = workbench.settings.max_upload_bytes
-    name = _safe_filename(filename)
+    name = safe_filename(filename)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise _too_big(limit, int(declared))
+        raise too_big(limit, int(declared))
     root = workbench.workspace.root / UPLOADS
     await anyio.to_thread.run_sync(clean_uploads, root)
     upload_id = secrets.token_hex(8)
@@ -129,10 +135,10 @@ async def upload(
     size = 0
     try:
         with open(partial, "wb") as out:
-            async for chunk in _chunks(request):
+            async for chunk in chunks(request):
                 size += len(chunk)
                 if size > limit:
-                    raise _too_big(limit)
+                    raise too_big(limit)
                 await anyio.to_thread.run_sync(out.write, chunk)
     except ClientDisconnect:
         shutil.rmtree(folder, ignore_errors=True)
@@ -156,130 +162,6 @@ async def upload(
     )
 
 
-async def _chunks(request: Request):
-    """The body in pieces of at most CHUNK bytes, as they arrive (never the whole body at once)."""
-    async for chunk in request.stream():
-        for start in range(0, len(chunk), CHUNK):
-            yield chunk[start : start + CHUNK]
-
-
-def _too_big(limit: int, declared: int | None = None) -> ApiError:
-    sent = f" ({declared:,} bytes)" if declared else ""
-    return ApiError(
-        413,
-        "upload_too_large",
-        f"the file is over the upload limit of {_size(limit)}{sent}; the operator can raise it with "
-        f"CRITIC_MAX_UPLOAD_BYTES, or import it from a server path or a URL",
-    )
-
-
-def _size(n: int) -> str:
-    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if n >= scale:
-            return f"{n / scale:,.1f} {unit}"
-    return f"{n:,} bytes"
-
-
-def _safe_filename(filename: str) -> str:
-    """The upload's name as one safe path component with a table's extension, else 400."""
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1][:200]
-    safe = _UNSAFE.sub("_", base).lstrip("._-")[-120:] or "upload"
-    if format_of(safe) is None:
-        raise ApiError(
-            400,
-            "unsupported_file",
-            f"{base[:100]!r} is not a table critic reads: upload a .csv, .tsv, .jsonl, .parquet or "
-            ".zip file (.csv, .tsv and .jsonl may be .gz, .bz2 or .xz)",
-        )
-    return safe
-
-
-def clean_uploads(root: Path, max_age_s: float = UPLOAD_MAX_AGE_S) -> int:
-    """Remove uploads older than `max_age_s` (an import job copies what it needs into its
-    version); → how many were removed."""
-    removed = 0
-    if not root.is_dir():
-        return 0
-    now = time.time()
-    for folder in root.iterdir():
-        try:
-            old = now - folder.stat().st_mtime > max_age_s
-        except FileNotFoundError:
-            continue
-        if old and folder.is_dir() and _UPLOAD_ID.fullmatch(folder.name):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-    return removed
-
-
-def _uploaded(workbench: Workbench, upload_id: str) -> Path:
-    """The uploaded file of `upload_id`, else 404."""
-    if not _UPLOAD_ID.fullmatch(upload_id or ""):
-        raise ApiError(400, "invalid_upload", "an upload id is 16 hexadecimal digits")
-    folder = workbench.workspace.root / UPLOADS / upload_id
-    files = [f for f in folder.iterdir() if not f.name.startswith(".")] if folder.is_dir() else []
-    if len(files) != 1 or not files[0].is_file():
-        raise ApiError(
-            404,
-            "upload_not_found",
-            "this upload is gone (uploads are kept a day): upload the file again",
-        )
-    return files[0]
-
-
-def _server_file(workbench: Workbench, path: str) -> Path:
-    """`path` (relative to the import directory, or absolute) when it is a file inside the
-    operator's import directory once every symlink is resolved; else 403/404."""
-    root = workbench.settings.import_dir
-    if not root:
-        raise ApiError(
-            403,
-            "no_import_dir",
-            "this server imports no server paths: start it with `critic serve --import-dir DIR` "
-            "(or CRITIC_IMPORT_DIR) to allow files under DIR, or upload the file",
-        )
-    if not path or len(path) > 1000 or "\x00" in path:
-        raise ApiError(400, "invalid_path", "name a file under the import directory")
-    base = Path(root).resolve()
-    try:
-        resolved = (base / path).resolve(strict=True)
-    except (FileNotFoundError, OSError, RuntimeError):
-        resolved = None
-    if resolved is not None and not resolved.is_relative_to(base):
-        raise ApiError(
-            403,
-            "outside_import_dir",
-            f"refused: {path[:200]!r} is outside the import directory {base} (symlinks are "
-            "followed before this check)",
-        )
-    if resolved is None or not resolved.is_file():
-        raise ApiError(404, "no_such_file", f"no file {path[:200]!r} under {base}")
-    return resolved
-
-
-def _server_files(root: str | None, most: int = 500, depth: int = 3) -> list[str]:
-    """Table files under the import directory (relative paths), for the form's suggestions."""
-    if not root:
-        return []
-    base, found = Path(root), []
-
-    def walk(folder: Path, level: int) -> None:
-        try:
-            entries = sorted(folder.iterdir())
-        except OSError:
-            return
-        for entry in entries:
-            if len(found) >= most or entry.name.startswith("."):
-                continue
-            if entry.is_dir() and not entry.is_symlink() and level < depth:
-                walk(entry, level + 1)
-            elif entry.is_file() and format_of(entry.name):
-                found.append(entry.relative_to(base).as_posix())
-
-    walk(base, 1)
-    return found
-
-
 @router.get("/datasets/-/preview", summary="The first rows of an upload or server file")
 def preview_page(
     request: Request,
@@ -289,8 +171,8 @@ def preview_page(
     delimiter: str = "",
     workbench: Workbench = Depends(get_workbench),
 ) -> HTMLResponse:
-    file, source = _staged(workbench, upload, path)
-    encoding, delimiter = _encoding(encoding), _delimiter(delimiter)
+    file, source = staged(workbench, upload, path)
+    encoding, delimiter = checked_encoding(encoding), checked_delimiter(delimiter)
     preview, problem = None, None
     try:
         preview = preview_table(file, encoding=encoding, delimiter=delimiter or None)
@@ -307,7 +189,7 @@ def preview_page(
         problem=problem,
         encoding=encoding,
         delimiter=delimiter,
-        name=_suggested_name(file.name),
+        name=suggested_name(file.name),
         split=SplitSettings(),
     )
 
@@ -315,45 +197,9 @@ def preview_page(
 @router.post("/datasets/-/server-path", summary="Preview a file under the import directory")
 async def server_path(request: Request, workbench: Workbench = Depends(get_workbench)):
     form = await _form(request)
-    file = _server_file(workbench, form.get("path", "").strip())
+    file = server_file(workbench, form.get("path", "").strip())
     rel = file.relative_to(Path(workbench.settings.import_dir).resolve()).as_posix()
     return {"redirect": "/datasets/-/preview?" + urlencode({"path": rel})}
-
-
-def _staged(workbench: Workbench, upload: str, path: str) -> tuple[Path, dict]:
-    """The file to preview or import, and the fields that name it in a form."""
-    if upload:
-        return _uploaded(workbench, upload), {"upload": upload}
-    if path:
-        return _server_file(workbench, path), {"path": path}
-    raise ApiError(400, "no_source", "name an upload (?upload=ID) or a server file (?path=P)")
-
-
-def _suggested_name(filename: str) -> str:
-    stem = filename.split(".")[0]
-    name = _UNSAFE.sub("-", stem).strip("-._")[:64] or "dataset"
-    try:
-        return validate_name(name)
-    except CriticError:
-        return "dataset"
-
-
-def _encoding(value: str) -> str:
-    value = (value or "utf-8").strip()[:40]
-    try:
-        codecs.lookup(value)
-    except LookupError:
-        raise ApiError(
-            400, "unknown_encoding", f"unknown encoding {value!r}; try utf-8, latin-1 or cp1252"
-        ) from None
-    return value
-
-
-def _delimiter(value: str) -> str:
-    value = {"\\t": "\t", "tab": "\t"}.get(value, value or "")
-    if len(value) > 1 or value in ("\n", "\r", '"'):
-        raise ApiError(400, "invalid_delimiter", "the delimiter is one character, e.g. ; or |")
-    return value
 
 
 # -- import, split, stats: jobs ---------------------------------------------------------------------
@@ -371,10 +217,13 @@ async def start_import(
             raise ApiError(400, "invalid_url", "give an http:// or https:// URL of a table or .zip")
         source, header = url, None
     else:
-        file, _ = _staged(workbench, form.get("upload", ""), form.get("path", ""))
+        file, _ = staged(workbench, form.get("upload", ""), form.get("path", ""))
         source, header = str(file), file
     argv = ["data", "import", name, "--source", source]
-    encoding, delimiter = _encoding(form.get("encoding", "")), _delimiter(form.get("delimiter", ""))
+    encoding, delimiter = (
+        checked_encoding(form.get("encoding", "")),
+        checked_delimiter(form.get("delimiter", "")),
+    )
     columns = {o: form.get(f, "").strip() for f, o in _COLUMN_FIELDS.items()}
     if header is not None:
         _check_columns(header, columns, encoding, delimiter)
