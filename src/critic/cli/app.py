@@ -12,6 +12,7 @@ import typer
 
 import critic
 from critic.cli import (
+    cv,
     data,
     deploy,
     evaluate,
@@ -37,6 +38,7 @@ app = App(
 )
 app.command("quickstart")(quickstart.quickstart_command)
 app.command("train")(train.train_command)
+app.command("cv")(cv.cv_command)
 app.command("evaluate")(evaluate.evaluate_command)
 app.command("predict")(evaluate.predict_command)
 app.command("serve")(serve.serve_command)

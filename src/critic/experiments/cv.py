@@ -306,10 +306,10 @@ def _folds_png(result: CVResult) -> Path:
         xlabel="fold",
         ylabel="on the held-out fold",
         xticks=folds,
-        ylim=(max(0.0, low - 0.1), 1.0),
+        ylim=(max(0.0, low - 0.1), 1.08),
         title=f"{result.settings.folds}-fold cross-validation {result.name} · {result.dataset}",
     )
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8, ncols=2)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     path = result.folder / "folds.png"

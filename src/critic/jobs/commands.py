@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "import": ("data", "import"),
     "split": ("data", "split"),
     "stats": ("data", "stats"),
+    "cv": ("cv",),  # --name (the run; its folds are cv-NAME-fI) and --dataset checked like train's
 }
 # what the first word after the command names: an experiment, a dataset, or a dataset version
 _SUBJECT = {"evaluate": "experiment", "import": "dataset", "split": "ref", "stats": "ref"}
@@ -58,7 +59,8 @@ def check_command(kind: str, argv: Sequence[str]) -> tuple[str, ...]:
 
 def target_of(kind: str, argv: Sequence[str]) -> str | None:
     """What the job makes or reads: the experiment (train --name or --resume, evaluate), the
-    dataset (data import) or the dataset version (data split, data stats); None when unnamed."""
+    cross-validation (cv --name), the dataset (data import) or the dataset version (data split,
+    data stats); None when unnamed."""
     rest = argv[len(COMMANDS[kind]) :]
     if kind in _SUBJECT:
         return rest[0] if rest and not rest[0].startswith("-") else None
