@@ -2,7 +2,9 @@
 
     POST /v1/deployments/{name}/predict   the text(s) → label and every class's probability (api.py)
     GET  /v1/deployments/{name}           what the deployment expects and answers (api.py)
-    GET  /healthz                         liveness, no token (health.py)
+    GET  /healthz                         readiness: catalog read, models loaded; no token (health.py)
+    GET  /livez                           liveness: the process answers; no token (health.py)
+    GET  /metrics                         Prometheus metrics, unless CRITIC_METRICS=off (health.py)
     GET  /tester                          the API tester page (pages.py)
     GET  /docs                            OpenAPI documentation, generated from schemas.py and auth.py
     GET  /, /login, POST /logout, ...     the workbench, with create_app(workbench=True) (workbench/)

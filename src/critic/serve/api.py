@@ -1,7 +1,7 @@
 """The prediction API: one route that classifies, one that describes a deployment. Each handler
 reads the request, calls the deployment's Predictor (the one text → prediction path), and answers.
 Each prediction request to a deployment that exists is counted, answered or refused, with its
-time (`Registry.stats`, shown on the workbench's deployment page)."""
+time and status (`Registry.stats`: the workbench's deployment page, and GET /metrics)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import time
 
 import anyio
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
+from starlette.exceptions import HTTPException
 
 from critic.catalog import DeploymentRecord
 from critic.deploy import PREDICT_PATH
+from critic.errors import ApiError, CriticError, http_status
 from critic.predictor import answers
 from critic.serve.auth import authorized_deployment, get_registry
 from critic.serve.body import FORM_TYPES, read_texts
@@ -52,15 +55,27 @@ _BODY = {
 
 async def counted(name: str, registry: Registry = Depends(get_registry)):
     """Times the request around the handler (its other dependencies included) and counts it in the
-    deployment's statistics: an error when anything refused it. Unknown names are not counted (an
-    attacker's made-up names would fill the memory)."""
-    started, ok = time.perf_counter(), False
+    deployment's statistics with the status it gets: an error when anything refused it. Unknown
+    names are not counted (an attacker's made-up names would fill the memory)."""
+    started, status = time.perf_counter(), 500  # 500 unless answered or refused (e.g. cancelled)
     try:
         yield
-        ok = True
+        status = 200
+    except Exception as exc:
+        status = _status_of(exc)
+        raise
     finally:
         if name in registry.deployments:
-            registry.stats.record(name, time.perf_counter() - started, ok)
+            registry.stats.record(name, time.perf_counter() - started, status < 400, status)
+
+
+def _status_of(exc: Exception) -> int:
+    """The status the app's error handlers answer `exc` with (critic.serve.app)."""
+    if isinstance(exc, ApiError | CriticError):
+        return http_status(exc)[0]
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    return 422 if isinstance(exc, RequestValidationError) else 500
 
 
 @router.post(

@@ -1,7 +1,8 @@
 """The app factory: routers for the prediction API, health and pages, and with `workbench=True` the
-workbench (critic.serve.workbench, imported only then); the deployments' models loaded at start-up
-(lifespan); every error answered as JSON `{"error": CODE, "message": WHAT TO DO}` with its status,
-never a stack trace (a browser in the workbench gets the same as a page)."""
+workbench (critic.serve.workbench, imported only then); CORS on the prediction API for the origins
+CRITIC_CORS_ORIGINS names (cors.py); the deployments' models loaded at start-up (lifespan); every
+error answered as JSON `{"error": CODE, "message": WHAT TO DO}` with its status, never a stack
+trace (a browser in the workbench gets the same as a page)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import critic
 from critic.errors import ApiError, CriticError, http_status
-from critic.serve import api, health, pages
+from critic.serve import api, cors, health, pages
 from critic.serve.registry import Registry
 from critic.serve.settings import ServeSettings
 from critic.workspace import Workspace
@@ -50,6 +51,7 @@ def create_app(
         from critic.serve.workbench import install  # templates and pages: not for an API replica
 
         install(app, registry.workspace, registry.settings)
+    cors.install(app, registry.settings.cors_origins)  # last: the outermost middleware
     _add_error_handlers(app)
     app.openapi = lambda: _openapi(app)
     return app

@@ -2,10 +2,12 @@
 `refresh_seconds` (so enable, disable and rotate-token from the CLI reach every worker without a
 restart), and one loaded Predictor per (experiment, checkpoint), loaded at start-up or once when a
 deployment appears, never per request. `RequestStats` counts each deployment's prediction requests
-since this process started (the workbench's deployment page shows them)."""
+since this process started (the workbench's deployment page shows them, and `ServeMetrics` passes
+them on to Prometheus). `unready` says why this replica cannot answer (GET /healthz)."""
 
 from __future__ import annotations
 
+import logging
 import statistics
 import threading
 import time
@@ -18,10 +20,13 @@ from critic.catalog import Catalog, DeploymentRecord
 from critic.errors import ApiError, CriticError
 from critic.experiments.store import get_experiment
 from critic.predictor import Predictor
+from critic.serve.metrics import ServeMetrics
 from critic.serve.settings import ServeSettings
 from critic.workspace import Workspace
 
 __all__ = ["Registry", "RequestStats"]
+
+log = logging.getLogger("critic.serve")
 
 
 class Registry:
@@ -39,7 +44,7 @@ class Registry:
         self.limiter = anyio.CapacityLimiter(
             1
         )  # predictions at once in this worker (torch uses its threads)
-        self.stats = RequestStats()
+        self.stats = RequestStats(ServeMetrics() if settings.metrics else None)
 
     def refresh(self, force: bool = False) -> None:
         if not force and time.monotonic() - self.loaded_at < self.settings.refresh_seconds:
@@ -62,6 +67,7 @@ class Registry:
             self.predictors[key] = Predictor.from_checkpoint(folder)
         except (CriticError, OSError, ValueError, KeyError) as exc:
             self.broken[key] = str(exc)
+            log.warning("deployment %r cannot load its model: %s", record.name, exc)
 
     def enabled(self, name: str) -> DeploymentRecord:
         """The deployment `name`, or 404 when it does not exist or is disabled."""
@@ -95,23 +101,43 @@ class Registry:
         self.refresh()
         return sum(1 for r in self.deployments.values() if r.enabled)
 
+    def unready(self) -> list[str]:
+        """Why this replica cannot answer every enabled deployment now (empty: it can): the catalog
+        cannot be read, or a model is not loaded. Reads the catalog (the deployments' table)."""
+        try:
+            self.refresh(force=True)
+        except Exception as exc:  # noqa: BLE001 - whatever the catalog's driver raises: not ready
+            log.warning("the catalog cannot be read: %s: %s", type(exc).__name__, exc)
+            return ["catalog_unreachable: the catalog cannot be read (the server log says why)"]
+        return [
+            f"model_unavailable: deployment {r.name!r} has no model loaded (the server log says why)"
+            for r in self.deployments.values()
+            if r.enabled and (r.experiment, r.checkpoint) not in self.predictors
+        ]
+
 
 class RequestStats:
     """Prediction requests per deployment since this process started: how many, how many were
     refused or failed, and the latencies of the last WINDOW answered ones (for the median and p95).
     Memory stays bounded: one small record per deployment name that exists, each a fixed window.
-    Thread-safe (requests are counted from the event loop, read by the workbench's pages)."""
+    Thread-safe (requests are counted from the event loop, read by the workbench's pages). With
+    `metrics`, each request is passed on to it too (the same measurement, for Prometheus)."""
 
     WINDOW = 1000  # latencies kept per deployment, the newest
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: ServeMetrics | None = None) -> None:
+        self.metrics = metrics
         self.started = datetime.now(UTC).isoformat(timespec="seconds")
         self._lock = threading.Lock()
         self._counts: dict[str, list[int]] = {}  # name → [requests, errors]
         self._latencies: dict[str, deque[float]] = {}  # name → seconds of the last answered ones
 
-    def record(self, name: str, seconds: float, ok: bool) -> None:
+    def record(self, name: str, seconds: float, ok: bool, status: int | None = None) -> None:
+        """One request to `name`: answered (`ok`) or refused, in `seconds`; `status` is the HTTP
+        status it got (by default 200 when ok, else 500), for the metrics."""
         with self._lock:
+            if self.metrics is not None:
+                self.metrics.record(name, seconds, status or (200 if ok else 500))
             counts = self._counts.setdefault(name, [0, 0])
             counts[0] += 1
             if ok:
@@ -121,6 +147,8 @@ class RequestStats:
 
     def forget(self, name: str) -> None:
         with self._lock:
+            if self.metrics is not None:
+                self.metrics.forget(name)
             self._counts.pop(name, None)
             self._latencies.pop(name, None)
 

@@ -16,6 +16,7 @@ __all__ = [
     "BatchAnswer",
     "DeploymentInfo",
     "Health",
+    "Live",
     "ErrorBody",
     "ERRORS",
 ]
@@ -75,9 +76,19 @@ class DeploymentInfo(BaseModel):
 
 
 class Health(BaseModel):
+    status: str = Field(description="ok (200), or unavailable (503)")
+    version: str
+    deployments: int | None = Field(
+        default=None, description="how many deployments are enabled (unknown when unavailable)"
+    )
+    reasons: list[str] = Field(
+        default_factory=list, description="why this replica cannot answer, when unavailable"
+    )
+
+
+class Live(BaseModel):
     status: str
     version: str
-    deployments: int = Field(description="how many deployments are enabled")
 
 
 class ErrorBody(BaseModel):

@@ -1,14 +1,16 @@
-"""How a server process behaves: limits and refresh, read from the environment (CRITIC_*)."""
+"""How a server process behaves: limits and refresh, metrics and CORS, read from the environment
+(CRITIC_*)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from critic.errors import SettingsError
 from critic.limits import SETTINGS, Limits
 
-__all__ = ["ServeSettings"]
+__all__ = ["ServeSettings", "cors_origin"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,13 @@ class ServeSettings:
     # CRITIC_WORDPIECE_SOURCE: the tokenizer whose WordPiece tokens the workbench's coverage counts
     # (a model directory or hub name, as `critic data stats --tokenizer`)
     wordpiece_source: str = "sentence-transformers/all-MiniLM-L6-v2"
+    # CRITIC_METRICS (on | off): GET /metrics answers Prometheus metrics, without a token (a scraper
+    # on a private network usually has none); they hold deployment names and counts, never a token
+    metrics: bool = True
+    # CRITIC_CORS_ORIGINS (`critic serve --cors-origin`): the exact origins (https://host[:port],
+    # comma-separated) whose pages may call the prediction API (/v1/...) from a browser; empty: none
+    # (CORS off). Never the workbench's pages: they are a control plane behind a cookie
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> ServeSettings:
@@ -48,6 +57,8 @@ class ServeSettings:
             max_upload_bytes=_positive("CRITIC_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
             import_dir=_directory("CRITIC_IMPORT_DIR"),
             wordpiece_source=os.environ.get("CRITIC_WORDPIECE_SOURCE") or cls.wordpiece_source,
+            metrics=_switch("CRITIC_METRICS", cls.metrics),
+            cors_origins=_origins("CRITIC_CORS_ORIGINS"),
         )
 
 
@@ -86,3 +97,44 @@ def _directory(key: str) -> str | None:
     if not path.is_dir():
         raise SettingsError(f"{key}={raw!r} is not a directory")
     return str(path)
+
+
+def _switch(key: str, default: bool) -> bool:
+    raw = os.environ.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _SWITCH:
+        raise SettingsError(f"{key}={raw!r}: write on or off")
+    return _SWITCH[raw]
+
+
+_SWITCH = {"on": True, "1": True, "true": True, "off": False, "0": False, "false": False}
+
+
+def _origins(key: str) -> tuple[str, ...]:
+    raw = os.environ.get(key, "")
+    try:
+        return tuple(dict.fromkeys(cors_origin(o) for o in raw.split(",") if o.strip()))
+    except SettingsError as exc:
+        raise SettingsError(f"{key}: {exc}") from None
+
+
+def cors_origin(raw: str) -> str:
+    """`raw` as the Origin header a browser sends (scheme://host[:port], lower case, no default port),
+    or SettingsError: a path, a query, a user, a wildcard or another scheme than http(s)."""
+    text = raw.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise SettingsError(f"{text!r} is not an origin: write scheme://host[:port]") from None
+    host = parts.hostname or ""
+    if "*" in text:
+        raise SettingsError(f"{text!r}: name each origin, no wildcard (*)")
+    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+        raise SettingsError(f"{text!r} is not an origin: write http(s)://host[:port]")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise SettingsError(f"{text!r} has a path: an origin is scheme://host[:port] only")
+    host = f"[{host}]" if ":" in host else host
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
