@@ -49,12 +49,21 @@ def serve_command(
         file_okay=False,
         resolve_path=True,
     ),
+    cors_origins: list[str] | None = typer.Option(
+        None,
+        "--cors-origin",
+        metavar="ORIGIN",
+        help="An origin (https://host[:port]) whose pages may call the prediction API (/v1) from "
+        "a browser; repeat for more (replaces CRITIC_CORS_ORIGINS). None by default: CORS off. "
+        "Never the workbench.",
+    ),
 ) -> None:
     """Serve every enabled deployment over HTTP (FastAPI on uvicorn), the tester at /tester, and
     the workbench (log in at /login) unless --api-only."""
     import uvicorn
 
     from critic.deploy import list_deployments
+    from critic.serve.settings import ServeSettings
 
     os.environ.setdefault(
         "CRITIC_TORCH_THREADS", str(torch_threads(workers))
@@ -62,14 +71,24 @@ def serve_command(
     os.environ["CRITIC_WORKBENCH"] = "0" if api_only else "1"  # read by create_app_from_env
     if import_dir is not None:
         os.environ["CRITIC_IMPORT_DIR"] = str(import_dir)  # read by each worker's ServeSettings
+    if cors_origins:
+        os.environ["CRITIC_CORS_ORIGINS"] = ",".join(_origins(cors_origins))
+    settings = ServeSettings.from_env()  # a wrong CRITIC_* stops here, before a worker starts
     url = url_of(host, port)
     enabled = sum(d.enabled for d in list_deployments())
     console.print(
         f"serving {plural(enabled, 'enabled deployment')} on http://{host}:{port} "
         f"(tester: http://{host}:{port}/tester, docs: http://{host}:{port}/docs)"
     )
+    if settings.cors_origins:
+        console.print(f"prediction API open to pages from: {', '.join(settings.cors_origins)}")
     if not api_only:
         announce_workbench(url, host)
+    if settings.metrics and not _loopback(host):
+        console.print(
+            f"  [yellow]/metrics answers anyone who reaches {host} (deployment names and request "
+            "counts, no token); CRITIC_METRICS=off turns it off[/]"
+        )
     with recording_url(url):
         uvicorn.run(
             SERVE_APP,
@@ -102,11 +121,26 @@ def announce_workbench(url: str, host: str) -> None:
             f"`critic users passwd {FIRST_ADMIN}`)",
             soft_wrap=True,
         )
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not _loopback(host):
         console.print(
             f"  [yellow]the workbench listens on {host}: anyone who reaches it sees the login "
             "page; put it behind HTTPS (its cookie is Secure only over HTTPS) or use --api-only[/]"
         )
+
+
+def _origins(given: list[str]) -> list[str]:
+    """--cors-origin values, each checked and written as a browser's Origin header."""
+    from critic.errors import SettingsError
+    from critic.serve.settings import cors_origin
+
+    try:
+        return [cors_origin(o) for o in given]
+    except SettingsError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--cors-origin") from None
+
+
+def _loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 def torch_threads(workers: int, cores: int | None = None) -> int:
