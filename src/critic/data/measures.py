@@ -33,7 +33,8 @@ __all__ = [
 ]
 
 STATS_DIR, STATS_FILE = "stats", "stats.json"
-WORD_LENGTHS = "word_lengths.parquet"  # beside stats.json: subset, length (one row per labelled text)
+# beside stats.json: subset, length (one row per labelled text)
+WORD_LENGTHS = "word_lengths.parquet"
 PLOTS = ("length_histogram", "label_balance", "vocabulary", "length_boxplot")
 
 
