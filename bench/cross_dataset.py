@@ -3,12 +3,14 @@
     .venv/bin/python bench/cross_dataset.py DATA.csv [--test TEST.csv | --folds 10] [--presets linear,kim-cnn-2014]
                                             [--text COLUMN] [--label COLUMN] [--name NAME] [--results DIR]
 
-With --test, one run: DATA is train (+ 20 % validation), TEST is test. Otherwise stratified k-fold
-cross-validation (k = 10 as the papers do): each fold's table gets a `subset` column (test = the
-fold, train = the rest, 10 % of it held out for validation) and goes through exactly what a user
-types: `critic data import`, `critic train --preset P`, `critic evaluate --subset test`. The
-workspace is a fresh temporary one unless CRITIC_HOME is set. Prints accuracy per fold and the
-mean ± standard deviation, and saves bench/results/cross_dataset-NAME.json.
+With --test, one run: DATA is train (+ 20 % validation), TEST is test, through `critic data import`,
+`critic train --preset P` and `critic evaluate --subset test`. Otherwise stratified k-fold
+cross-validation (k = 10 as the papers do) by what a user types: `critic data import NAME`, then
+`critic cv --dataset NAME --preset P --folds K` per preset (critic.experiments.cv: each fold is a
+dataset version whose test subset is the fold, 10 % of the rest held out for validation, and an
+experiment scored on the fold). The workspace is a fresh temporary one unless CRITIC_HOME is set.
+Prints accuracy per fold and the mean ± standard deviation, and saves
+bench/results/cross_dataset-NAME.json.
 """
 
 from __future__ import annotations
@@ -35,17 +37,43 @@ def critic(env: dict, *args: str) -> str:
     return done["stdout"]
 
 
-def folds(frame: pd.DataFrame, label: str, k: int, seed: int = 0):
-    from sklearn.model_selection import StratifiedKFold
+def cross_validate(
+    env: dict, data: str, name: str, folds: int, presets: list[str], text: str, label: str
+) -> list[dict]:
+    """`critic cv` per preset on DATA imported as NAME; the bench's rows from each cv.json."""
+    critic(env, "data", "import", name, "--source", data, "--text", text, "--label", label, "-q")
+    rows = [{"fold": fold} for fold in range(1, folds + 1)]
+    for preset in presets:
+        run = f"{name}-{preset}"
+        print(f"{preset}: {folds}-fold cross-validation ({run})", file=sys.stderr, flush=True)
+        critic(
+            env,
+            "cv",
+            "-d",
+            name,
+            "-p",
+            preset,
+            "-k",
+            str(folds),
+            "--seed",
+            "0",
+            "--name",
+            run,
+            "-q",
+        )
+        saved = json.loads((Path(env["CRITIC_HOME"]) / "cv" / run / "cv.json").read_text())
+        for row, fold in zip(rows, saved["folds"], strict=True):
+            row[preset] = {
+                "accuracy": fold["accuracy"],
+                "macro_f1": fold["macro_f1"],
+                "n": fold["rows"]["test"],
+                "seconds": fold["seconds"],
+                "experiment": fold["experiment"],
+            }
+    return rows
 
-    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    for i, (_, test) in enumerate(splitter.split(frame, frame[label])):
-        subset = pd.Series("train", index=frame.index)
-        subset.iloc[test] = "test"
-        yield i + 1, frame.assign(subset=subset)
 
-
-def run_fold(
+def run_once(
     env: dict,
     table: pd.DataFrame,
     name: str,
@@ -55,6 +83,7 @@ def run_fold(
     label: str,
     folder: Path,
 ) -> dict:
+    """--test: one run of each preset, DATA as train and TEST as test."""
     path = folder / f"{name}-fold{fold}.csv"
     table.to_csv(path, index=False)
     dataset = f"{name}-fold{fold}"
@@ -124,27 +153,20 @@ def main() -> None:
     home = os.environ.get("CRITIC_HOME") or tempfile.mkdtemp(prefix="critic-cross-")
     env = {**os.environ, "CRITIC_HOME": home}
     folder = Path(tempfile.mkdtemp(prefix="critic-folds-"))
-    frame = pd.read_csv(args.data, dtype=str, keep_default_na=False)
-    if args.test:
-        test = pd.read_csv(args.test, dtype=str, keep_default_na=False)
-        runs = [
-            (
-                1,
-                pd.concat(
-                    [frame.assign(subset="train"), test.assign(subset="test")], ignore_index=True
-                ),
-            )
-        ]
-    else:
-        runs = folds(frame, args.label, args.folds)
-    rows = []
     print(f"{'fold':>4} " + " ".join(f"{p:>14}" for p in presets), flush=True)
-    for fold, table in runs:
-        rows.append(run_fold(env, table, name, fold, presets, args.text, args.label, folder))
-        print(
-            f"{fold:>4} " + " ".join(f"{rows[-1][p]['accuracy']:>14.2%}" for p in presets),
-            flush=True,
+    if args.test:
+        frame = pd.read_csv(args.data, dtype=str, keep_default_na=False)
+        test = pd.read_csv(args.test, dtype=str, keep_default_na=False)
+        table = pd.concat(
+            [frame.assign(subset="train"), test.assign(subset="test")], ignore_index=True
         )
+        rows = [run_once(env, table, name, 1, presets, args.text, args.label, folder)]
+    else:
+        rows = cross_validate(
+            env, str(Path(args.data).resolve()), name, args.folds, presets, args.text, args.label
+        )
+    for row in rows:
+        print(f"{row['fold']:>4} " + " ".join(f"{row[p]['accuracy']:>14.2%}" for p in presets))
     summary = {
         p: {
             "mean": statistics.fmean(r[p]["accuracy"] for r in rows),
