@@ -113,3 +113,5 @@ def test_critic_serve_takes_cors_origins(workspace, monkeypatch, capsys):
     assert f"{TESTER}, http://localhost:5173" in capsys.readouterr().out
     assert _serve_cli(monkeypatch, "--cors-origin", "*") == 2 and len(started) == 1
     assert "wildcard" in capsys.readouterr().err
+    assert _serve_cli(monkeypatch, "--host", "0.0.0.0") == 0  # /metrics open beyond loopback
+    assert "CRITIC_METRICS=off" in " ".join(capsys.readouterr().out.split())
