@@ -99,9 +99,7 @@ class _FoldView:
     def __call__(self, event: dict) -> None:
         kind = event["event"]
         if kind == "fold_start":
-            console.print(
-                f"fold {event['fold']}/{event['folds']}: training cv-{event['cv']}-f{event['fold']}"
-            )
+            console.print(f"fold {event['fold']}/{event['folds']}: training {event['experiment']}")
         elif kind == "fold_end":
             console.print(
                 f"fold {event['fold']}/{event['folds']}: accuracy {event['accuracy']:.2%}  "
@@ -117,6 +115,7 @@ def print_cv(result) -> None:
     table = Table(
         title=f"{result.settings.folds}-fold cross-validation {result.name} · {result.dataset}",
         box=box.SIMPLE_HEAD,
+        show_edge=False,
     )
     for column in ("fold", "accuracy", "macro F1", "loss", "held out", "experiment"):
         table.add_column(column, justify="left" if column == "experiment" else "right")
@@ -131,10 +130,16 @@ def print_cv(result) -> None:
         )
     table.add_section()
     table.add_row(
-        "mean ± std",
-        f"{result.mean('accuracy'):.2%} ± {result.std('accuracy'):.2%}",
-        f"{result.mean('macro_f1'):.4f} ± {result.std('macro_f1'):.4f}",
-        f"{result.mean('loss'):.4f} ± {result.std('loss'):.4f}",
+        "mean",
+        f"{result.mean('accuracy'):.2%}",
+        *(num(result.mean(m)) for m in ("macro_f1", "loss")),
+        "",
+        "",
+    )
+    table.add_row(
+        "± std",
+        f"{result.std('accuracy'):.2%}",
+        *(num(result.std(m)) for m in ("macro_f1", "loss")),
         "",
         "",
     )

@@ -144,7 +144,15 @@ def cross_validate(
     fold_of = assign_folds(pool["label"], settings.folds, settings.seed)
     try:
         for fold in range(1, settings.folds + 1):
-            log({"event": "fold_start", "fold": fold, "folds": settings.folds, "cv": name})
+            log(
+                {
+                    "event": "fold_start",
+                    "fold": fold,
+                    "folds": settings.folds,
+                    "cv": name,
+                    "experiment": _fold_name(name, fold),
+                }
+            )
             done = _run_fold(fold, pool, fold_of, version, config, result, workspace, log)
             result = replace(result, folds=[*result.folds, done])
             _save(result)
