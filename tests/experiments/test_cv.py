@@ -145,3 +145,23 @@ def test_cv_is_a_job_kind():
     assert target_of("cv", argv) == "cv-1"
     with pytest.raises(InvalidName, match="invalid experiment name"):
         check_command("cv", ["cv", "--dataset", "tiny", "--name", "../x"])
+
+
+def test_a_failed_fold_leaves_the_folds_done_in_cv_json(workspace, tiny_dataset, monkeypatch):
+    import critic.experiments.cv as cv
+
+    calls = []
+
+    def evaluate_once(name, **kwargs):
+        calls.append(name)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(name, **kwargs)
+
+    real = cv.evaluate
+    monkeypatch.setattr(cv, "evaluate", evaluate_once)
+    with pytest.raises(RuntimeError, match="disk full"):
+        cross_validate(tiny_dataset, preset="linear", settings=CVSettings(folds=3), name="half")
+    saved = load_cv("half")
+    assert saved["status"] == "failed" and saved["error"] == "RuntimeError: disk full"
+    assert [f["experiment"] for f in saved["folds"]] == ["cv-half-f1"]

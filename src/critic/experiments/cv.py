@@ -38,7 +38,15 @@ from critic.names import validate_name
 from critic.train import Log
 from critic.workspace import Workspace
 
-__all__ = ["CVSettings", "FoldResult", "CVResult", "cross_validate", "assign_folds", "METRICS"]
+__all__ = [
+    "CVSettings",
+    "FoldResult",
+    "CVResult",
+    "cross_validate",
+    "assign_folds",
+    "load_cv",
+    "METRICS",
+]
 
 FORMAT = "critic.cv/1"
 METRICS = ("accuracy", "macro_f1", "loss")  # per fold, on its held-out rows
@@ -89,7 +97,7 @@ class CVResult:
     folds: list[FoldResult]
     folder: Path
     created: str = ""
-    status: str = "done"  # running while folds are added, then done or failed
+    status: str = "running"  # while folds are added; then done, failed or stopped (Ctrl-C)
     error: str | None = None
 
     def mean(self, metric: str) -> float:
@@ -141,26 +149,8 @@ def cross_validate(
     result = CVResult(
         name, version.ref, settings, config.as_dict(), [], workspace.root / "cv" / name, now()
     )
-    fold_of = assign_folds(pool["label"], settings.folds, settings.seed)
-    try:
-        for fold in range(1, settings.folds + 1):
-            log(
-                {
-                    "event": "fold_start",
-                    "fold": fold,
-                    "folds": settings.folds,
-                    "cv": name,
-                    "experiment": _fold_name(name, fold),
-                }
-            )
-            done = _run_fold(fold, pool, fold_of, version, config, result, workspace, log)
-            result = replace(result, folds=[*result.folds, done])
-            _save(result)
-            log({"event": "fold_end", "folds": settings.folds, **done.as_dict()})
-    except BaseException as exc:
-        _save(replace(result, status="failed", error=f"{type(exc).__name__}: {exc}"))
-        raise
-    result = replace(result, status="done")
+    _save(result)
+    result = replace(_run_folds(result, pool, version, config, workspace, log), status="done")
     _save(result)
     _folds_png(result)
     return result
@@ -230,6 +220,26 @@ def _reserve(name: str | None, base: str, workspace: Workspace) -> str:
 
 def _fold_name(name: str, fold: int) -> str:
     return f"cv-{name}-f{fold}"
+
+
+def _run_folds(result, pool, version, config, workspace, log) -> CVResult:
+    """Every fold in turn, cv.json rewritten after each (a watcher sees them arrive)."""
+    fold_of = assign_folds(pool["label"], result.settings.folds, result.settings.seed)
+    try:
+        for fold in range(1, result.settings.folds + 1):
+            experiment = _fold_name(result.name, fold)
+            head = {"fold": fold, "folds": result.settings.folds, "cv": result.name}
+            log({"event": "fold_start", **head, "experiment": experiment})
+            done = _run_fold(fold, pool, fold_of, version, config, result, workspace, log)
+            result = replace(result, folds=[*result.folds, done])
+            _save(result)
+            log({"event": "fold_end", "folds": result.settings.folds, **done.as_dict()})
+    except BaseException as exc:  # the folds done so far stay in cv.json, with what ended it
+        stopped = isinstance(exc, KeyboardInterrupt)
+        error = "interrupted" if stopped else f"{type(exc).__name__}: {exc}"
+        _save(replace(result, status="stopped" if stopped else "failed", error=error))
+        raise
+    return result
 
 
 def _run_fold(fold, pool, fold_of, version, config, result, workspace, log) -> FoldResult:
