@@ -73,20 +73,27 @@ async def _lifespan(app: FastAPI):
     registry.refresh(
         force=True
     )  # every enabled deployment's model is loaded before the first request
-    _warm_pages(app)
-    with _job_pool(app, registry.workspace):
+    with _warm_pages(app), _job_pool(app, registry.workspace):
         yield
 
 
-def _warm_pages(app: FastAPI) -> None:
+@contextmanager
+def _warm_pages(app: FastAPI):
     """With the workbench, its pages' slow first steps (the Models gallery imports torch to count
     each preset's parameters) done in a background thread at start, not in a person's first
-    request."""
+    request. Joined at shutdown: a process must not exit while a thread is importing torch (its
+    C++ runtime aborts)."""
     if getattr(app.state, "workbench", None) is None:
+        yield
         return
     from critic.serve.workbench import warm
 
-    threading.Thread(target=warm, name="critic-warm-pages", daemon=True).start()
+    thread = threading.Thread(target=warm, name="critic-warm-pages", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join(timeout=60)
 
 
 @contextmanager
