@@ -264,6 +264,7 @@ def test_the_settings_come_from_the_environment_and_critic_serve(
     monkeypatch.setenv("CRITIC_MAX_UPLOAD_BYTES", "0")
     with pytest.raises(SettingsError):
         ServeSettings.from_env()
+    monkeypatch.delenv("CRITIC_MAX_UPLOAD_BYTES")  # `critic serve` refuses a bad setting at once
 
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: None)
     for key in (
