@@ -93,3 +93,15 @@ def test_linear_experiment_is_one_epoch_and_predicts_through_the_predictor(tiny_
     assert tri.record.config["model"]["ngram_max"] == 3
     with pytest.raises(SettingsError, match="takes no encoder"):
         build_config(tiny_dataset, preset="linear", encoder={"max_words": 10})
+
+
+def test_the_same_seed_gives_the_same_weights_to_the_last_bit():
+    # liblinear draws from one random generator per process: fits that ran in parallel threads
+    # interleaved their draws and differed by ~1e-6 from run to run
+    rows = sentiment_rows(400, classes=3)
+    fits = [
+        _fit(rows, ["negative", "positive", "neutral"], C=(0.1, 1.0, 10.0))[0] for _ in range(3)
+    ]
+    for other in fits[1:]:
+        assert np.array_equal(fits[0].weights_, other.weights_)
+        assert np.array_equal(fits[0].biases_, other.biases_)
