@@ -244,7 +244,14 @@ def evaluation_url(ev) -> str:
 _KEY = "/evaluations/{experiment}/{checkpoint}/{dataset}/{subset}"
 
 
-def _load(workbench: Workbench, experiment: str, checkpoint: str, dataset: str, subset: str):
+def the_evaluation(
+    experiment: str,
+    checkpoint: str,
+    dataset: str,
+    subset: str,
+    workbench: Workbench = Depends(get_workbench),
+):
+    """The evaluation a URL under _KEY names (a dependency of those routes), else 404."""
     from critic.evaluations import load_evaluation
 
     return load_evaluation(experiment, checkpoint, dataset, subset, workbench.workspace)
@@ -253,17 +260,13 @@ def _load(workbench: Workbench, experiment: str, checkpoint: str, dataset: str, 
 @router.get(_KEY, summary="One evaluation: figures, confusion matrix, errors")
 def evaluation_page(
     request: Request,
-    experiment: str,
-    checkpoint: str,
-    dataset: str,
-    subset: str,
+    ev=Depends(the_evaluation),
     shown: ErrorQuery = Depends(),
     workbench: Workbench = Depends(get_workbench),
 ) -> HTMLResponse:
     from critic.evaluations import list_evaluations
     from critic.experiments.store import get_experiment
 
-    ev = _load(workbench, experiment, checkpoint, dataset, subset)
     metrics = ev.metrics()
     errors = shown.read(ev)
     own = get_experiment(ev.experiment, workbench.workspace).record.dataset == ev.dataset
@@ -354,15 +357,11 @@ def metric_cards(metrics: dict) -> list[tuple[str, str, str]]:
 
 @router.get(_KEY + "/errors", summary="One page of an evaluation's errors (JSON)")
 def evaluation_errors(
-    experiment: str,
-    checkpoint: str,
-    dataset: str,
-    subset: str,
+    ev=Depends(the_evaluation),
     shown: ErrorQuery = Depends(),
     workbench: Workbench = Depends(get_workbench),
 ) -> JSONResponse:
 
-    ev = _load(workbench, experiment, checkpoint, dataset, subset)
     found = shown.read(ev)
     return JSONResponse(
         {
@@ -377,19 +376,11 @@ def evaluation_errors(
 
 
 @router.get(_KEY + "/files/{name}", summary="A picture or file the evaluation saved")
-def evaluation_file(
-    experiment: str,
-    checkpoint: str,
-    dataset: str,
-    subset: str,
-    name: str,
-    workbench: Workbench = Depends(get_workbench),
-) -> FileResponse:
+def evaluation_file(name: str, ev=Depends(the_evaluation)) -> FileResponse:
     if (
         name not in PICTURES and name not in DOWNLOADS and name != BARS
     ):  # never a path from the browser
         raise ApiError(404, "not_found", f"an evaluation has no file {name[:80]!r}")
-    ev = _load(workbench, experiment, checkpoint, dataset, subset)
     path = ev.file(name)
     if not path.is_file():
         raise ApiError(
