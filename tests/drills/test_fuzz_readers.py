@@ -709,6 +709,11 @@ def _corrupt(skip: int = 0):
     return patch
 
 
+def _found(name: str) -> bytes:
+    """An input the long fuzz run (bench/fuzz.py) made, kept as a file in findings/."""
+    return (Path(__file__).parent / "findings" / name).read_bytes()
+
+
 def _tarball(members: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz") as tar:
@@ -741,6 +746,8 @@ FINDINGS = [  # (id, format, input)
     ("parquet-date-out-of-range", "parquet", _parquet(pa.array([2**31 - 1], pa.date32()))),
     ("parquet-timestamp-out-of-range", "parquet", _parquet(pa.array([2**62], pa.timestamp("us")))),
     ("parquet-duration-out-of-range", "parquet", _parquet(pa.array([2**62], pa.duration("s")))),
+    # a mutated file whose dictionary-encoded column has an index past its dictionary (2026-12-02)
+    ("parquet-dictionary-index-past-its-end", "parquet", _found("parquet-dictionary-index-past-its-end.parquet")),
     ("zip-corrupt-deflate", "zip", _zip("a.csv", CSV_ROWS, patch=_corrupt())),
     ("zip-corrupt-bzip2", "zip", _zip("a.csv", CSV_ROWS, zipfile.ZIP_BZIP2, patch=_corrupt())),
     ("zip-corrupt-lzma", "zip", _zip("a.csv", CSV_ROWS, zipfile.ZIP_LZMA, patch=_corrupt(9))),

@@ -397,7 +397,11 @@ def _values(array: pa.Array, longest: int) -> list:
     """A column's Python values; a string over `longest` characters becomes TooLong(its length)."""
     if isinstance(array, pa.DictionaryArray):
         words = _values(array.dictionary, longest)
-        return [None if i is None else words[i] for i in array.indices.to_pylist()]
+        bad = Unreadable("dictionary-encoded")  # an index past its dictionary: a damaged file
+        return [
+            None if i is None else words[i] if 0 <= i < len(words) else bad
+            for i in array.indices.to_pylist()
+        ]
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         try:
             return array.to_pylist()
