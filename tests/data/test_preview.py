@@ -99,3 +99,16 @@ def test_kept_lengths_are_read_without_computing(workspace, tmp_path):
     assert kept_cut(v, 5)["words"]["all"] == 0.5  # 6..10 words are cut at 5
     assert kept_cut(v, 5, "some/tokenizer")["wordpiece"] is None
     assert plot_file(v, "vocabulary") and plot_file(v, "../manifest") is None
+
+
+def test_a_zip_of_a_version_python_cannot_read_is_refused_in_words(tmp_path):
+    # the long fuzz run's finding (tests/drills/findings): zipfile raises NotImplementedError
+    from pathlib import Path
+
+    from critic.errors import SourceError
+
+    found = Path(__file__).parents[1] / "drills" / "findings" / "zip-version-12.7.zip"
+    path = tmp_path / "reviews.zip"
+    path.write_bytes(found.read_bytes())
+    with pytest.raises(SourceError, match="zip file version 12.7"):
+        preview_table(path)

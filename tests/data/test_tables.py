@@ -219,3 +219,11 @@ def test_semicolon_file_gets_a_delimiter_hint_and_reads_with_it(workspace, tmp_p
     with pytest.raises(ColumnError, match="--delimiter ';'"):
         _import(path)
     assert _frame(_import(path, delimiter=";"))["text"].tolist() == ["a, b", "c"]
+
+
+def test_rejects_are_indexed_and_sliced_like_a_list():
+    from critic.data.rows import Reject, Rejects
+
+    rejects = Rejects(Reject("a.csv", i + 1, f"reason {i}", f"row {i}") for i in range(5))
+    assert [r.line for r in rejects[:3]] == [1, 2, 3] and rejects[-1].line == 5
+    assert [r.line for r in rejects[1::2]] == [2, 4] and rejects[10:] == []

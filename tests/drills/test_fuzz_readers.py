@@ -755,6 +755,7 @@ FINDINGS = [  # (id, format, input)
     ("zip-encrypted-flag", "zip", _zip("a.csv", CSV_ROWS, patch=_set(("local+6", 1), ("central+8", 1)))),
     ("zip-unknown-method", "zip", _zip("a.csv", CSV_ROWS, patch=_set(("local+8", 99), ("central+10", 99)))),
     ("zip-utf8-flag-invalid-name", "zip", _zip("a.csv", CSV_ROWS, patch=UTF8_NAME)),
+    ("zip-version-12.7", "zip", _found("zip-version-12.7.zip")),  # the directory's version: 2026-12-02
     ("zip-local-header-elsewhere", "zip", _zip("a.csv", CSV_ROWS, patch=_set(("central+42", 1)))),
 ]  # fmt: skip
 

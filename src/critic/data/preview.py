@@ -110,7 +110,7 @@ def _opened(path: Path, fmt: str, limits: Limits) -> Iterator[tuple]:
         return
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:  # a zip version > 6.3
         raise SourceError(f"cannot open {path.name} as a .zip archive ({exc})") from None
     with archive:
         members = [

@@ -93,7 +93,10 @@ class Rejects:
     def __bool__(self) -> bool:
         return self._count > 0
 
-    def __getitem__(self, i: int) -> Reject:
+    def __getitem__(self, i: int | slice) -> Reject | list[Reject]:
+        if isinstance(i, slice):  # e.g. rejects[:3]: the first three
+            wanted = range(*i.indices(self._count))
+            return [r for n, r in enumerate(self) if n in wanted]
         i = i + self._count if i < 0 else i
         if 0 <= i < len(self._first):
             return self._first[i]

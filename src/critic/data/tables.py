@@ -607,7 +607,7 @@ def _read_zip(path: Path, options: TableOptions, limits: Limits) -> tuple[Rows, 
     the bytes really inflated as they are read (a header may lie)."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:  # NIE: a zip version > 6.3
         raise SourceError(f"cannot open {path} as a .zip archive ({exc})") from exc
     rows, columns, budget = Rows(), None, Budget(path.name, limits)
     with archive:
