@@ -132,7 +132,8 @@ def test_run_watch_through_a_restart_cancel_and_compare(page, live_workbench, wo
         shot(page, "experiment-live")  # mid-run: progress, samples/s, time left
         live_workbench.stop()
         job = next(j for j in list_jobs(workspace) if j.target == "first")
-        assert get_job(job.id, workspace).state == "running"
+        # running (or, on a fast machine, already done): either way nothing stops it now
+        assert get_job(job.id, workspace).state in ("running", "done")
         restarted = SamePort(
             create_app(workspace, ServeSettings(refresh_seconds=0), workbench=True),
             live_workbench.port,
