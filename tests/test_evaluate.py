@@ -227,11 +227,9 @@ def test_a_checkpoint_is_evaluated_on_another_dataset_with_the_same_classes(work
         theirs.metrics["n"] == 30
         and json.loads(theirs.file("metrics.json").read_text())["dataset"] == other
     )
-    from critic.catalog import Catalog
+    from critic.catalog import open_catalog
 
-    recorded = {
-        (e["dataset"], e["subset"]) for e in Catalog(workspace.catalog_path).evaluations("lin")
-    }
+    recorded = {(e["dataset"], e["subset"]) for e in open_catalog(workspace).evaluations("lin")}
     assert recorded == {(own, "test"), (other, "test")}
     with pytest.raises(
         SettingsError, match=r"three@1 has the classes \['negative', 'neutral', 'positive'\]"

@@ -27,7 +27,7 @@ from pathlib import Path
 from peer_seeds import _seeds  # bench/research/, this script's folder
 from scipy import stats
 
-from critic.catalog import Catalog
+from critic.catalog import open_catalog
 from critic.data import SplitSettings, resplit
 from critic.errors import ExperimentNotFound
 from critic.evaluate import evaluate
@@ -96,7 +96,7 @@ def one(protocol: str, seed: int, dataset: str, name: str) -> dict:
 
 def best_on_test(name: str) -> dict | None:
     """The catalog's latest evaluation of the experiment's best checkpoint on test (accuracy, epoch, ...)."""
-    evaluations = Catalog(Workspace.from_env().catalog_path).evaluations(name)
+    evaluations = open_catalog(Workspace.from_env()).evaluations(name)
     return next(
         (e for e in evaluations if (e["checkpoint"], e["subset"]) == ("best", "test")), None
     )

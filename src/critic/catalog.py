@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["Catalog", "DatasetRecord", "ExperimentRecord", "DeploymentRecord", "JobRecord"]
+__all__ = [
+    "Catalog",
+    "open_catalog",
+    "DatasetRecord",
+    "ExperimentRecord",
+    "DeploymentRecord",
+    "JobRecord",
+]
 
 # Each step brings a catalog from version i to i + 1; a catalog is upgraded in place when opened.
 _MIGRATIONS = [
@@ -744,3 +751,8 @@ class Catalog:
             (name, password_hash, int(admin), created),
         )
         return True
+
+
+def open_catalog(workspace) -> Catalog:
+    """The catalog of a workspace (a critic.workspace.Workspace)."""
+    return Catalog(workspace.catalog_path)

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from critic.catalog import Catalog, DeploymentRecord
+from critic.catalog import DeploymentRecord, open_catalog
 from critic.errors import DeploymentNotFound, SettingsError
 from critic.experiments.store import get_experiment
 from critic.names import validate_name
@@ -84,19 +84,19 @@ def create_deployment(
     record = DeploymentRecord(
         name, run.name, checkpoint, input_name, enabled, hash_token(token), now, now
     )
-    Catalog(workspace.ensure().catalog_path).add_deployment(record)
+    open_catalog(workspace.ensure()).add_deployment(record)
     return Created(record, token)
 
 
 def list_deployments(workspace: Workspace | None = None) -> list[DeploymentRecord]:
     workspace = workspace or Workspace.from_env()
-    return Catalog(workspace.catalog_path).deployments()
+    return open_catalog(workspace).deployments()
 
 
 def get_deployment(name: str, workspace: Workspace | None = None) -> DeploymentRecord:
     workspace = workspace or Workspace.from_env()
     validate_name(name, "deployment name")
-    found = Catalog(workspace.catalog_path).deployments(name)
+    found = open_catalog(workspace).deployments(name)
     if not found:
         raise DeploymentNotFound(f"no deployment {name!r}; see `critic deploy list`")
     return found[0]
@@ -105,7 +105,7 @@ def get_deployment(name: str, workspace: Workspace | None = None) -> DeploymentR
 def set_enabled(name: str, enabled: bool, workspace: Workspace | None = None) -> DeploymentRecord:
     workspace = workspace or Workspace.from_env()
     get_deployment(name, workspace)
-    Catalog(workspace.catalog_path).update_deployment(name, _now(), enabled=enabled)
+    open_catalog(workspace).update_deployment(name, _now(), enabled=enabled)
     return get_deployment(name, workspace)
 
 
@@ -114,12 +114,12 @@ def rotate_token(name: str, workspace: Workspace | None = None) -> Created:
     workspace = workspace or Workspace.from_env()
     get_deployment(name, workspace)
     token = _new_token()
-    Catalog(workspace.catalog_path).update_deployment(name, _now(), token_hash=hash_token(token))
+    open_catalog(workspace).update_deployment(name, _now(), token_hash=hash_token(token))
     return Created(get_deployment(name, workspace), token)
 
 
 def delete_deployment(name: str, workspace: Workspace | None = None) -> None:
     workspace = workspace or Workspace.from_env()
     get_deployment(name, workspace)
-    if not Catalog(workspace.catalog_path).delete_deployment(name):
+    if not open_catalog(workspace).delete_deployment(name):
         raise SettingsError(f"deployment {name!r} was deleted by someone else meanwhile")

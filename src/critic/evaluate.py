@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from critic.artifacts import replace_dir, write_json
-from critic.catalog import Catalog
+from critic.catalog import open_catalog
 from critic.errors import SettingsError
 from critic.evaluations import check_evaluable, check_same_classes
 from critic.experiments.store import Experiment
@@ -164,7 +164,7 @@ def _evaluate_one(
     }
     if "roc_auc" in metrics:
         summary["roc_auc"] = metrics["roc_auc"]
-    Catalog(workspace.catalog_path).record_evaluation(
+    open_catalog(workspace).record_evaluation(
         experiment.name,
         checkpoint,
         subset,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from critic.catalog import Catalog
+from critic.catalog import open_catalog
 from critic.data.store import DatasetVersion, list_versions, load_version
 from critic.errors import EvaluationNotFound, SettingsError
 from critic.experiments.store import Experiment, get_experiment
@@ -123,7 +123,7 @@ def _saved(row: dict, root: Path) -> SavedEvaluation:
 def list_evaluations(workspace: Workspace | None = None) -> list[SavedEvaluation]:
     """From the catalog alone (no file is read): newest first."""
     workspace = workspace or Workspace.from_env()
-    return [_saved(r, workspace.root) for r in Catalog(workspace.catalog_path).all_evaluations()]
+    return [_saved(r, workspace.root) for r in open_catalog(workspace).all_evaluations()]
 
 
 def load_evaluation(
@@ -139,7 +139,7 @@ def load_evaluation(
     _check_choice(checkpoint, CHECKPOINTS, "checkpoint")
     _check_choice(subset, SUBSETS, "subset")
     ref = parse_ref(dataset)
-    for row in Catalog(workspace.catalog_path).evaluations(experiment):
+    for row in open_catalog(workspace).evaluations(experiment):
         if (row["checkpoint"], row["dataset"], row["subset"]) == (checkpoint, str(ref), subset):
             return _saved({"experiment": experiment, **row}, workspace.root)
     raise EvaluationNotFound(

@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from critic.catalog import Catalog
+from critic.catalog import Catalog, open_catalog
 from critic.errors import SettingsError
 from critic.names import validate_name
 from critic.workspace import Workspace
@@ -99,7 +99,7 @@ def _now() -> str:
 
 
 def _catalog(workspace: Workspace | None) -> Catalog:
-    return Catalog((workspace or Workspace.from_env()).ensure().catalog_path)
+    return open_catalog((workspace or Workspace.from_env()).ensure())
 
 
 def add_user(

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from critic.catalog import Catalog
+from critic.catalog import open_catalog
 from critic.data import import_dataset, list_versions, load_version
 from critic.errors import DatasetNotFound, InvalidName, SettingsError
 from critic.experiments.cv import CVSettings, assign_folds, cross_validate, load_cv
@@ -49,7 +49,7 @@ def test_each_fold_is_an_experiment_scored_on_its_held_out_rows(workspace, with_
     pool = source.frame()
     pool, test = pool[pool["subset"] != "test"], pool[pool["subset"] == "test"]
     held_out = []
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     for f in result.folds:
         version = load_version(f.dataset)
         frame = version.frame()

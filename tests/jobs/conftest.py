@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from critic.catalog import Catalog
+from critic.catalog import open_catalog
 from critic.errors import SettingsError
 from critic.jobs import JobRecord, LocalExecutor
 
@@ -16,7 +16,7 @@ def _no_job_left_running(workspace):
     """A test that fails half-way must not leave a training process behind."""
     yield
     if workspace.catalog_path.exists():
-        for job in Catalog(workspace.catalog_path).jobs(state="running"):
+        for job in open_catalog(workspace).jobs(state="running"):
             try:
                 LocalExecutor(workspace).cancel(job, grace=0.0)
             except SettingsError:
@@ -34,7 +34,7 @@ def wait_for(condition, seconds: float = 60.0, what: str = "the condition"):
 
 def job(workspace, job_id: str) -> JobRecord:
     """The catalog's row as it is (no refresh)."""
-    return Catalog(workspace.catalog_path).jobs(job_id=job_id)[0]
+    return open_catalog(workspace).jobs(job_id=job_id)[0]
 
 
 def ended(workspace, job_id: str, seconds: float = 90.0) -> JobRecord:

@@ -46,9 +46,9 @@ def test_commands_outside_the_allow_list_are_refused(workspace, argv):
 
 
 def _jobs(workspace):
-    from critic.catalog import Catalog
+    from critic.catalog import open_catalog
 
-    return Catalog(workspace.catalog_path).jobs()
+    return open_catalog(workspace).jobs()
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from critic.catalog import Catalog
+from critic.catalog import open_catalog
 from critic.errors import JobNotFound, SettingsError
 from critic.jobs import cancel, get_job, list_jobs, refresh, run_pending, submit
 from critic.jobs.executor import EXECUTORS
@@ -54,14 +54,14 @@ def fake(monkeypatch):
 
 
 def _running(workspace) -> list[str]:
-    return [j.id for j in Catalog(workspace.catalog_path).jobs(state="running")]
+    return [j.id for j in open_catalog(workspace).jobs(state="running")]
 
 
 def test_the_pool_runs_at_most_max_running_oldest_first(workspace, fake):
     ids = [submit("stats", STATS, workspace=workspace).id for _ in range(5)]
     assert [j.id for j in run_pending(workspace, max_running=2)] == ids[:2]
     assert run_pending(workspace, max_running=2) == [] and _running(workspace) == ids[:2]
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     catalog.end_job(ids[0], "done", timestamp(), exit_code=0)
     assert [j.id for j in run_pending(workspace, max_running=2)] == [ids[2]]
     assert _running(workspace) == [ids[1], ids[2]]
@@ -147,7 +147,7 @@ def test_a_job_whose_process_is_gone_is_failed_with_its_last_log_lines(workspace
 
 def test_a_job_claimed_by_a_pool_that_died_before_starting_it_fails_later(workspace, fake):
     job = submit("stats", STATS, workspace=workspace)
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     long_ago = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     assert catalog.claim_job(long_ago, 1).id == job.id  # claimed; never started
     assert get_job(job.id, workspace).state == "failed"

@@ -232,10 +232,10 @@ def test_a_login_does_not_open_the_api_and_a_token_does_not_open_the_workbench(
 
 
 def test_the_form_lists_only_finished_experiments(logged_in, trained, workspace):
-    from critic.catalog import Catalog
+    from critic.catalog import open_catalog
 
     assert '<option value="lin">' in logged_in.get("/deployments/new").text
-    Catalog(workspace.catalog_path).set_experiment_status("lin", "failed", "2026-12-02T00:00:00")
+    open_catalog(workspace).set_experiment_status("lin", "failed", "2026-12-02T00:00:00")
     page = logged_in.get("/deployments/new?experiment=lin").text
     assert 'id="no-experiments"' in page and "cannot be deployed yet: it is failed" in page
     ghost = html.unescape(logged_in.get("/deployments/new?experiment=ghost").text)

@@ -306,12 +306,12 @@ def test_logged_out_nothing_is_shown(home, client):
 
 
 def test_a_failed_job_says_why_and_a_done_one_links_its_results(home, logged_in):
-    from critic.catalog import Catalog
+    from critic.catalog import open_catalog
     from critic.jobs import submit
 
     argv = ["evaluate", EXPERIMENT, "--checkpoint", "best", "--subset", "all", "--dataset", OWN]
     failed, done = (submit("evaluate", argv, workspace=home) for _ in range(2))
-    catalog = Catalog(home.catalog_path)
+    catalog = open_catalog(home)
     catalog.end_job(
         failed.id, "failed", "2026-12-02T00:00:01", error="boom: no memory", was=("queued",)
     )

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from critic.catalog import Catalog
+from critic.catalog import open_catalog
 from critic.experiments.canvas import save_graph
 from critic.experiments.events import EVENTS_FILE
 from critic.jobs import get_job, list_jobs
@@ -219,7 +219,7 @@ def test_a_finished_run_its_events_settings_and_compare(logged_in, workspace, ti
 
 def test_resume_a_stopped_run(logged_in, workspace, tiny_dataset):
     _train(workspace, "halted")
-    Catalog(workspace.catalog_path).set_experiment_status("halted", "stopped", "2026-01-01")
+    open_catalog(workspace).set_experiment_status("halted", "stopped", "2026-01-01")
     page = logged_in.get("/experiments/halted").text
     assert 'id="resume-form"' in page
     headers = {"X-CSRF-Token": csrf_of(logged_in)}
@@ -241,7 +241,7 @@ def test_the_list_answers_fast_with_100_experiments(logged_in, workspace):
     """100 experiments in the catalog (records only): the list reads the catalog, no files."""
     from critic.catalog import ExperimentRecord
 
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     config = {"train": {"epochs": 5}, "model": {"blocks": []}}
     for i in range(100):
         catalog.add_experiment(

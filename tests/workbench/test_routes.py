@@ -123,9 +123,9 @@ def test_the_home_page_lists_what_the_workspace_holds(client, alice, deployed):
 
 
 def test_the_home_page_escapes_what_it_shows(client, alice, workspace):
-    from critic.catalog import Catalog, DeploymentRecord
+    from critic.catalog import DeploymentRecord, open_catalog
 
-    Catalog(workspace.catalog_path).add_deployment(
+    open_catalog(workspace).add_deployment(
         DeploymentRecord("d", "<script>x</script>", "best", "text", True, "h", "t", "t")
     )
     log_in(client)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from critic.catalog import Catalog
+from critic.catalog import open_catalog
 from critic.serve.workbench.sessions import COOKIE, find_session, open_session
 from critic.serve.workbench.throttle import LoginThrottle
 from tests.workbench.conftest import PASSWORD, csrf_of, log_in
@@ -54,7 +54,7 @@ def test_logout_ends_the_session_on_the_server(logged_in):
 
 
 def test_a_session_expires(workspace, alice, client):
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     start = datetime(2030, 1, 1, tzinfo=UTC)
     token, session = open_session(catalog, "alice", timedelta(hours=12), now=start)
     assert session.expires == "2030-01-01T12:00:00+00:00"
@@ -67,7 +67,7 @@ def test_a_session_expires(workspace, alice, client):
 
 
 def test_expired_sessions_are_swept_at_the_next_login(workspace, alice, client):
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     open_session(catalog, "alice", timedelta(seconds=-1))
     log_in(client)
     with sqlite3.connect(workspace.catalog_path) as conn:

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 
 from critic import users
-from critic.catalog import Catalog
+from critic.catalog import open_catalog
 from critic.errors import InvalidName, SettingsError
 from critic.users import (
     add_user,
@@ -102,7 +102,7 @@ def test_authenticate_answers_alike_for_an_unknown_name_and_a_wrong_password(
 
 def test_a_new_password_or_a_deleted_user_ends_the_sessions(workspace):
     add_user("alice", PASSWORD, workspace=workspace)
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     for key in ("a", "b"):
         catalog.add_session(
             key, "alice", "csrf", "2000-01-01T00:00:00+00:00", "2999-01-01T00:00:00+00:00"

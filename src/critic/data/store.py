@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 import critic
-from critic.catalog import Catalog, DatasetRecord
+from critic.catalog import DatasetRecord, open_catalog
 from critic.data.rows import Reject
 from critic.data.split import SplitSettings, assign_subsets
 from critic.errors import DatasetNotFound
@@ -120,7 +120,7 @@ def _commit(
         frame.to_parquet(tmp / DATA_FILE, index=False, compression="zstd")
         if rejects:
             _write_rejects(tmp / REJECTS_FILE, rejects)
-        catalog = Catalog(workspace.catalog_path)
+        catalog = open_catalog(workspace)
         with catalog.transaction() as conn:
             same = catalog.dataset_by_fingerprint(conn, name, manifest["fingerprint"])
             if same is not None:
@@ -185,9 +185,9 @@ def _make_writable(folder: Path) -> None:
 def load_version(ref: str | DatasetRef, workspace: Workspace | None = None) -> DatasetVersion:
     workspace = workspace or Workspace.from_env()
     ref = parse_ref(ref) if isinstance(ref, str) else ref
-    record = Catalog(workspace.catalog_path).dataset(ref.name, ref.version)
+    record = open_catalog(workspace).dataset(ref.name, ref.version)
     if record is None:
-        known = sorted({r.ref for r in Catalog(workspace.catalog_path).datasets(ref.name)})
+        known = sorted({r.ref for r in open_catalog(workspace).datasets(ref.name)})
         hint = (
             f" (it has {', '.join(known)})"
             if known
@@ -202,8 +202,7 @@ def list_versions(
 ) -> list[DatasetVersion]:
     workspace = workspace or Workspace.from_env()
     return [
-        DatasetVersion(r, workspace.root / r.path)
-        for r in Catalog(workspace.catalog_path).datasets(name)
+        DatasetVersion(r, workspace.root / r.path) for r in open_catalog(workspace).datasets(name)
     ]
 
 

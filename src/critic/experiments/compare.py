@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from critic.catalog import Catalog
+from critic.catalog import open_catalog
 from critic.errors import SettingsError
 from critic.experiments.store import Experiment, flat_settings, get_experiment
 from critic.plots import curves_png
@@ -36,5 +36,5 @@ def compare_experiments(names: list[str], workspace: Workspace | None = None) ->
     curves_png(
         {r.name: list(r.record.epochs) for r in runs}, path, "per-epoch curves: " + ", ".join(names)
     )
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     return Comparison(runs, settings, path, [catalog.evaluations(r.name) for r in runs])

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from critic.artifacts import write_json
-from critic.catalog import Catalog
+from critic.catalog import open_catalog
 from critic.data.split import SplitSettings
 from critic.data.store import DatasetVersion, load_version, save_version
 from critic.errors import SettingsError
@@ -206,7 +206,7 @@ def _reserve(name: str | None, base: str, workspace: Workspace) -> str:
         name = free_name(base, taken)
     validate_name(name, "cross-validation name")
     validate_name(_fold_name(name, 99), "cross-validation name (with its fold suffix)")
-    experiments = {r.name for r in Catalog(workspace.catalog_path).experiments()}
+    experiments = {r.name for r in open_catalog(workspace).experiments()}
     fold = re.compile(re.escape(_fold_name(name, 0)[:-1]) + r"\d+")
     clash = sorted(e for e in experiments if fold.fullmatch(e))
     if name in taken or clash:

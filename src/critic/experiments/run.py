@@ -23,7 +23,7 @@ from critic.artifacts import (
     save_state,
     write_json,
 )
-from critic.catalog import Catalog, ExperimentRecord
+from critic.catalog import Catalog, ExperimentRecord, open_catalog
 from critic.config import ExperimentConfig
 from critic.data.store import DatasetVersion, load_version
 from critic.errors import SettingsError
@@ -52,7 +52,7 @@ def train_experiment(
     workspace = (workspace or Workspace.from_env()).ensure()
     version = load_version(config.dataset, workspace)
     config = replace(config, dataset=version.ref)
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     name = (
         validate_name(name, "experiment name") if name is not None else _free_name(catalog, config)
     )
@@ -105,7 +105,7 @@ def resume_experiment(
     if epochs is not None:
         config = replace(config, train=replace(config.train, epochs=epochs))
         write_json(experiment.path / "config.json", config.as_dict())
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     catalog.set_experiment_status(name, "running", now(), owner=owner())
     version = load_version(config.dataset, workspace)
     return _guarded(catalog, name, experiment.path, config, version, workspace, log, resume=True)

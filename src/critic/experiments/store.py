@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from critic.catalog import Catalog, ExperimentRecord
+from critic.catalog import ExperimentRecord, open_catalog
 from critic.errors import ExperimentNotFound, SettingsError
 from critic.names import validate_name
 from critic.workspace import Workspace
@@ -99,7 +99,7 @@ def now() -> str:
 def get_experiment(name: str, workspace: Workspace | None = None) -> Experiment:
     workspace = workspace or Workspace.from_env()
     validate_name(name, "experiment name")
-    records = Catalog(workspace.catalog_path).experiments(name)
+    records = open_catalog(workspace).experiments(name)
     if not records:
         raise ExperimentNotFound(f"no experiment {name!r}; see `critic experiments list`")
     return Experiment(records[0], workspace.root / records[0].path)
@@ -107,10 +107,7 @@ def get_experiment(name: str, workspace: Workspace | None = None) -> Experiment:
 
 def list_experiments(workspace: Workspace | None = None) -> list[Experiment]:
     workspace = workspace or Workspace.from_env()
-    return [
-        Experiment(r, workspace.root / r.path)
-        for r in Catalog(workspace.catalog_path).experiments()
-    ]
+    return [Experiment(r, workspace.root / r.path) for r in open_catalog(workspace).experiments()]
 
 
 def free_name(base: str, taken: set[str] | frozenset[str] = frozenset()) -> str:

@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from critic.catalog import Catalog
+from critic.catalog import Catalog, open_catalog
 from critic.errors import SettingsError
 from critic.jobs.executor import executor_for
 from critic.jobs.queue import refresh
@@ -43,7 +43,7 @@ def run_pending(
     workspace = (workspace or Workspace.from_env()).ensure()
     max_running = max_running or max_running_from_env()
     refresh(workspace)
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     started = []
     while (job := catalog.claim_job(timestamp(), max_running)) is not None:
         started.append(_start(catalog, job, workspace))
@@ -75,7 +75,7 @@ def serve_forever(
     workspace = (workspace or Workspace.from_env()).ensure()
     max_running = max_running or max_running_from_env()
     stop = stop or threading.Event()
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     while not stop.is_set():
         try:
             for job in run_pending(workspace, max_running):

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from critic.catalog import Catalog
+from critic.catalog import Catalog, open_catalog
 from critic.errors import JobNotFound, SettingsError
 from critic.jobs.commands import check_command, check_target, target_of
 from critic.jobs.executor import default_executor, executor_for
@@ -50,7 +50,7 @@ def submit(
     target = target_of(kind, argv) if target is None else check_target(target)
     if user is not None:
         validate_name(user, "user name")
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     (workspace.root / JOBS).mkdir(exist_ok=True)
     while True:  # a new id until one is free (ids of one second share 65,536 suffixes)
         job_id = new_job_id()
@@ -78,7 +78,7 @@ def get_job(job_id: str, workspace: Workspace | None = None) -> JobRecord:
     workspace = workspace or Workspace.from_env()
     validate_name(job_id, "job id")
     refresh(workspace)
-    found = Catalog(workspace.catalog_path).jobs(job_id=job_id)
+    found = open_catalog(workspace).jobs(job_id=job_id)
     if not found:
         raise JobNotFound(f"no job {job_id!r}; see `critic jobs list`")
     return found[0]
@@ -90,7 +90,7 @@ def list_jobs(workspace: Workspace | None = None, state: str | None = None) -> l
         raise SettingsError(f"no job state {state!r}; one of: {', '.join(STATES)}")
     workspace = workspace or Workspace.from_env()
     refresh(workspace)
-    return Catalog(workspace.catalog_path).jobs(state=state)
+    return open_catalog(workspace).jobs(state=state)
 
 
 def cancel(
@@ -100,7 +100,7 @@ def cancel(
     the command), forced after `grace` seconds, and recorded cancelled once it is gone. A job that
     has ended already is returned as it is."""
     workspace = workspace or Workspace.from_env()
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     job = get_job(job_id, workspace)
     if job.state == "queued" and catalog.end_job(job.id, "cancelled", timestamp(), was=("queued",)):
         return get_job(job.id, workspace)
@@ -128,7 +128,7 @@ def refresh(workspace: Workspace | None = None) -> list[JobRecord]:
     """Mark failed every running job whose process is gone without recording its end, and stop
     what is left of it; the jobs so marked."""
     workspace = workspace or Workspace.from_env()
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     lost = []
     for job in catalog.jobs(state="running"):
         reason = _lost(job, workspace)

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from critic.catalog import Catalog
+from critic.catalog import open_catalog
 from critic.jobs.logs import ERROR_LINES, tail
 from critic.jobs.record import JobRecord, timestamp
 from critic.names import validate_name
@@ -69,7 +69,7 @@ class _Stop:
 
 def run(job_id: str, workspace: Workspace) -> int:
     """Run a job claimed by a pool (state "running"); 0 when it ended done."""
-    catalog = Catalog(workspace.catalog_path)
+    catalog = open_catalog(workspace)
     (job,) = catalog.jobs(job_id=job_id) or [None]
     if job is None or job.state != "running":
         return 0  # cancelled (or never claimed) before it started: nothing to run
@@ -158,7 +158,7 @@ def _record_crash(job_id: str, workspace: Workspace, exc: Exception) -> None:
     path = workspace.root / log_file(job_id)
     with open(path, "a", encoding="utf-8") as log:
         log.write("[critic job] the runner failed:\n" + "".join(traceback.format_exception(exc)))
-    Catalog(workspace.catalog_path).end_job(
+    open_catalog(workspace).end_job(
         job_id, "failed", timestamp(), error=tail(Path(path), ERROR_LINES)
     )
 

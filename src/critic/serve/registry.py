@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import anyio
 
-from critic.catalog import Catalog, DeploymentRecord
+from critic.catalog import DeploymentRecord, open_catalog
 from critic.errors import ApiError, CriticError
 from critic.experiments.store import get_experiment
 from critic.predictor import Predictor
@@ -32,7 +32,7 @@ log = logging.getLogger("critic.serve")
 class Registry:
     def __init__(self, workspace: Workspace, settings: ServeSettings):
         self.workspace, self.settings = workspace, settings
-        self.catalog = Catalog(workspace.catalog_path)
+        self.catalog = open_catalog(workspace)
         self.deployments: dict[str, DeploymentRecord] = {}
         self.owners: dict[
             str, str

@@ -9,7 +9,7 @@ import anyio
 import jinja2
 from fastapi import Request
 
-from critic.catalog import Catalog
+from critic.catalog import Catalog, open_catalog
 from critic.serve.settings import ServeSettings
 from critic.serve.workbench.throttle import LoginThrottle
 from critic.workspace import Workspace
@@ -29,7 +29,7 @@ class Workbench:
 
     @property
     def catalog(self) -> Catalog:
-        return Catalog(self.workspace.catalog_path)
+        return open_catalog(self.workspace)
 
 
 def get_workbench(request: Request) -> Workbench:
