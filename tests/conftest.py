@@ -1,7 +1,9 @@
-"""Fixtures: a private workspace per test, tiny aclImdb trees and tarballs, a local HTTP server."""
+"""Fixtures: a private workspace per test (its catalog on SQLite, or on PostgreSQL where a module
+asks for both engines), tiny aclImdb trees and tarballs, a local HTTP server."""
 
 from __future__ import annotations
 
+import os
 import tarfile
 import threading
 import time
@@ -37,6 +39,9 @@ def pytest_configure(config):
         "markers",
         "drill(name): a reliability or security drill; bench/drills.py tallies them by name",
     )
+    config.addinivalue_line(
+        "markers", "both_engines: run the tests once with the catalog on SQLite, once on PostgreSQL"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -47,8 +52,77 @@ def _drill(request, record_property):
         record_property("drill", marker.args[0])
 
 
+# The catalog engines; a module marked `pytestmark = pytest.mark.both_engines` runs each of its
+# tests that use a workspace (or `database`) once on each.
+ENGINES = ["sqlite", "postgresql"]
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("both_engines") and (
+        "database" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("database", ENGINES, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server's superuser URL: CI's (CRITIC_TEST_POSTGRES, started by .ci/run), else
+    a throwaway cluster started here when PostgreSQL is installed; skipped otherwise, except
+    under CRITIC_REQUIRE_SERVICES=1 (CI), where a missing service fails."""
+    given = os.environ.get("CRITIC_TEST_POSTGRES")
+    if given:
+        yield given
+        return
+    from tests.services import postgres_bin, throwaway_postgres
+
+    if postgres_bin() is None:
+        if os.environ.get("CRITIC_REQUIRE_SERVICES") == "1":
+            pytest.fail("CRITIC_REQUIRE_SERVICES=1 but PostgreSQL is not installed")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql); CI runs these")
+    with throwaway_postgres() as url:
+        yield url
+
+
 @pytest.fixture
-def workspace(tmp_path, monkeypatch) -> Workspace:
+def database(request, monkeypatch) -> str | None:
+    """The catalog's database for this test: None for the workspace's SQLite file (the default),
+    or a fresh PostgreSQL database (parametrized "postgresql"), set as CRITIC_DATABASE_URL so the
+    CLI, the server and every job started by the test use it too."""
+    engine = getattr(request, "param", "sqlite")
+    if engine == "sqlite":
+        monkeypatch.delenv("CRITIC_DATABASE_URL", raising=False)
+        return None
+    from tests.services import create_database, drop_database
+
+    admin = request.getfixturevalue("postgres_server")
+    url = create_database(admin)
+    request.addfinalizer(lambda: drop_database(admin, url))
+    monkeypatch.setenv("CRITIC_DATABASE_URL", url)
+    return url
+
+
+def catalog_rows(workspace: Workspace, sql: str) -> list[tuple]:
+    """Rows of a raw query on the workspace's catalog, whichever engine holds it (what a test
+    checks underneath the catalog's own methods: what is stored, and how)."""
+    from critic.catalog import open_catalog
+
+    with open_catalog(workspace).engine.reading() as conn:
+        return [tuple(row) for row in conn.execute(sql).fetchall()]
+
+
+def stored_bytes(workspace: Workspace) -> bytes:
+    """Everything the catalog holds, as bytes: SQLite's files (the WAL too), or every row of every
+    table of a PostgreSQL catalog as text (to check that a secret is stored nowhere)."""
+    if workspace.database is None:
+        return b"".join(p.read_bytes() for p in workspace.root.glob("catalog.sqlite*"))
+    tables = catalog_rows(
+        workspace, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+    )
+    return repr([catalog_rows(workspace, f'SELECT * FROM "{t}"') for (t,) in tables]).encode()
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch, database) -> Workspace:
     """CRITIC_HOME in tmp_path, so the CLI and the library both write there and nowhere else."""
     monkeypatch.setenv("CRITIC_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)

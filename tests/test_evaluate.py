@@ -240,11 +240,12 @@ def test_a_checkpoint_is_evaluated_on_another_dataset_with_the_same_classes(work
 def test_evaluations_recorded_before_the_dataset_key_keep_their_dataset(tmp_path):
     import sqlite3
 
-    from critic.catalog import _MIGRATIONS, Catalog
+    from critic.catalog import Catalog
+    from critic.catalog.schema import MIGRATIONS
 
     path = tmp_path / "catalog.sqlite"
     conn = sqlite3.connect(path)
-    for step in _MIGRATIONS[:7]:  # a catalog as it was before evaluations had a dataset
+    for step in MIGRATIONS[:7]:  # a catalog as it was before evaluations had a dataset
         conn.executescript(step)
     conn.execute("PRAGMA user_version=7")
     conn.execute(

@@ -15,6 +15,9 @@ from critic.predictor import Predictor
 from critic.serve import ServeSettings, create_app
 from tests.conftest import sentiment_rows
 
+# the catalog on both engines: the workspace's SQLite file and a PostgreSQL database
+pytestmark = pytest.mark.both_engines
+
 TEXT = "a wonderful film, I loved it"
 
 

@@ -9,6 +9,7 @@ CriticError                    an error a user can fix; the CLI prints it as one
 ├── JobNotFound                no such job in the catalog
 ├── GraphNotFound              no such saved canvas graph
 ├── EvaluationNotFound         no such saved evaluation in the catalog
+├── SweepNotFound              no such sweep in the catalog's database
 ├── SourceError                a source cannot be read (missing, unknown format, nothing parses)
 │   ├── ColumnError            the text/label columns cannot be found
 │   └── DownloadError          the transfer failed (it resumes when run again)
@@ -20,6 +21,8 @@ CriticError                    an error a user can fix; the CLI prints it as one
     ├── GraphError             a block graph does not fit together (names the block)
     └── MissingModel           a pretrained model's files cannot be found (says where it looked)
 ApiError                       an HTTP answer: status, stable code and message (the server's JSON body)
+RunStopped                     a KeyboardInterrupt raised by a run's own `log` (a sweep's pruner): the
+                               run is left stopped and resumable, as Ctrl-C leaves it
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ __all__ = [
     "JobNotFound",
     "GraphNotFound",
     "EvaluationNotFound",
+    "SweepNotFound",
     "SourceError",
     "ColumnError",
     "DownloadError",
@@ -43,7 +47,10 @@ __all__ = [
     "SettingsError",
     "GraphError",
     "MissingModel",
+    "CatalogUnavailable",
+    "CatalogVersionError",
     "ApiError",
+    "RunStopped",
     "http_status",
 ]
 
@@ -77,6 +84,10 @@ class GraphNotFound(CriticError, LookupError):
 
 
 class EvaluationNotFound(CriticError, LookupError):
+    pass
+
+
+class SweepNotFound(CriticError, LookupError):
     pass
 
 
@@ -125,6 +136,21 @@ class MissingModel(SettingsError):
     pass
 
 
+class CatalogUnavailable(CriticError):
+    """The catalog's database cannot be reached (PostgreSQL down, wrong URL, no pool slot)."""
+
+
+class CatalogVersionError(CriticError):
+    """The catalog's schema is not the one this code reads: newer (upgrade critic) or older
+    (run `critic db upgrade`)."""
+
+
+class RunStopped(KeyboardInterrupt):
+    """Raised by a run's `log` callable to end the run between epochs (a sweep's pruned trial).
+    A KeyboardInterrupt, so that no `except Exception` on the way swallows it and the run is
+    left "stopped", its message saying why."""
+
+
 class ApiError(Exception):
     """An HTTP error answer: `{"error": code, "message": message}` with `status` (and `headers`)."""
 
@@ -143,6 +169,8 @@ def http_status(exc: CriticError | ApiError) -> tuple[int, str]:
         (InvalidName, 400, "invalid_name"),
         (SettingsError, 422, "invalid_settings"),
         (SourceError, 400, "bad_source"),
+        (CatalogUnavailable, 503, "catalog_unavailable"),
+        (CatalogVersionError, 503, "catalog_version"),
     ):
         if isinstance(exc, kind):
             return status, code

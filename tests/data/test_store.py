@@ -10,6 +10,9 @@ from critic.data import SplitSettings, import_dataset, list_versions, load_versi
 from critic.data.split import assign_subsets
 from critic.errors import DatasetNotFound, InvalidName, SettingsError
 
+# the catalog on both engines: the workspace's SQLite file and a PostgreSQL database
+pytestmark = pytest.mark.both_engines
+
 
 def _csv(path, n=40, extra=""):
     path.write_text(

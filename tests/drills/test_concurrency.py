@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from critic.catalog import Catalog
+from critic.catalog.engines import SQLiteEngine
 from critic.data import import_dataset, list_versions
 from critic.deploy import create_deployment, set_enabled
 from critic.experiments.configure import build_config
@@ -107,7 +107,7 @@ def test_a_new_catalog_waits_for_a_lock_instead_of_failing(tmp_path):
     threading.Timer(0.5, lambda: holder.execute("COMMIT")).start()
     conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
     started = time.monotonic()
-    Catalog._use_wal(conn)
+    SQLiteEngine._use_wal(conn)
     assert (
         conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         and time.monotonic() - started >= 0.4

@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 import sys
 
+import pytest
+
 from critic import cli
 from critic.jobs import list_jobs
+
+# the catalog on both engines: the workspace's SQLite file and a PostgreSQL database
+pytestmark = pytest.mark.both_engines
 
 
 def run(monkeypatch, capsys, *args):

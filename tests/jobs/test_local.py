@@ -7,9 +7,14 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from critic.experiments.store import get_experiment, list_experiments
 from critic.jobs import cancel, get_job, logs, run_pending, submit
 from tests.jobs.conftest import ended, job, wait_for
+
+# the catalog on both engines: the workspace's SQLite file and a PostgreSQL database
+pytestmark = pytest.mark.both_engines
 
 SLOW = [
     "--preset",

@@ -18,6 +18,9 @@ from critic.jobs.executor import EXECUTORS
 from critic.jobs.pool import max_running_from_env
 from critic.jobs.record import timestamp
 
+# the catalog on both engines: the workspace's SQLite file and a PostgreSQL database
+pytestmark = pytest.mark.both_engines
+
 STATS = ["data", "stats", "tiny"]
 
 
@@ -42,6 +45,12 @@ class FakeExecutor:
     def cancel(self, job, grace):
         FakeExecutor.cancelled.append(job.id)
         FakeExecutor.dead.add(job.handle)
+
+    def why_gone(self, job):
+        return f"its process ({job.handle}) ended without recording its end"
+
+    def engine_log(self, job):
+        return ""
 
 
 @pytest.fixture
@@ -98,7 +107,7 @@ def _race(workspace, pools: int, max_running: int) -> list[list[str]]:
     """`pools` processes claim jobs at the same moment until none is left to them."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(workspace.catalog_path), str(max_running)],
+            [sys.executable, "-c", CLAIMER, workspace.database_url, str(max_running)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

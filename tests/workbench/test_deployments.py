@@ -19,6 +19,9 @@ from critic.experiments.run import train_experiment
 from critic.serve.workbench.deployments import examples
 from tests.workbench.conftest import csrf_of
 
+# the catalog on both engines: the workspace's SQLite file and a PostgreSQL database
+pytestmark = pytest.mark.both_engines
+
 HTML = {"accept": "text/html"}
 PREDICT = "/v1/deployments/{}/predict"
 

@@ -5,15 +5,19 @@ password, throttled failures)."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from critic.catalog import open_catalog
 from critic.serve.workbench.sessions import COOKIE, find_session, open_session
 from critic.serve.workbench.throttle import LoginThrottle
+from tests.conftest import catalog_rows, stored_bytes
 from tests.workbench.conftest import PASSWORD, csrf_of, log_in
+
+# the catalog on both engines: the workspace's SQLite file and a PostgreSQL database
+pytestmark = pytest.mark.both_engines
 
 
 def _set_cookies(response) -> dict[str, str]:
@@ -29,10 +33,9 @@ def test_a_login_sets_a_strict_httponly_cookie_and_stores_only_its_hash(client, 
     assert {"httponly", "path=/", "samesite=strict", "max-age=43200"} <= attributes
     assert "secure" not in attributes  # plain HTTP: a Secure cookie would never come back
     assert len(token) >= 43  # 32 random bytes, URL-safe base64
-    with sqlite3.connect(workspace.catalog_path) as conn:
-        rows = conn.execute("SELECT token_hash, user, csrf FROM sessions").fetchall()
+    rows = catalog_rows(workspace, 'SELECT token_hash, "user", csrf FROM sessions')
     assert rows == [(hashlib.sha256(token.encode()).hexdigest(), "alice", rows[0][2])]
-    raw = b"".join(p.read_bytes() for p in workspace.root.glob("catalog.sqlite*"))
+    raw = stored_bytes(workspace)
     assert token.encode() not in raw
 
 
@@ -70,8 +73,7 @@ def test_expired_sessions_are_swept_at_the_next_login(workspace, alice, client):
     catalog = open_catalog(workspace)
     open_session(catalog, "alice", timedelta(seconds=-1))
     log_in(client)
-    with sqlite3.connect(workspace.catalog_path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (1,)
+    assert catalog_rows(workspace, "SELECT COUNT(*) FROM sessions") == [(1,)]
 
 
 def test_an_unknown_name_and_a_wrong_password_get_the_same_answer(client, alice):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import sqlite3
 
 import pytest
 
@@ -22,8 +21,12 @@ from critic.users import (
     set_password,
     verify_password,
 )
+from tests.conftest import catalog_rows, stored_bytes
 from tests.test_cli import run
 from tests.workbench.conftest import PASSWORD
+
+# the catalog on both engines: the workspace's SQLite file and a PostgreSQL database
+pytestmark = pytest.mark.both_engines
 
 
 def test_a_hash_is_scrypt_with_its_parameters_and_a_random_salt():
@@ -65,10 +68,9 @@ def test_hashes_are_compared_in_constant_time(monkeypatch):
 
 def test_the_catalog_holds_no_password(workspace):
     add_user("alice", PASSWORD, workspace=workspace)
-    with sqlite3.connect(workspace.catalog_path) as conn:
-        (stored,) = conn.execute("SELECT password_hash FROM users").fetchone()
+    ((stored,),) = catalog_rows(workspace, "SELECT password_hash FROM users")
     assert stored.startswith("scrypt$") and verify_password(PASSWORD, stored)
-    raw = b"".join(p.read_bytes() for p in workspace.root.glob("catalog.sqlite*"))
+    raw = stored_bytes(workspace)
     assert PASSWORD.encode() not in raw
 
 

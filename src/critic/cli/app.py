@@ -14,6 +14,7 @@ import critic
 from critic.cli import (
     cv,
     data,
+    db,
     deploy,
     evaluate,
     experiments,
@@ -48,6 +49,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(users.app, name="users")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(db.app, name="db")
 
 
 def _version_callback(value: bool) -> None:

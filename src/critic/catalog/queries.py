@@ -1,6 +1,6 @@
-"""The catalog: the one place that knows which dataset versions (and later experiments and
-deployments) exist. SQLite in WAL mode today; everything goes through this module so that a
-PostgreSQL backend can replace it without touching callers.
+"""The catalog's queries: the one place that knows which dataset versions, experiments,
+evaluations, deployments, jobs and logins exist. The SQL here runs unchanged on every engine of
+critic.catalog.engines (SQLite by default, PostgreSQL by CRITIC_DATABASE_URL).
 
 Files are written first (into a temporary folder, then renamed into place) and the catalog row is
 inserted last, in one transaction: a version is visible only once all its files are complete."""
@@ -8,304 +8,95 @@ inserted last, in one transaction: a version is visible only once all its files 
 from __future__ import annotations
 
 import json
-import re
-import shlex
-import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = [
-    "Catalog",
-    "open_catalog",
-    "DatasetRecord",
-    "ExperimentRecord",
-    "DeploymentRecord",
-    "JobRecord",
-]
+from critic.catalog.engines import Connection, Engine, display_url, engine_for, migrate
+from critic.catalog.records import DatasetRecord, DeploymentRecord, ExperimentRecord, JobRecord
+from critic.catalog.schema import SCHEMA_VERSION
+from critic.errors import CatalogVersionError, SettingsError
 
-# Each step brings a catalog from version i to i + 1; a catalog is upgraded in place when opened.
-_MIGRATIONS = [
-    """
-    CREATE TABLE IF NOT EXISTS datasets (
-        name        TEXT    NOT NULL,
-        version     INTEGER NOT NULL,
-        created     TEXT    NOT NULL,
-        fingerprint TEXT    NOT NULL,
-        rows        INTEGER NOT NULL,
-        rejected    INTEGER NOT NULL,
-        path        TEXT    NOT NULL,   -- relative to the workspace root, so a workspace can move
-        manifest    TEXT    NOT NULL,   -- JSON, the same as manifest.json beside the data
-        PRIMARY KEY (name, version)
-    );
-    CREATE INDEX IF NOT EXISTS datasets_fingerprint ON datasets (name, fingerprint);
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS experiments (
-        name        TEXT PRIMARY KEY,
-        dataset     TEXT NOT NULL,      -- name@version
-        model       TEXT NOT NULL,      -- preset name (versioned) or "custom"
-        status      TEXT NOT NULL,      -- running, done, failed, stopped
-        created     TEXT NOT NULL,
-        updated     TEXT NOT NULL,
-        epochs_done INTEGER NOT NULL DEFAULT 0,
-        best_epoch  INTEGER,
-        seconds     REAL NOT NULL DEFAULT 0,
-        error       TEXT,
-        path        TEXT NOT NULL,
-        config      TEXT NOT NULL       -- JSON, the same as config.json
-    );
-    CREATE TABLE IF NOT EXISTS epochs (
-        experiment  TEXT NOT NULL REFERENCES experiments (name),
-        epoch       INTEGER NOT NULL,
-        metrics     TEXT NOT NULL,      -- JSON: train/val loss and accuracy, seconds, samples/s
-        PRIMARY KEY (experiment, epoch)
-    );
-    """,
-    # "host:pid" of the process running an experiment, to tell a killed run from a running one
-    "ALTER TABLE experiments ADD COLUMN owner TEXT;",
-    """
-    CREATE TABLE IF NOT EXISTS evaluations (
-        experiment  TEXT NOT NULL REFERENCES experiments (name),
-        checkpoint  TEXT NOT NULL,      -- best or last
-        subset      TEXT NOT NULL,      -- validation or test
-        epoch       INTEGER NOT NULL,   -- the epoch the checkpoint holds
-        created     TEXT NOT NULL,
-        summary     TEXT NOT NULL,      -- JSON: n, accuracy, loss, macro_f1, ece, roc_auc (two classes)
-        path        TEXT NOT NULL,      -- the folder with metrics.json, errors.csv, plots, report.html
-        PRIMARY KEY (experiment, checkpoint, subset)
-    );
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS deployments (
-        name        TEXT PRIMARY KEY,
-        experiment  TEXT NOT NULL REFERENCES experiments (name),
-        checkpoint  TEXT NOT NULL,      -- best or last
-        input_name  TEXT NOT NULL,      -- the form / JSON field that carries the text
-        enabled     INTEGER NOT NULL,
-        token_hash  TEXT NOT NULL,      -- sha256 of the token (the token itself is never stored)
-        created     TEXT NOT NULL,
-        updated     TEXT NOT NULL
-    );
-    """,
-    # work started from the workbench (or `critic jobs`), run outside any web request
-    """
-    CREATE TABLE IF NOT EXISTS jobs (
-        id          TEXT PRIMARY KEY,   -- e.g. job-20261201-223000-1a2b
-        kind        TEXT NOT NULL,      -- train, evaluate, import
-        argv        TEXT NOT NULL,      -- JSON list: the critic command the job runs
-        state       TEXT NOT NULL,      -- queued, running, done, failed, cancelled
-        created     TEXT NOT NULL,
-        started     TEXT,
-        ended       TEXT,
-        executor    TEXT NOT NULL,      -- local (a process of this host), later an engine's name
-        handle      TEXT,               -- the executor's id for it: "host:pid" of its process group
-        log         TEXT NOT NULL,      -- its log file, relative to the workspace root
-        exit_code   INTEGER,
-        error       TEXT,               -- why it failed: the last lines of its log
-        target      TEXT,               -- what it makes or reads, e.g. an experiment name
-        user        TEXT                -- who started it (the workbench login), if anyone
-    );
-    CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, created);
-    """,
-    # the workbench's logins; passwords and session tokens are stored only as slow / sha256 hashes
-    """
-    CREATE TABLE IF NOT EXISTS users (
-        name          TEXT PRIMARY KEY,
-        password_hash TEXT NOT NULL,    -- scrypt$N$r$p$salt$hash
-        admin         INTEGER NOT NULL,
-        created       TEXT NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS sessions (
-        token_hash  TEXT PRIMARY KEY,   -- sha256 of the session cookie's value
-        user        TEXT NOT NULL REFERENCES users (name),
-        csrf        TEXT NOT NULL,      -- the token every state-changing request must carry
-        created     TEXT NOT NULL,
-        expires     TEXT NOT NULL
-    );
-    """,
-    # an evaluation may read another dataset version with the same classes: the dataset joins the key
-    """
-    CREATE TABLE evaluations_by_dataset (
-        experiment  TEXT NOT NULL REFERENCES experiments (name),
-        checkpoint  TEXT NOT NULL,      -- best or last
-        dataset     TEXT NOT NULL,      -- name@version it read: the experiment's own, or another
-        subset      TEXT NOT NULL,      -- validation or test
-        epoch       INTEGER NOT NULL,
-        created     TEXT NOT NULL,
-        summary     TEXT NOT NULL,
-        path        TEXT NOT NULL,
-        PRIMARY KEY (experiment, checkpoint, dataset, subset)
-    );
-    INSERT INTO evaluations_by_dataset
-        SELECT e.experiment, e.checkpoint, x.dataset, e.subset, e.epoch, e.created, e.summary, e.path
-        FROM evaluations e JOIN experiments x ON x.name = e.experiment;
-    DROP TABLE evaluations;
-    ALTER TABLE evaluations_by_dataset RENAME TO evaluations;
-    """,
-]
-
-
-@dataclass(frozen=True)
-class DatasetRecord:
-    name: str
-    version: int
-    created: str
-    fingerprint: str
-    rows: int
-    rejected: int
-    path: str
-    manifest: dict
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}@{self.version}"
-
-
-@dataclass(frozen=True)
-class ExperimentRecord:
-    name: str
-    dataset: str
-    model: str
-    status: str
-    created: str
-    updated: str
-    epochs_done: int
-    best_epoch: int | None
-    seconds: float
-    error: str | None
-    path: str
-    config: dict
-    owner: str | None = None
-    epochs: tuple[dict, ...] = ()
-
-
-@dataclass(frozen=True)
-class DeploymentRecord:
-    name: str
-    experiment: str
-    checkpoint: str
-    input_name: str
-    enabled: bool
-    token_hash: str
-    created: str
-    updated: str
-
-
-# a job's states (critic.jobs): queued → running → done | failed | cancelled
-JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
-JOB_ENDED = frozenset({"done", "failed", "cancelled"})
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    id: str  # job-YYYYmmdd-HHMMSS-xxxx (UTC), also its log file's name
-    kind: str  # train, evaluate, import, ... (critic.jobs.commands.COMMANDS)
-    argv: tuple[str, ...]  # the critic command, without `critic`: ("train", "--dataset", ...)
-    state: str  # one of JOB_STATES
-    created: str  # ISO 8601 UTC, milliseconds: the queue's order
-    started: str | None
-    ended: str | None
-    executor: str  # who runs it: "local" (a process group of this host), later "ray"
-    handle: str | None  # the executor's id for it, e.g. "host:pid" of the runner's process group
-    log: str  # its log file, relative to the workspace root
-    exit_code: int | None  # the command's; negative: killed by that signal
-    error: str | None  # why it failed: the last lines of its log
-    target: str | None  # what it makes or reads, e.g. the experiment's name
-    user: str | None  # who submitted it (a workbench login), if anyone
-
-    @property
-    def finished(self) -> bool:
-        return self.state in JOB_ENDED
-
-    @property
-    def command(self) -> str:
-        """The command line as a user would type it."""
-        return shlex.join(("critic", *self.argv))
-
-    def seconds(self, at: datetime | None = None) -> float | None:
-        """How long it ran (so far, while it runs); None when it never started."""
-        if not self.started:
-            return None
-        end = datetime.fromisoformat(self.ended) if self.ended else (at or datetime.now(UTC))
-        return max(0.0, (end - datetime.fromisoformat(self.started)).total_seconds())
+__all__ = ["Catalog"]
 
 
 class Catalog:
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
-        try:
-            self._use_wal(conn)
-            if conn.execute("PRAGMA user_version").fetchone()[0] < len(_MIGRATIONS):
-                self._migrate(conn)
-        finally:
-            conn.close()
+    """The catalog at `where`: a SQLite file's path, or a database URL (sqlite:///…,
+    postgresql://…). Opening checks the schema: a catalog newer than this code is refused; an
+    older one is upgraded (SQLite) or refused until `critic db upgrade` (PostgreSQL, shared by
+    servers that may run older code); an empty database is given the schema."""
 
-    @staticmethod
-    def _use_wal(conn: sqlite3.Connection, seconds: float = 30.0) -> None:
-        """Switch a new catalog to WAL. Two processes switching one new file at once each hold a
-        shared lock and want an exclusive one; SQLite answers one of them "database is locked" at
-        once rather than call the busy handler (that would deadlock), so that one waits and retries."""
-        deadline = time.monotonic() + seconds
-        while True:
-            try:
-                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    conn.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    def __init__(self, where: str | Path, *, check: bool = True):
+        url = where if isinstance(where, str) and "://" in where else f"sqlite:///{where}"
+        self.engine: Engine = engine_for(url)
+        self.url = display_url(self.engine.url)
+        if check:
+            self._check_schema()
 
-    @staticmethod
-    def _migrate(conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then find it done
-        try:
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-            for step in _MIGRATIONS[current:]:
-                without_comments = re.sub(
-                    r"--[^\n]*", "", step
-                )  # a ';' in a comment must not split a statement
-                for statement in filter(str.strip, without_comments.split(";")):
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={len(_MIGRATIONS)}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or None on another engine."""
+        return getattr(self.engine, "path", None)
 
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE below), so two writers
-        # serialize on the database lock instead of failing half-way.
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
+    def schema_version(self) -> int:
+        with self.engine.reading() as conn:
+            return self.engine.schema_version(conn)
+
+    def _check_schema(self) -> None:
+        found = self.schema_version()
+        if found == SCHEMA_VERSION:
+            return
+        if found > SCHEMA_VERSION:
+            raise CatalogVersionError(
+                f"the catalog {self.url} has schema version {found}, newer than this critic's "
+                f"({SCHEMA_VERSION}): another node upgraded it; upgrade critic here too "
+                "(pip install -U critic)"
+            )
+        if found > 0 and not self.engine.upgrades_itself():
+            raise CatalogVersionError(
+                f"the catalog {self.url} has schema version {found}, older than this critic's "
+                f"({SCHEMA_VERSION}): run `critic db upgrade` once (then every node runs this "
+                "version of critic)"
+            )
+        self.upgrade()
+
+    def upgrade(self) -> tuple[int, int]:
+        """Apply the pending migrations, in one write transaction (one process migrates; the
+        others wait, then find it done); (version before, version after)."""
+        with self.engine.writing() as conn:
+            before = self.engine.schema_version(conn)
+            if before > SCHEMA_VERSION:
+                raise CatalogVersionError(
+                    f"the catalog {self.url} has schema version {before}, newer than this "
+                    f"critic's ({SCHEMA_VERSION}): upgrade critic instead"
+                )
+            return migrate(self.engine, conn)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table: what `critic db status` shows."""
+        tables = ("datasets", "experiments", "evaluations", "deployments", "jobs", "users")
+        with self.engine.reading() as conn:
+            return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that holds the lock from its first statement; commits or rolls back."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction that holds the write lock from its start; commits or rolls back."""
+        with self.engine.writing() as conn:
+            yield conn
+
+    @contextmanager
+    def _reading(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """The caller's connection (inside its transaction), or one for reads."""
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.reading() as own:
+            yield own
 
     # -- datasets -------------------------------------------------------------------------------
 
     def datasets(
-        self, name: str | None = None, conn: sqlite3.Connection | None = None
+        self, name: str | None = None, conn: Connection | None = None
     ) -> list[DatasetRecord]:
         sql = (
             "SELECT * FROM datasets"
@@ -315,7 +106,7 @@ class Catalog:
         return self._query(sql, (name,) if name else (), conn)
 
     def dataset(
-        self, name: str, version: int | None = None, conn: sqlite3.Connection | None = None
+        self, name: str, version: int | None = None, conn: Connection | None = None
     ) -> DatasetRecord | None:
         if version is None:
             rows = self._query(
@@ -328,7 +119,7 @@ class Catalog:
         return rows[0] if rows else None
 
     def dataset_by_fingerprint(
-        self, conn: sqlite3.Connection, name: str, fingerprint: str
+        self, conn: Connection, name: str, fingerprint: str
     ) -> DatasetRecord | None:
         rows = self._query(
             "SELECT * FROM datasets WHERE name = ? AND fingerprint = ? ORDER BY version LIMIT 1",
@@ -338,14 +129,14 @@ class Catalog:
         return rows[0] if rows else None
 
     @staticmethod
-    def next_dataset_version(conn: sqlite3.Connection, name: str) -> int:
+    def next_dataset_version(conn: Connection, name: str) -> int:
         (last,) = conn.execute(
             "SELECT MAX(version) FROM datasets WHERE name = ?", (name,)
         ).fetchone()
         return (last or 0) + 1
 
     @staticmethod
-    def insert_dataset(conn: sqlite3.Connection, record: DatasetRecord) -> None:
+    def insert_dataset(conn: Connection, record: DatasetRecord) -> None:
         conn.execute(
             "INSERT INTO datasets (name, version, created, fingerprint, rows, rejected, path, manifest)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -361,14 +152,9 @@ class Catalog:
             ),
         )
 
-    def _query(self, sql: str, args: tuple, conn: sqlite3.Connection | None) -> list[DatasetRecord]:
-        own = conn is None
-        conn = conn or self._connect()
-        try:
+    def _query(self, sql: str, args: tuple, conn: Connection | None) -> list[DatasetRecord]:
+        with self._reading(conn) as conn:
             rows = conn.execute(sql, args).fetchall()
-        finally:
-            if own:
-                conn.close()
         return [
             DatasetRecord(n, v, c, f, r, rj, p, json.loads(m)) for n, v, c, f, r, rj, p, m in rows
         ]
@@ -378,8 +164,6 @@ class Catalog:
     def add_experiment(self, record: ExperimentRecord) -> None:
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM experiments WHERE name = ?", (record.name,)).fetchone():
-                from critic.errors import SettingsError
-
                 raise SettingsError(
                     f"an experiment named {record.name!r} exists; pick another --name or "
                     f"continue it with `critic train --resume {record.name}`"
@@ -405,7 +189,8 @@ class Catalog:
     ) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO epochs (experiment, epoch, metrics) VALUES (?, ?, ?)",
+                "INSERT INTO epochs (experiment, epoch, metrics) VALUES (?, ?, ?)"
+                " ON CONFLICT (experiment, epoch) DO UPDATE SET metrics = excluded.metrics",
                 (name, epoch, json.dumps(metrics, sort_keys=True)),
             )
             conn.execute(
@@ -435,9 +220,12 @@ class Catalog:
     ) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO evaluations"
+                "INSERT INTO evaluations"
                 " (experiment, checkpoint, dataset, subset, epoch, created, summary, path)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (experiment, checkpoint, dataset, subset) DO UPDATE SET"
+                " epoch = excluded.epoch, created = excluded.created, summary = excluded.summary,"
+                " path = excluded.path",
                 (
                     experiment,
                     checkpoint,
@@ -464,15 +252,12 @@ class Catalog:
         )
 
     def _evaluations(self, where: str, args: tuple) -> list[dict]:
-        conn = self._connect()
-        try:
+        with self._reading() as conn:
             rows = conn.execute(
                 "SELECT experiment, checkpoint, dataset, subset, epoch, created, summary, path"
                 f" FROM evaluations {where}",
                 args,
             ).fetchall()
-        finally:
-            conn.close()
         return [
             {
                 "experiment": x,
@@ -492,8 +277,6 @@ class Catalog:
     def add_deployment(self, record: DeploymentRecord) -> None:
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM deployments WHERE name = ?", (record.name,)).fetchone():
-                from critic.errors import SettingsError
-
                 raise SettingsError(
                     f"a deployment named {record.name!r} exists; pick another --name or delete it first"
                 )
@@ -537,22 +320,18 @@ class Catalog:
             return conn.execute("DELETE FROM deployments WHERE name = ?", (name,)).rowcount == 1
 
     def deployments(self, name: str | None = None) -> list[DeploymentRecord]:
-        conn = self._connect()
-        try:
+        with self._reading() as conn:
             sql = (
                 "SELECT name, experiment, checkpoint, input_name, enabled, token_hash, created, "
                 "updated FROM deployments" + (" WHERE name = ?" if name else "") + " ORDER BY name"
             )
             rows = conn.execute(sql, (name,) if name else ()).fetchall()
-        finally:
-            conn.close()
         return [
             DeploymentRecord(n, e, c, i, bool(en), h, cr, up) for n, e, c, i, en, h, cr, up in rows
         ]
 
     def experiments(self, name: str | None = None) -> list[ExperimentRecord]:
-        conn = self._connect()
-        try:
+        with self._reading() as conn:
             sql = (
                 "SELECT * FROM experiments"
                 + (" WHERE name = ?" if name else "")
@@ -573,8 +352,6 @@ class Catalog:
                     )
                 )
             return out
-        finally:
-            conn.close()
 
     # -- jobs (the methods of critic.jobs go here) -----------------------------------------------
 
@@ -615,11 +392,8 @@ class Catalog:
         sql = f"SELECT {self._JOB_COLUMNS} FROM jobs" + (
             " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where) if where else ""
         )
-        conn = self._connect()
-        try:
+        with self._reading() as conn:
             rows = conn.execute(sql + " ORDER BY created, id", [v for _, v in where]).fetchall()
-        finally:
-            conn.close()
         return [self._job(row) for row in rows]
 
     def claim_job(self, started: str, max_running: int):
@@ -682,14 +456,11 @@ class Catalog:
 
     def users(self, name: str | None = None) -> list[dict]:
         """Each user as {name, password_hash, admin, created}, by name."""
-        conn = self._connect()
-        try:
+        with self._reading() as conn:
             sql = "SELECT name, password_hash, admin, created FROM users" + (
                 " WHERE name = ?" if name else ""
             )
             rows = conn.execute(sql + " ORDER BY name", (name,) if name else ()).fetchall()
-        finally:
-            conn.close()
         return [
             {"name": n, "password_hash": h, "admin": bool(a), "created": c} for n, h, a, c in rows
         ]
@@ -697,14 +468,14 @@ class Catalog:
     def set_password(self, name: str, password_hash: str) -> bool:
         """False when there is no such user; the user's sessions end (a new password logs out)."""
         with self.transaction() as conn:
-            conn.execute("DELETE FROM sessions WHERE user = ?", (name,))
+            conn.execute('DELETE FROM sessions WHERE "user" = ?', (name,))
             sql = "UPDATE users SET password_hash = ? WHERE name = ?"
             return conn.execute(sql, (password_hash, name)).rowcount == 1
 
     def delete_user(self, name: str) -> bool:
         """False when there is no such user; the user's sessions go with it."""
         with self.transaction() as conn:
-            conn.execute("DELETE FROM sessions WHERE user = ?", (name,))
+            conn.execute('DELETE FROM sessions WHERE "user" = ?', (name,))
             return conn.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1
 
     def add_session(
@@ -714,7 +485,7 @@ class Catalog:
         with self.transaction() as conn:
             conn.execute("DELETE FROM sessions WHERE expires <= ?", (created,))
             conn.execute(
-                "INSERT INTO sessions (token_hash, user, csrf, created, expires)"
+                'INSERT INTO sessions (token_hash, "user", csrf, created, expires)'
                 " VALUES (?, ?, ?, ?, ?)",
                 (token_hash, user, csrf, created, expires),
             )
@@ -722,16 +493,13 @@ class Catalog:
     def session(self, token_hash: str, now: str) -> dict | None:
         """The unexpired session of that hash whose user still exists, as {token_hash, user,
         admin, csrf, created, expires}; None otherwise."""
-        conn = self._connect()
-        try:
+        with self._reading() as conn:
             row = conn.execute(
-                "SELECT s.token_hash, s.user, u.admin, s.csrf, s.created, s.expires"
-                " FROM sessions s JOIN users u ON u.name = s.user"
+                'SELECT s.token_hash, s."user", u.admin, s.csrf, s.created, s.expires'
+                ' FROM sessions s JOIN users u ON u.name = s."user"'
                 " WHERE s.token_hash = ? AND s.expires > ?",
                 (token_hash, now),
             ).fetchone()
-        finally:
-            conn.close()
         keys = ("token_hash", "user", "admin", "csrf", "created", "expires")
         return None if row is None else {**dict(zip(keys, row)), "admin": bool(row[2])}
 
@@ -742,7 +510,7 @@ class Catalog:
 
     @staticmethod
     def _insert_user(
-        conn: sqlite3.Connection, name: str, password_hash: str, admin: bool, created: str
+        conn: Connection, name: str, password_hash: str, admin: bool, created: str
     ) -> bool:
         if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
             return False
@@ -751,8 +519,3 @@ class Catalog:
             (name, password_hash, int(admin), created),
         )
         return True
-
-
-def open_catalog(workspace) -> Catalog:
-    """The catalog of a workspace (a critic.workspace.Workspace)."""
-    return Catalog(workspace.catalog_path)
