@@ -9,6 +9,7 @@ calls one library function, and renders the result with rich.
     deploy.py       critic deploy create | list | show | enable | disable | rotate-token | delete
     serve.py        critic serve (and the address it records for printed URLs)
     models.py       critic models list | show
+    sweep.py        critic sweep create | show | list | cancel (and the hidden trial)
     db.py           critic db status | upgrade
     quickstart.py   critic quickstart
     render.py       the rich tables and lines the commands share

@@ -23,6 +23,7 @@ from critic.cli import (
     models,
     quickstart,
     serve,
+    sweep,
     train,
     users,
 )
@@ -49,6 +50,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(users.app, name="users")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(sweep.app, name="sweep")
 app.add_typer(db.app, name="db")
 
 

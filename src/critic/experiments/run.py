@@ -117,9 +117,10 @@ def _guarded(catalog, name, folder, config, version, workspace, log, resume) -> 
     log = EventWriter(folder / EVENTS_FILE, then=log)
     try:
         _run(catalog, name, folder, config, version, log, resume)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, a job's cancel, or a RunStopped saying why
+        why = str(exc) or "interrupted"
         catalog.set_experiment_status(
-            name, "stopped", now(), "interrupted; continue with critic train --resume " + name
+            name, "stopped", now(), f"{why}; continue with critic train --resume {name}"
         )
         log.write({"event": "end", "status": "stopped"})
         raise

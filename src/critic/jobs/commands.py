@@ -23,9 +23,16 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "split": ("data", "split"),
     "stats": ("data", "stats"),
     "cv": ("cv",),  # --name (the run; its folds are cv-NAME-fI) and --dataset checked like train's
+    "trial": ("sweep", "trial"),  # one trial of a sweep (critic.experiments.sweep), named after it
 }
-# what the first word after the command names: an experiment, a dataset, or a dataset version
-_SUBJECT = {"evaluate": "experiment", "import": "dataset", "split": "ref", "stats": "ref"}
+# what the first word after the command names: an experiment, a dataset (version) or a sweep
+_SUBJECT = {
+    "evaluate": "experiment",
+    "import": "dataset",
+    "split": "ref",
+    "stats": "ref",
+    "trial": "sweep",
+}
 # options whose value is a name or a dataset reference (the same in every allowed command)
 _NAMED = {"--name": "experiment", "--resume": "experiment", "--dataset": "ref", "-d": "ref"}
 MAX_ARGS, MAX_ARG_CHARS = 256, 4096
@@ -59,8 +66,8 @@ def check_command(kind: str, argv: Sequence[str]) -> tuple[str, ...]:
 
 def target_of(kind: str, argv: Sequence[str]) -> str | None:
     """What the job makes or reads: the experiment (train --name or --resume, evaluate), the
-    cross-validation (cv --name), the dataset (data import) or the dataset version (data split,
-    data stats); None when unnamed."""
+    cross-validation (cv --name), the sweep (sweep trial), the dataset (data import) or the
+    dataset version (data split, data stats); None when unnamed."""
     rest = argv[len(COMMANDS[kind]) :]
     if kind in _SUBJECT:
         return rest[0] if rest and not rest[0].startswith("-") else None
