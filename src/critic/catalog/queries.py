@@ -331,27 +331,23 @@ class Catalog:
         ]
 
     def experiments(self, name: str | None = None) -> list[ExperimentRecord]:
+        """Experiments by creation, each with its epochs' metrics: two queries, whatever the count
+        (a round trip per experiment would cost a shared database more than the reading)."""
+        where, args = (" WHERE name = ?", (name,)) if name else ("", ())
+        epoch_where = " WHERE experiment = ?" if name else ""
         with self._reading() as conn:
-            sql = (
-                "SELECT * FROM experiments"
-                + (" WHERE name = ?" if name else "")
-                + " ORDER BY created, name"
-            )
-            rows = conn.execute(sql, (name,) if name else ()).fetchall()
-            out = []
-            for row in rows:
-                epochs = conn.execute(
-                    "SELECT metrics FROM epochs WHERE experiment = ? ORDER BY epoch", (row[0],)
-                ).fetchall()
-                out.append(
-                    ExperimentRecord(
-                        *row[:11],
-                        json.loads(row[11]),
-                        row[12],
-                        tuple(json.loads(e[0]) for e in epochs),
-                    )
-                )
-            return out
+            rows = conn.execute(f"SELECT * FROM experiments{where} ORDER BY created, name", args)
+            rows = rows.fetchall()
+            epochs: dict[str, list[dict]] = {}
+            for experiment, metrics in conn.execute(
+                f"SELECT experiment, metrics FROM epochs{epoch_where} ORDER BY experiment, epoch",
+                args,
+            ).fetchall():
+                epochs.setdefault(experiment, []).append(json.loads(metrics))
+        return [
+            ExperimentRecord(*row[:11], json.loads(row[11]), row[12], tuple(epochs.get(row[0], ())))
+            for row in rows
+        ]
 
     # -- jobs (the methods of critic.jobs go here) -----------------------------------------------
 
