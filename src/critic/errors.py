@@ -10,7 +10,6 @@ CriticError                    an error a user can fix; the CLI prints it as one
 ├── GraphNotFound              no such saved canvas graph
 ├── EvaluationNotFound         no such saved evaluation in the catalog
 ├── SweepNotFound              no such sweep in the catalog's database
-├── SweepNotFound              no such sweep in the catalog's database
 ├── SourceError                a source cannot be read (missing, unknown format, nothing parses)
 │   ├── ColumnError            the text/label columns cannot be found
 │   └── DownloadError          the transfer failed (it resumes when run again)
@@ -22,8 +21,6 @@ CriticError                    an error a user can fix; the CLI prints it as one
     ├── GraphError             a block graph does not fit together (names the block)
     └── MissingModel           a pretrained model's files cannot be found (says where it looked)
 ApiError                       an HTTP answer: status, stable code and message (the server's JSON body)
-RunStopped                     a KeyboardInterrupt raised by a run's own `log` (a sweep's pruner): the
-                               run is left stopped and resumable, as Ctrl-C leaves it
 RunStopped                     a KeyboardInterrupt raised by a run's own `log` (a sweep's pruner): the
                                run is left stopped and resumable, as Ctrl-C leaves it
 """
@@ -40,7 +37,6 @@ __all__ = [
     "GraphNotFound",
     "EvaluationNotFound",
     "SweepNotFound",
-    "SweepNotFound",
     "SourceError",
     "ColumnError",
     "DownloadError",
@@ -54,7 +50,6 @@ __all__ = [
     "CatalogUnavailable",
     "CatalogVersionError",
     "ApiError",
-    "RunStopped",
     "RunStopped",
     "http_status",
 ]
@@ -89,10 +84,6 @@ class GraphNotFound(CriticError, LookupError):
 
 
 class EvaluationNotFound(CriticError, LookupError):
-    pass
-
-
-class SweepNotFound(CriticError, LookupError):
     pass
 
 
@@ -152,12 +143,6 @@ class CatalogUnavailable(CriticError):
 class CatalogVersionError(CriticError):
     """The catalog's schema is not the one this code reads: newer (upgrade critic) or older
     (run `critic db upgrade`)."""
-
-
-class RunStopped(KeyboardInterrupt):
-    """Raised by a run's `log` callable to end the run between epochs (a sweep's pruned trial).
-    A KeyboardInterrupt, so that no `except Exception` on the way swallows it and the run is
-    left "stopped", its message saying why."""
 
 
 class RunStopped(KeyboardInterrupt):
