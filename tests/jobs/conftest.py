@@ -1,4 +1,5 @@
-"""Shared by the jobs tests: waiting on the catalog, and no job process outliving its test."""
+"""Shared by the jobs tests: waiting on the catalog, no job process outliving its test, and the
+session's Ray head (tests/ray_cluster.py) for the jobs that run on Ray."""
 
 from __future__ import annotations
 
@@ -7,20 +8,21 @@ import time
 import pytest
 
 from critic.catalog import open_catalog
-from critic.errors import SettingsError
-from critic.jobs import JobRecord, LocalExecutor
+from critic.errors import CriticError
+from critic.jobs import JobRecord, executor_for
+from tests.ray_cluster import ray_cluster  # noqa: F401 - a fixture, for test_ray.py
 
 
 @pytest.fixture(autouse=True)
 def _no_job_left_running(workspace):
-    """A test that fails half-way must not leave a training process behind."""
+    """A test that fails half-way must not leave a training process behind (here or on Ray)."""
     yield
-    if workspace.catalog_path.exists():
+    if workspace.database or workspace.catalog_path.exists():
         for job in open_catalog(workspace).jobs(state="running"):
             try:
-                LocalExecutor(workspace).cancel(job, grace=0.0)
-            except SettingsError:
-                pass  # no handle, or a test executor's: no process to stop
+                executor_for(job.executor, workspace).cancel(job, grace=0.0)
+            except CriticError:
+                pass  # no handle, or a Ray head that is gone: no process to stop
 
 
 def wait_for(condition, seconds: float = 60.0, what: str = "the condition"):

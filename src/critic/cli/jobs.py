@@ -128,20 +128,23 @@ def jobs_work(
         None,
         "--max-running",
         min=1,
-        help="Jobs run at once (default: CRITIC_JOBS_MAX_RUNNING, else 1).",
+        help="Jobs run at once (default: CRITIC_JOBS_MAX_RUNNING, else 1; on Ray, 16).",
     ),
     until_idle: bool = typer.Option(
         False, "--until-idle", help="Stop once no job is queued or running (default: on Ctrl-C)."
     ),
 ) -> None:
-    """Start queued jobs, oldest first, every second; stopping it leaves the running jobs running."""
+    """Start queued jobs, oldest first, every second (here, or on the Ray cluster at
+    CRITIC_RAY_ADDRESS); stopping it leaves the running jobs running."""
     from critic.jobs import max_running_from_env, serve_forever
+    from critic.jobs.on_ray import ray_address
     from critic.workspace import Workspace
 
     workspace = Workspace.from_env()
     max_running = max_running or max_running_from_env()
+    where = f" (new jobs run on the Ray cluster at {ray_address()})" if ray_address() else ""
     console.print(
-        f"job pool on {workspace.root}: up to {max_running} at a time; "
+        f"job pool on {workspace.root}{where}: up to {max_running} at a time; "
         + ("it stops when the queue is empty" if until_idle else "Ctrl-C stops it")
     )
     try:

@@ -430,9 +430,10 @@ def job_state(value: str) -> str:
 
 
 def jobs_table(jobs) -> Table:
-    """Jobs (critic.jobs.JobRecord): id, state, kind, target, user, queued at, how long it ran."""
+    """Jobs (critic.jobs.JobRecord): id, state, kind, target, user, where it runs (local, ray),
+    queued at, how long it ran."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
-    for header in ("id", "state", "kind", "target", "user", "queued (UTC)", "time"):
+    for header in ("id", "state", "kind", "target", "user", "on", "queued (UTC)", "time"):
         table.add_column(header, overflow="fold")
     for job in jobs:
         seconds = job.seconds()
@@ -442,6 +443,7 @@ def jobs_table(jobs) -> Table:
             job.kind,
             escape(job.target or "-"),
             escape(job.user or "-"),
+            job.executor,
             job.created[:16].replace("T", " "),
             "-" if seconds is None else duration(seconds),
         )

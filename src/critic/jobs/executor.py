@@ -4,8 +4,13 @@ without touching the pages and commands that submit, list and cancel jobs.
 Every executor runs the same thing, the runner (`python -m critic.jobs.runner JOB_ID`, see
 critic.jobs.runner), which runs the job's critic command, writes its log and records its end in
 the catalog itself. So an executor only has to start a runner somewhere, say whether it is still
-there, and stop it. A job records the name of its executor, so it is watched and cancelled by
-the one that started it, whatever the default is now."""
+there (and, when it is gone unrecorded, why), and stop it. A job records the name of its executor,
+so it is watched and cancelled by the one that started it, whatever the default is now.
+
+    local  LocalExecutor (critic.jobs.local): a detached process group on this host
+    ray    RayExecutor (critic.jobs.on_ray): a Ray job on the cluster at CRITIC_RAY_ADDRESS;
+           the default for new jobs when that is set (ray, the `cluster` extra, is imported only
+           when a Ray job is started or looked at)"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from typing import Protocol
 
 from critic.errors import SettingsError
 from critic.jobs.local import LocalExecutor
+from critic.jobs.on_ray import RayExecutor, check_installed, ray_address
 from critic.jobs.record import JobRecord
 from critic.workspace import Workspace
 
@@ -35,14 +41,28 @@ class Executor(Protocol):
         and return when nothing of it is left."""
         ...
 
+    def why_gone(self, job: JobRecord) -> str:
+        """Why a runner that is no longer alive ended without recording its end, in words for the
+        job's error: a line, then what the engine kept of its output when the runner wrote no log."""
+        ...
 
-# name → constructor taking the workspace (the Ray executor joins here, with the cluster extra)
-EXECUTORS: dict[str, type] = {"local": LocalExecutor}
+    def engine_log(self, job: JobRecord) -> str:
+        """The job's output as the engine kept it, shown when the runner's log file is missing
+        ("" when that file is all there is)."""
+        ...
+
+
+# name → constructor taking the workspace
+EXECUTORS: dict[str, type] = {"local": LocalExecutor, "ray": RayExecutor}
 
 
 def default_executor() -> str:
-    """The executor new jobs go to: the local pool (the cluster issue adds CRITIC_RAY_ADDRESS)."""
-    return "local"
+    """The executor new jobs go to: "ray" when CRITIC_RAY_ADDRESS names a cluster (refused at
+    once when ray is not installed), else "local"."""
+    if ray_address() is None:
+        return "local"
+    check_installed()
+    return "ray"
 
 
 def executor_for(name: str, workspace: Workspace) -> Executor:

@@ -72,6 +72,12 @@ class LocalExecutor:
             _signal_group(group, signal.SIGKILL)
             _gone(group, _KILL_WAIT)
 
+    def why_gone(self, job: JobRecord) -> str:
+        return f"its process ({job.handle}) ended without recording its end: killed, or its machine stopped"
+
+    def engine_log(self, job: JobRecord) -> str:
+        return ""  # the runner's log file is all there is
+
     def _environment(self) -> dict[str, str]:
         return {
             **os.environ,

@@ -2,7 +2,12 @@
 `critic jobs work` runs it in the foreground; the workbench server runs the same loop in a
 background thread. Pools hold no state: the catalog is the queue, and a job is claimed with one
 conditional UPDATE, so two pools (two servers, a server and `critic jobs work`) never start one
-job twice, nor more than `max_running` between them."""
+job twice, nor more than `max_running` between them.
+
+With CRITIC_RAY_ADDRESS the pool submits jobs to the Ray cluster rather than running them here.
+Ray then holds the jobs its nodes cannot take yet (PENDING) and starts them as resources free up,
+so the limit is larger by default (RAY_MAX_RUNNING): it bounds how many jobs wait in Ray's queue
+rather than in critic's, where a queued job is still cancelled without touching the cluster."""
 
 from __future__ import annotations
 
@@ -14,21 +19,30 @@ from collections.abc import Callable
 from critic.catalog import Catalog, open_catalog
 from critic.errors import SettingsError
 from critic.jobs.executor import executor_for
+from critic.jobs.on_ray import ray_address
 from critic.jobs.queue import refresh
 from critic.jobs.record import JobRecord, timestamp
 from critic.workspace import Workspace
 
-__all__ = ["run_pending", "serve_forever", "max_running_from_env", "DEFAULT_MAX_RUNNING"]
+__all__ = [
+    "run_pending",
+    "serve_forever",
+    "max_running_from_env",
+    "DEFAULT_MAX_RUNNING",
+    "RAY_MAX_RUNNING",
+]
 
 DEFAULT_MAX_RUNNING = 1  # one job at a time: training takes both cores of the reference machine
+RAY_MAX_RUNNING = 16  # jobs handed to a Ray cluster at once: its own queue holds what waits
 _log = logging.getLogger("critic.jobs")
 
 
 def max_running_from_env() -> int:
-    """CRITIC_JOBS_MAX_RUNNING, else DEFAULT_MAX_RUNNING."""
+    """CRITIC_JOBS_MAX_RUNNING, else RAY_MAX_RUNNING when jobs go to Ray (CRITIC_RAY_ADDRESS),
+    else DEFAULT_MAX_RUNNING."""
     text = os.environ.get("CRITIC_JOBS_MAX_RUNNING", "").strip()
     if not text:
-        return DEFAULT_MAX_RUNNING
+        return RAY_MAX_RUNNING if ray_address() else DEFAULT_MAX_RUNNING
     if not text.isdigit() or int(text) < 1:
         raise SettingsError(f"CRITIC_JOBS_MAX_RUNNING must be a whole number ≥ 1, got {text!r}")
     return int(text)
@@ -37,8 +51,8 @@ def max_running_from_env() -> int:
 def run_pending(
     workspace: Workspace | None = None, max_running: int | None = None
 ) -> list[JobRecord]:
-    """Start queued jobs while fewer than `max_running` (default: CRITIC_JOBS_MAX_RUNNING, else 1)
-    run; the jobs started. Jobs whose process died unrecorded are marked failed first, which frees
+    """Start queued jobs while fewer than `max_running` (default: `max_running_from_env()`) run;
+    the jobs started. Jobs whose process died unrecorded are marked failed first, which frees
     their places."""
     workspace = (workspace or Workspace.from_env()).ensure()
     max_running = max_running or max_running_from_env()

@@ -150,9 +150,7 @@ def _lost(job: JobRecord, workspace: Workspace) -> str | None:
         executor = executor_for(job.executor, workspace)
     except SettingsError:
         return None  # another installation's executor: it keeps that job's record
-    if executor.alive(job):
-        return None
-    return f"its process ({job.handle}) ended without recording its end: killed, or its machine stopped"
+    return None if executor.alive(job) else executor.why_gone(job)
 
 
 def _mark_lost(catalog: Catalog, job: JobRecord, reason: str, workspace: Workspace) -> bool:
@@ -170,12 +168,24 @@ def _mark_lost(catalog: Catalog, job: JobRecord, reason: str, workspace: Workspa
 
 
 def logs(job_id: str, tail: int | None = None, workspace: Workspace | None = None) -> str:
-    """A job's log so far ("" before it starts), or its last `tail` lines."""
+    """A job's log so far ("" before it starts), or its last `tail` lines; while its runner has
+    written none, what its executor kept (Ray's log of a runner that could not start)."""
     workspace = workspace or Workspace.from_env()
-    path = workspace.root / get_job(job_id, workspace).log
+    job = get_job(job_id, workspace)
+    path = workspace.root / job.log
+    if not path.exists() and job.handle:
+        lines = _engine_log(job, workspace).splitlines()
+        return "\n".join(lines if tail is None else lines[-tail:] if tail else [])
     if tail is not None:
         return last_lines(path, tail)
     return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+
+def _engine_log(job: JobRecord, workspace: Workspace) -> str:
+    try:
+        return executor_for(job.executor, workspace).engine_log(job)
+    except SettingsError:
+        return ""  # another installation's executor
 
 
 def read_log(

@@ -13,11 +13,13 @@ The command runs in a child process rather than in this one (through the CLI's `
 - the library does not import the CLI (tests/test_architecture.py): the child runs `critic` as a
   user would. It costs one more interpreter start-up (~0.1 s), nothing next to a job.
 
-Cancelling sends SIGTERM to the process group (runner and command). The command takes it as
-Ctrl-C: a training run stops between steps and is left "stopped" and resumable, as Ctrl-C leaves
-it, and checkpoints, written atomically, are never half-visible. The runner forwards SIGTERM to
-the command as well, for executors that signal the runner alone; the command acts on the first
-and ignores the rest, so its clean-up is not cut short."""
+Cancelling sends SIGTERM to the process group (runner and command; Ray's stop_job sends it to
+both as well). The command takes it as Ctrl-C: a training run stops between steps and is left
+"stopped" and resumable, as Ctrl-C leaves it, and checkpoints, written atomically, are never
+half-visible. The runner forwards SIGTERM to the command as well, for executors that signal the
+runner alone; the command acts on the first and ignores the rest, so its clean-up is not cut
+short. SIGINT counts as SIGTERM for both (a Ray cluster may stop jobs with it:
+RAY_JOB_STOP_SIGNAL=SIGINT)."""
 
 from __future__ import annotations
 
@@ -39,15 +41,18 @@ __all__ = ["run", "main"]
 
 
 def command_source(job_id: str) -> str:
-    """The `python -c` program of a job's command: `critic ARGV...`, with SIGTERM taken as Ctrl-C.
+    """The `python -c` program of a job's command: `critic ARGV...`, SIGTERM taken as Ctrl-C.
     Its first line names the job, so the job's processes can be told from others by argv."""
     return (
         f"# critic job {validate_name(job_id, 'job id')}\n"
         "import signal, sys\n"
+        "STOP = (signal.SIGTERM, signal.SIGINT)\n"
         "def _stop(signum, frame):\n"
-        "    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the clean-up runs to its end\n"
+        "    for s in STOP:  # once: the clean-up runs to its end\n"
+        "        signal.signal(s, signal.SIG_IGN)\n"
         "    raise KeyboardInterrupt\n"
-        "signal.signal(signal.SIGTERM, _stop)\n"
+        "for s in STOP:\n"
+        "    signal.signal(s, _stop)\n"
         "sys.argv[0] = 'critic'\n"
         "from critic.cli import main\n"
         "main()\n"
@@ -55,7 +60,8 @@ def command_source(job_id: str) -> str:
 
 
 class _Stop:
-    """SIGTERM handler: remember that the job was asked to stop and pass it on to the command."""
+    """SIGTERM (and SIGINT) handler: remember that the job was asked to stop and pass SIGTERM on
+    to the command."""
 
     def __init__(self):
         self.requested = False
@@ -72,9 +78,16 @@ def run(job_id: str, workspace: Workspace) -> int:
     catalog = open_catalog(workspace)
     (job,) = catalog.jobs(job_id=job_id) or [None]
     if job is None or job.state != "running":
-        return 0  # cancelled (or never claimed) before it started: nothing to run
+        # cancelled (or never claimed) before it started; said where an engine's log keeps it (a
+        # node that does not share the workspace or the catalog lands here too)
+        print(
+            f"{job_id}: not a running job in this catalog (CRITIC_HOME={workspace.root})",
+            file=sys.stderr,
+        )
+        return 0
     stop = _Stop()
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     path = workspace.root / job.log
     path.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
