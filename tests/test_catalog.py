@@ -195,3 +195,25 @@ def test_catalog_urls_are_checked_and_shown_without_passwords(database):
     assert display_url("sqlite:////tmp/c.sqlite") == "sqlite:////tmp/c.sqlite"
     with pytest.raises(SettingsError, match="postgresql://user:password@host:port/database"):
         engine_for("mysql://h/db")
+
+
+def test_processes_opening_a_new_catalog_at_once_create_it_once(database, tmp_path):
+    """Each opener waits for the write lock, then finds the schema another one made (not its
+    session's stale view of it), so no migration step runs twice."""
+    import threading
+
+    url = database or f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    errors: list[Exception] = []
+    start = threading.Barrier(8)
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            Catalog(url)
+        except Exception as exc:  # noqa: BLE001 - any failure is the test's finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == [] and Catalog(url).schema_version() == SCHEMA_VERSION

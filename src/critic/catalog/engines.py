@@ -262,7 +262,13 @@ class PostgresEngine:
             yield _Placeholders(raw)
 
     def schema_version(self, conn) -> int:
-        exists = conn.execute("SELECT to_regclass('critic_schema') IS NOT NULL").fetchone()[0]
+        # pg_tables read by a plain query (this statement's snapshot), not to_regclass: that
+        # looks in the session's catalog cache, which an advisory lock wait does not refresh, so
+        # a process that waited for another's migration would not see its table and migrate again
+        exists = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables"
+            " WHERE schemaname = current_schema() AND tablename = 'critic_schema')"
+        ).fetchone()[0]
         if not exists:
             return 0
         row = conn.execute("SELECT version FROM critic_schema").fetchone()
