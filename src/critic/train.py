@@ -3,7 +3,12 @@
 Per-model differences live in the graph (models/), the encoder (text/encoders.py) and the
 optimizer factory below. The loop takes a `log` callable for progress and a `checkpoint`
 callable for what to keep; it imports no tracker and writes no files itself. Device-agnostic:
-tensors go to `settings.device`; the same loop can be driven per rank by torchrun."""
+tensors go to `settings.device`.
+
+On several processes (`critic.distributed`) the same loop runs on every rank: each takes its share
+of every global batch (`shard`), DistributedDataParallel averages the gradients, and the epoch's
+numbers are summed over the ranks, so every rank sees the same losses and stops at the same epoch;
+what to keep (`checkpoint`) and what to say (`log`) are the caller's, who gives them to rank 0."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import torch
 from torch import nn
 
 from critic.config import TrainSettings
+from critic.distributed import SINGLE, Ranks, all_sum, syncing, wrap
 from critic.models.graph import trim
 
 __all__ = [
@@ -24,6 +30,7 @@ __all__ = [
     "EpochResult",
     "fit",
     "batch_order",
+    "shard",
     "micro_batches",
     "make_optimizer",
     "resolve_device",
@@ -125,6 +132,17 @@ def batch_order(n: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarr
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
+def shard(rows: np.ndarray, lengths: np.ndarray | None, ranks: Ranks) -> np.ndarray:
+    """This rank's rows of one global batch: every `world`-th row, taken in order of length when
+    bucketing, so that every rank pads to about the same length. Empty when the batch has fewer
+    rows than there are ranks."""
+    if ranks.world == 1:
+        return rows
+    if lengths is not None:
+        rows = rows[np.argsort(lengths[rows], kind="stable")]
+    return rows[ranks.rank :: ranks.world]
+
+
 def micro_batches(
     rows: np.ndarray, lengths: np.ndarray | None, parts: int = 4, smallest: int = 16
 ) -> list[np.ndarray]:
@@ -153,15 +171,19 @@ def fit(
     checkpoint: Checkpoint,
     log: Log = lambda event: None,
     padding: str = "post",
+    ranks: Ranks = SINGLE,
 ) -> list[EpochResult]:
     """Train from `start_epoch` (0 = fresh) to `s.epochs`; returns this call's epoch results.
     `best` and `stale` (epochs since the best) carry a resumed run's early-stopping state.
     Without validation data every epoch counts as the best so far (best = last), as in the Keras
-    tutorials that train on all of the train set for a fixed number of epochs."""
+    tutorials that train on all of the train set for a fixed number of epochs.
+    With `ranks` of a group, `s.batch_size` is the global batch, shared out among the ranks."""
     device = next(model.parameters()).device
     weights = class_weights(s.class_weight, classes, train.labels)
     weights = weights.to(device) if weights is not None else None
     margin = getattr(model, "trim_margin", None) if s.bucket else None
+    sample = trim(train.encoder.batch(train.encoded, np.arange(1)), margin, padding).to(device)
+    net = wrap(model, ranks, sample)  # what the batches go through; `model` for everything else
     results = []
     for epoch in range(start_epoch + 1, s.epochs + 1):
         batches = batch_order(len(train), s.batch_size, s.seed, epoch)
@@ -169,10 +191,21 @@ def fit(
         start = time.perf_counter()
         steps = _Steps(s, len(batches), epoch)
         train_loss, train_acc = _train_epoch(
-            model, train, batches, optimizer, weights, margin, padding, device, log, steps
+            model,
+            net,
+            train,
+            batches,
+            optimizer,
+            weights,
+            margin,
+            padding,
+            device,
+            log,
+            steps,
+            ranks,
         )
         val_loss, val_acc = (
-            evaluate_loss(model, val, device, margin=margin, padding=padding)
+            evaluate_loss(model, val, device, margin=margin, padding=padding, ranks=ranks)
             if val
             else (None, None)
         )
@@ -232,8 +265,21 @@ class _Steps:
 
 
 def _train_epoch(
-    model, data: Data, batches, optimizer, weights, margin, padding, device, log, steps: _Steps
+    model,
+    net,
+    data: Data,
+    batches,
+    optimizer,
+    weights,
+    margin,
+    padding,
+    device,
+    log,
+    steps: _Steps,
+    ranks: Ranks,
 ) -> tuple[float, float]:
+    """One pass over `batches`; `net` is `model` or DDP around it. Returns the epoch's mean loss
+    and accuracy over all its rows (summed over the ranks)."""
     model.train()
     total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
     constrain = getattr(model, "constrain", None)
@@ -243,26 +289,36 @@ def _train_epoch(
     optimizer.zero_grad(set_to_none=True)
     for i, rows in enumerate(batches, start=1):
         labels = torch.from_numpy(data.labels[rows])
-        # the batch's loss is the (weighted) mean over all its rows, whatever parts it is run in;
-        # with accumulation, the mean of the group's batch means
+        # the batch's loss is the (weighted) mean over all its rows, whatever parts or ranks it is
+        # run in; with accumulation, the mean of the group's batch means
         denominator = (
             float(weights[labels.to(device)].sum()) if weights is not None else float(len(rows))
         )
         denominator *= steps.group_size(i)
+        mine = shard(rows, lengths, ranks)
+        # fewer rows than ranks: this rank runs one row at weight 0, as DDP needs its backward
+        idle = len(mine) == 0
+        parts = micro_batches(rows[:1] if idle else mine, lengths)
         batch_loss = 0.0
-        for part in micro_batches(rows, lengths):
+        for j, part in enumerate(parts, start=1):
             x = trim(data.encoder.batch(data.encoded, part), margin, padding).to(device)
             y = torch.from_numpy(data.labels[part]).to(device)
-            with autocast:
-                logits = model(x).float()  # (b, n_classes)
-            loss = (
-                nn.functional.cross_entropy(logits, y, weight=weights, reduction="sum")
-                / denominator
-            )
-            loss.backward()
+            # gradients are averaged over the ranks once per optimizer step: at its last backward
+            with syncing(net, steps.is_step(i) and j == len(parts)):
+                with autocast:
+                    logits = net(x).float()  # (b, n_classes)
+                loss = (
+                    nn.functional.cross_entropy(logits, y, weight=weights, reduction="sum")
+                    / denominator
+                )
+                if idle:
+                    loss = loss * 0.0
+                # DDP averages over the ranks; the batch's gradient is their sum
+                (loss * ranks.world if ranks.world > 1 else loss).backward()
             batch_loss += loss.item()
-            correct += (logits.argmax(1) == y).sum().item()
-        batch_loss *= steps.group_size(i)  # report per batch
+            correct += 0 if idle else (logits.argmax(1) == y).sum().item()
+        seen += len(mine)
+        batch_loss *= steps.group_size(i)  # report per batch (this rank's share of it)
         if steps.is_step(i):
             for group in optimizer.param_groups:
                 group["lr"] = steps.learning_rate(i)
@@ -271,17 +327,17 @@ def _train_epoch(
             if constrain is not None:
                 constrain()
         total_loss += batch_loss * len(rows)
-        seen += len(rows)
-        log(
+        log(  # on several ranks: rank 0's rows, an estimate of the whole (summed at the end)
             {
                 "event": "batch",
                 "batch": i,
                 "batches": len(batches),
-                "loss": total_loss / seen,
-                "accuracy": correct / seen,
-                "samples_per_s": seen / (time.perf_counter() - start),
+                "loss": total_loss / max(1, seen),
+                "accuracy": correct / max(1, seen),
+                "samples_per_s": ranks.world * seen / (time.perf_counter() - start),
             }
         )
+    total_loss, correct, seen = all_sum([total_loss, correct, seen], ranks)
     return total_loss / seen, correct / seen
 
 
@@ -294,14 +350,17 @@ def evaluate_loss(
     batch_size: int = 512,
     margin: int | None = None,
     padding: str = "post",
+    ranks: Ranks = SINGLE,
 ) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy (no class weights, dropout off)."""
+    """Mean cross-entropy and accuracy (no class weights, dropout off); on several ranks, each
+    scores every `world`-th row and the sums are shared, so every rank gets the same numbers."""
     was_training = model.training
     model.eval()
     total, correct = 0.0, 0
     lengths = data.lengths if margin is not None else None
     order = np.argsort(lengths, kind="stable") if lengths is not None else np.arange(len(data))
-    for i in range(0, len(data), batch_size):
+    order = order[ranks.rank :: ranks.world]
+    for i in range(0, len(order), batch_size):
         rows = order[i : i + batch_size]
         x = trim(data.encoder.batch(data.encoded, rows), margin, padding).to(device)
         y = torch.from_numpy(data.labels[rows]).to(device)
@@ -309,4 +368,5 @@ def evaluate_loss(
         total += nn.functional.cross_entropy(logits, y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
     model.train(was_training)
+    total, correct = all_sum([total, correct], ranks)
     return total / max(1, len(data)), correct / max(1, len(data))

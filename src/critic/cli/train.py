@@ -1,11 +1,14 @@
-"""`critic train`: a preset or a block graph from a config file, trained on a dataset version."""
+"""`critic train`: a preset or a block graph from a config file, trained on a dataset version,
+in this process, in `--nproc` processes, or as one rank of a group torchrun started."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
 
+from critic.cli.failure import say
 from critic.cli.render import print_experiment
 
 __all__ = ["train_command"]
@@ -77,8 +80,15 @@ def train_command(
         "--pretrained",
         help="For BERT-style presets: a local model directory or hub name to use instead of the preset's.",
     ),
+    nproc: int = typer.Option(
+        1,
+        "--nproc",
+        help="Processes to train one model in (DistributedDataParallel: gloo on CPU, nccl on GPUs, "
+        "one GPU each); --batch-size stays the global batch. Neural models only; not under torchrun.",
+    ),
 ) -> None:
     """Train a model on a dataset version: a preset, or your own block graph from --config."""
+    from critic.distributed import check_nproc, crowding, joined_from_env
     from critic.errors import SettingsError
     from critic.experiments.configure import build_config
     from critic.experiments.run import resume_experiment, train_experiment
@@ -97,13 +107,16 @@ def train_command(
         early_stopping=early_stopping,
         class_weight=class_weights(class_weight) if class_weight else None,
     )
-    with TrainingView() as view:
+    check_nproc(nproc)
+    if warning := crowding(nproc):
+        say(f"warning: {warning}", error=False)
+    with joined_from_env() as ranks, TrainingView() if ranks.leads else nullcontext(_quiet) as view:
         if resume:
             if set(train) - {"epochs"} or dataset or preset or config or pretrained:
                 raise SettingsError(
                     "--resume continues with the run's saved settings; only --epochs may change"
                 )
-            experiment = resume_experiment(resume, log=view, epochs=epochs)
+            experiment = resume_experiment(resume, log=view, epochs=epochs, nproc=nproc)
         else:
             if not dataset:
                 raise SettingsError("name the data with --dataset NAME (see `critic data list`)")
@@ -116,8 +129,13 @@ def train_command(
                 encoder=encoder,
                 pretrained=pretrained,
             )
-            experiment = train_experiment(cfg, name=name, log=view)
-    print_experiment(experiment)
+            experiment = train_experiment(cfg, name=name, log=view, nproc=nproc)
+    if experiment is not None:  # None: a rank other than 0 of a torchrun group
+        print_experiment(experiment)
+
+
+def _quiet(event: dict) -> None:
+    """The progress view of a rank other than 0: rank 0 shows the run."""
 
 
 def _given(**options) -> dict:

@@ -1,13 +1,17 @@
 """Running experiments: train a new one or resume one, writing checkpoints (best and last),
 per-epoch metrics and resume state into its folder (see `critic.experiments.store`), and keeping
-its catalog row true: "running" while it runs, then done, stopped or failed."""
+its catalog row true: "running" while it runs, then done, stopped or failed.
+
+On several processes (`nproc`, or a group torchrun started: `critic.distributed`) rank 0 does all
+of the above and tells the other ranks what to train (`_Plan`); they read the dataset's and the
+run's files, train beside it, and never open the catalog."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +27,10 @@ from critic.artifacts import (
     save_state,
     write_json,
 )
-from critic.catalog import Catalog, ExperimentRecord, open_catalog
+from critic.catalog import Catalog, DatasetRecord, ExperimentRecord, open_catalog
 from critic.config import ExperimentConfig
 from critic.data.store import DatasetVersion, load_version
+from critic.distributed import Ranks, current, follow, launch, lead, rank_device, seed_rank
 from critic.errors import SettingsError
 from critic.experiments.events import EVENTS_FILE, EventWriter
 from critic.experiments.store import Experiment, free_name, get_experiment, now, owner
@@ -41,15 +46,57 @@ from critic.workspace import Workspace
 __all__ = ["train_experiment", "resume_experiment"]
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What rank 0 tells the other ranks to train."""
+
+    name: str
+    folder: str  # the experiment's folder, relative to the workspace root (shared by every node)
+    config: ExperimentConfig
+    dataset: DatasetRecord  # its path is relative to the workspace root too
+    resume: bool
+
+
 def train_experiment(
     config: ExperimentConfig,
     *,
     name: str | None = None,
     workspace: Workspace | None = None,
     log: Log = lambda event: None,
-) -> Experiment:
-    """Train a new experiment to the end (or early stop) and return it."""
+    nproc: int = 1,
+) -> Experiment | None:
+    """Train a new experiment to the end (or early stop) and return it. `nproc` > 1: in that many
+    new processes (DistributedDataParallel, `batch_size` the global batch). Inside a process group
+    every rank calls this; rank 0 returns the experiment, the others None."""
     workspace = (workspace or Workspace.from_env()).ensure()
+    if nproc > 1:
+        _check_parallel(config, nproc)
+        name = name or _free_name(open_catalog(workspace), config)
+        kwargs = {"name": name, "workspace": workspace}
+        launch(nproc, train_experiment, (config,), kwargs, log, then=_resume_hint(name, nproc))
+        return get_experiment(name, workspace)
+    ranks = current()
+    if not ranks.leads:
+        return _follow(workspace, ranks)
+    plan = lead(lambda: _start(config, name, workspace, ranks), ranks)
+    version = DatasetVersion(plan.dataset, workspace.root / plan.dataset.path)
+    folder = workspace.root / plan.folder
+    return _guarded(
+        open_catalog(workspace),
+        plan.name,
+        folder,
+        plan.config,
+        version,
+        workspace,
+        log,
+        ranks,
+        False,
+    )
+
+
+def _start(config: ExperimentConfig, name: str | None, workspace: Workspace, ranks: Ranks) -> _Plan:
+    """A new experiment's catalog row ("running") and folder."""
+    _check_parallel(config, ranks.world)
     version = load_version(config.dataset, workspace)
     config = replace(config, dataset=version.ref)
     catalog = open_catalog(workspace)
@@ -79,7 +126,7 @@ def train_experiment(
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     write_json(folder / "config.json", config.as_dict())
-    return _guarded(catalog, name, folder, config, version, workspace, log, resume=False)
+    return _Plan(name, folder.relative_to(workspace.root).as_posix(), config, version.record, False)
 
 
 def resume_experiment(
@@ -88,16 +135,37 @@ def resume_experiment(
     workspace: Workspace | None = None,
     log: Log = lambda event: None,
     epochs: int | None = None,
-) -> Experiment:
+    nproc: int = 1,
+) -> Experiment | None:
     """Continue from the last finished epoch (weights, optimizer, RNG, epoch counter);
-    `epochs` may raise the total."""
+    `epochs` may raise the total. `nproc` and process groups: as `train_experiment` (a run may
+    be resumed on another number of processes: the global batch stays the same)."""
     workspace = workspace or Workspace.from_env()
+    if nproc > 1:
+        _check_parallel(_saved_config(get_experiment(name, workspace)), nproc)
+        kwargs = {"workspace": workspace, "epochs": epochs}
+        launch(nproc, resume_experiment, (name,), kwargs, log, then=_resume_hint(name, nproc))
+        return get_experiment(name, workspace)
+    ranks = current()
+    if not ranks.leads:
+        return _follow(workspace, ranks)
+    plan = lead(lambda: _restart(name, workspace, epochs, ranks), ranks)
+    version = DatasetVersion(plan.dataset, workspace.root / plan.dataset.path)
+    folder = workspace.root / plan.folder
+    return _guarded(
+        open_catalog(workspace), name, folder, plan.config, version, workspace, log, ranks, True
+    )
+
+
+def _restart(name: str, workspace: Workspace, epochs: int | None, ranks: Ranks) -> _Plan:
+    """A stopped experiment's catalog row "running" again, with `epochs` when given."""
     experiment = get_experiment(name, workspace)
     if experiment.status == "running":
         raise SettingsError(
             f"experiment {name!r} is running in process {experiment.record.owner}; wait for it or stop it first"
         )
-    config = ExperimentConfig.from_dict(json.loads((experiment.path / "config.json").read_text()))
+    config = _saved_config(experiment)
+    _check_parallel(config, ranks.world)
     if epochs is not None and isinstance(config.model, LinearSettings):
         raise SettingsError(
             f"{name!r} is a linear model, fitted in one pass: it has no epochs to add"
@@ -105,18 +173,41 @@ def resume_experiment(
     if epochs is not None:
         config = replace(config, train=replace(config.train, epochs=epochs))
         write_json(experiment.path / "config.json", config.as_dict())
-    catalog = open_catalog(workspace)
-    catalog.set_experiment_status(name, "running", now(), owner=owner())
+    open_catalog(workspace).set_experiment_status(name, "running", now(), owner=owner())
     version = load_version(config.dataset, workspace)
-    return _guarded(catalog, name, experiment.path, config, version, workspace, log, resume=True)
+    return _Plan(name, experiment.record.path, config, version.record, True)
 
 
-def _guarded(catalog, name, folder, config, version, workspace, log, resume) -> Experiment:
+def _resume_hint(name: str, nproc: int) -> str:
+    return f"continue with `critic train --resume {name} --nproc {nproc}`"
+
+
+def _saved_config(experiment: Experiment) -> ExperimentConfig:
+    return ExperimentConfig.from_dict(json.loads((experiment.path / "config.json").read_text()))
+
+
+def _check_parallel(config: ExperimentConfig, nproc: int) -> None:
+    if nproc > 1 and isinstance(config.model, LinearSettings):
+        raise SettingsError(
+            "the linear model is fitted by scikit-learn in one pass, in one process: "
+            "drop --nproc (it is for the neural models)"
+        )
+
+
+def _follow(workspace: Workspace, ranks: Ranks) -> None:
+    """A rank other than 0: train what rank 0 planned, writing nothing."""
+    plan: _Plan = follow(ranks)
+    version = DatasetVersion(plan.dataset, workspace.root / plan.dataset.path)
+    folder = workspace.root / plan.folder
+    _run(None, plan.name, folder, plan.config, version, lambda event: None, plan.resume, ranks)
+
+
+def _guarded(catalog, name, folder, config, version, workspace, log, ranks, resume) -> Experiment:
     """Run, and never leave the catalog saying "running" when the run ended otherwise. Every
     event also goes to the experiment's events.jsonl, for watchers in other processes."""
     log = EventWriter(folder / EVENTS_FILE, then=log)
     try:
-        _run(catalog, name, folder, config, version, log, resume)
+        _run(catalog, name, folder, config, version, log, resume, ranks)
     except KeyboardInterrupt as exc:  # Ctrl-C, a job's cancel, or a RunStopped saying why
         why = str(exc) or "interrupted"
         catalog.set_experiment_status(
@@ -134,20 +225,22 @@ def _guarded(catalog, name, folder, config, version, workspace, log, resume) -> 
 
 
 def _run(
-    catalog: Catalog,
+    catalog: Catalog | None,
     name: str,
     folder: Path,
     config: ExperimentConfig,
     version: DatasetVersion,
     log: Log,
     resume: bool,
+    ranks: Ranks,
 ) -> None:
+    """Train on this process; `catalog` is None on the ranks other than 0, which write nothing."""
     if isinstance(config.model, LinearSettings):
         return _run_linear(catalog, name, folder, config, version, log, resume)
     s = config.train
     if s.threads:
         torch.set_num_threads(s.threads)
-    device = resolve_device(s.device)
+    device = rank_device(resolve_device(s.device), ranks)
     classes = version.classes
     train_rows, val_rows = (
         version.subset("train", ["text", "label"]),
@@ -197,10 +290,18 @@ def _run(
             model.to(device)
         optimizer = make_optimizer(model, s)
         info = load_state(folder / "state", optimizer) if resume else {"epoch": 0, "history": []}
+        seed_rank(s.seed, ranks, info["epoch"])
         history = info["history"]
-        _sync_metrics(catalog, name, folder, history, s.checkpoint_metric)
-        save = _checkpointer(
-            catalog, name, folder, config, version, model, encoder, classes, optimizer, history
+        if ranks.world > 1:
+            log({"event": "phase", "phase": _shares(ranks, s.batch_size, device)})
+        if catalog is not None:
+            _sync_metrics(catalog, name, folder, history, s.checkpoint_metric)
+        save = (
+            _checkpointer(
+                catalog, name, folder, config, version, model, encoder, classes, optimizer, history
+            )
+            if catalog is not None
+            else lambda result, is_best: None
         )
         best_epoch = _best_epoch(history, s.checkpoint_metric)
         fit(
@@ -216,7 +317,16 @@ def _run(
             checkpoint=save,
             log=log,
             padding=getattr(encoder.settings, "padding", "post"),
+            ranks=ranks,
         )
+
+
+def _shares(ranks: Ranks, batch_size: int, device: torch.device) -> str:
+    share = -(-batch_size // ranks.world)
+    return (
+        f"{ranks.world} processes (DistributedDataParallel on {device.type}): each global batch "
+        f"of {batch_size} shared out, up to {share} rows a process"
+    )
 
 
 def _run_linear(catalog, name, folder, config, version, log, resume) -> None:
