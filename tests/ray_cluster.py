@@ -12,6 +12,7 @@ of the head and its workers keeps, and the session is sent SIGTERM, then SIGKILL
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
 import signal
 import socket
@@ -68,6 +69,33 @@ def _session_members(session: int) -> list[int]:
     return found
 
 
+def listening_addresses(session: int) -> set[str]:
+    """The local addresses on which the processes of a session listen for TCP connections, read
+    from /proc (the listening sockets of /proc/net/tcp and tcp6, matched to the processes' file
+    descriptors by inode): "127.0.0.1", "::1", "0.0.0.0", a host address..."""
+    inodes: dict[str, str] = {}
+    for table, width in (("tcp", 8), ("tcp6", 32)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A":  # LISTEN
+                continue
+            raw = bytes.fromhex(fields[1].split(":")[0])
+            # the kernel prints each 32-bit word in host (little-endian) order
+            words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            address = ipaddress.ip_address(words if width == 32 else words[:4])
+            mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
+            inodes[fields[9]] = str(mapped or address)
+    found = set()
+    for pid in _session_members(session):
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        found |= {inodes[link[8:-1]] for link in links if link.startswith("socket:[")
+                  and link[8:-1] in inodes}  # fmt: skip
+    return found
+
+
 def _stop(session: int) -> None:
     """SIGTERM to every process of the head's session, SIGKILL to those left after _STOP_WAIT.
     (A job's own processes live in sessions Ray gives them; Ray kills them with their job's
@@ -109,6 +137,11 @@ def ray_cluster(tmp_path_factory):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     for name in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS"):  # they would override ours
         env.pop(name, None)
+    # 127.0.0.1 only: Ray replaces a loopback --node-ip-address by the host's own address and
+    # binds its core processes (GCS, raylet, client server) to it, unless it is told this is not a
+    # cluster (the setting Ray reads for macOS and Windows, where that is its default); checked
+    # with `ss -ltnp`: every Ray socket then listens on 127.0.0.1
+    env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     started = subprocess.Popen(
         argv,
         env=env,

@@ -220,3 +220,10 @@ def test_the_runner_takes_sigint_as_it_takes_sigterm(workspace, tiny_dataset, mo
     stopped = ended(workspace, job.id)
     assert (stopped.state, stopped.exit_code) == ("cancelled", 130)
     assert get_experiment("interrupted", workspace).status == "stopped"
+
+
+def test_the_ray_head_listens_on_127_0_0_1_only(ray_cluster):
+    from tests.ray_cluster import listening_addresses
+
+    found = listening_addresses(ray_cluster.session)
+    assert found and found <= {"127.0.0.1", "::1"}, found
