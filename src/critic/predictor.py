@@ -1,5 +1,6 @@
 """The one text → prediction path: a checkpoint's encoder + model + class list. Evaluation,
-`critic predict` and the server all go through `Predictor`; nothing else cleans or encodes text."""
+`critic predict` and the server all go through `Predictor`; nothing else cleans or encodes text.
+`Predictor.explain` adds, beside the same probabilities, which words drove them (`critic.explain`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class Predictor:
     ):
         self.model, self.encoder, self.classes, self.manifest = model, encoder, classes, manifest
         self.device = torch.device(device)
+        self._explainers: dict[str, object] = {}  # method → explainer, made on first use
 
     @classmethod
     def from_checkpoint(cls, folder: str | Path, device: str = "cpu") -> Predictor:
@@ -59,6 +61,18 @@ class Predictor:
     def predict(self, texts: Sequence[str]) -> list[dict]:
         """[{"label": ..., "probabilities": {class: p, ...}}, ...]"""
         return answers(self.classes, self.predict_proba(texts))
+
+    def explain(
+        self, texts: Sequence[str], target: str | None = None, *, method: str = "auto"
+    ) -> list:
+        """One `critic.explain.Explanation` per text: `predict_proba`'s probabilities, and a signed
+        score for each word of the text toward class `target` (default: the predicted one).
+        `.answer()` is `predict`'s answer with an "explanation" added."""
+        from critic.explain import explain, explainer_for
+
+        if method not in self._explainers:
+            self._explainers[method] = explainer_for(self, method)
+        return explain(self, texts, target, explainer=self._explainers[method])
 
 
 def answers(classes: list[str], probs: np.ndarray) -> list[dict]:
