@@ -25,7 +25,15 @@ from critic.experiments.sweep import (
     run_sweep,
     storage_url,
 )
-from critic.experiments.sweep_space import apply_settings, check_space, load_space, parse_space
+from critic.experiments.sweep_space import (
+    apply_settings,
+    check_space,
+    example_spaces,
+    load_space,
+    parse_space,
+    read_toml,
+    space_toml,
+)
 from critic.jobs.commands import check_command, kind_of, target_of
 from tests.conftest import sentiment_rows, write_csv
 from tests.test_cli import run
@@ -189,6 +197,32 @@ def test_settings_reach_the_train_encoder_and_model_tables():
     assert linear.model.C == (0.5,) and linear.model.ngram_max == 2 and linear.preset == "linear.v1"
 
 
+def test_a_space_is_written_back_as_it_reads_and_every_preset_has_an_example():
+    tables = {
+        "train": {"epochs": 3, "learning_rate": {"float": [1e-6, 0.1], "log": True}},
+        "model": {
+            "dropout": {"rate": 0.2, "units": {"int": [8, 64], "step": 8}},
+            "x": {"choice": [True, "a", 1.5]},
+        },
+    }
+    text = space_toml(tables)
+    assert text.startswith(
+        "[train]\nepochs = 3\n\n[model]\ndropout.rate = 0.2\n\n[train.learning_rate]\n"
+    )
+    assert parse_space(read_toml(text, "x")) == parse_space(tables)
+    examples = example_spaces()
+    assert set(examples) >= {"linear", "kim-cnn", "multi-hot-mlp", "bert"}
+    for preset, example in examples.items():
+        config = build_config("tiny@1", preset=preset) if preset in ("linear", "kim-cnn") else None
+        space = parse_space(read_toml(example, preset))
+        if config is not None:
+            check_space(space, config, preset)  # the example fits its preset
+    assert parse_space(read_toml(examples["linear"], "linear")).keys() == [
+        "model.C",
+        "model.ngram_max",
+    ]
+
+
 # -- a run stopped by its own log -----------------------------------------------------------------
 
 
@@ -232,6 +266,7 @@ def test_a_sweep_runs_its_trials_two_at_a_time_and_prunes_one(
         and [j.argv for j in created.jobs] == [("sweep", "trial", "s1")] * 4
     )
     assert [t.state for t in created.trials] == ["waiting"] * 4
+    assert load_space(created.folder / "space.toml") == space  # kept as given, for --space again
 
     rounds = []
     sweep = run_sweep("s1", workspace=workspace, interval=0.2, on_round=rounds.append)

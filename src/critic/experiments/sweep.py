@@ -13,6 +13,7 @@ database), each trial an ordinary experiment trained by a job.
                                   trials end (what `critic sweep create` does while it waits)
     load_sweep(NAME)              the trials, the best, the importances found so far
     report_sweep(NAME)            importances computed, PNGs drawn in $CRITIC_HOME/sweeps/NAME/
+                                  (beside space.toml, the space as given: `--space` takes it again)
 
 The study is the record: workers hold no state, so a trial runs on any node that reaches the
 database and the workspace, and `critic sweep show` reads the same rows the workbench shows."""
@@ -32,7 +33,13 @@ from critic.data.store import load_version
 from critic.errors import CriticError, SettingsError, SweepNotFound
 from critic.experiments.configure import build_config
 from critic.experiments.store import free_name, get_experiment, now
-from critic.experiments.sweep_space import SearchSpace, apply_settings, check_space, load_space
+from critic.experiments.sweep_space import (
+    SearchSpace,
+    apply_settings,
+    check_space,
+    load_space,
+    space_toml,
+)
 from critic.jobs import cancel, list_jobs, run_pending, submit
 from critic.names import validate_name
 from critic.workspace import Workspace
@@ -315,7 +322,9 @@ def create_sweep(
     )
     for params in first:
         study.enqueue_trial(params)
-    (workspace.root / SWEEPS / name).mkdir(parents=True, exist_ok=True)
+    folder = workspace.root / SWEEPS / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "space.toml").write_text(space_toml(space.tables), encoding="utf-8")
     for _ in range(settings.trials):
         submit(JOB_KIND, ("sweep", "trial", name), user=user, workspace=workspace)
     return load_sweep(name, workspace)

@@ -24,6 +24,8 @@ impossible value is refused, naming the setting, before a trial runs."""
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import tomllib
 from collections.abc import Mapping
@@ -37,7 +39,19 @@ from critic.models.graph import GraphSpec
 from critic.models.linear import LinearSettings
 from critic.text.encoders import settings_from_dict
 
-__all__ = ["Param", "SearchSpace", "load_space", "parse_space", "apply_settings", "KINDS"]
+__all__ = [
+    "Param",
+    "SearchSpace",
+    "load_space",
+    "read_toml",
+    "parse_space",
+    "space_toml",
+    "example_space",
+    "example_spaces",
+    "apply_settings",
+    "check_space",
+    "KINDS",
+]
 
 TABLES = ("train", "encoder", "model")
 KINDS = ("float", "int", "choice")  # the key that says what a setting's table draws from
@@ -107,6 +121,72 @@ def read_toml(text: str, where: str) -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{where} is not valid TOML: {exc}") from None
+
+
+def space_toml(tables: Mapping) -> str:
+    """A space's tables written back as a space.toml: the fixed settings under their table, then
+    a table for each setting to vary, each on one line, as a person writes them."""
+    space = parse_space(tables)
+    lines = []
+    for table in TABLES:
+        fixed = {k: v for k, v in space.fixed.items() if k.startswith(table + ".")}
+        if fixed:
+            lines += [
+                f"[{table}]",
+                *(f"{k[len(table) + 1 :]} = {_toml(v)}" for k, v in fixed.items()),
+                "",
+            ]
+    for p in space.params:
+        lines += [
+            f"[{p.key}]",
+            f"{p.kind} = {_toml(list(p.choices) if p.kind == 'choice' else [p.low, p.high])}",
+        ]
+        lines += ["log = true"] if p.log else []
+        lines += [f"step = {_toml(p.step)}"] if p.step is not None else []
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml(value) -> str:
+    """A TOML value: a boolean, a number, a string or a list of them (what a space holds)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
+
+
+def example_space(config: ExperimentConfig) -> str:
+    """A space.toml to start from for a preset's config: the linear model's C and n-gram range;
+    a neural model's learning rate, batch size and the rate of its first Dropout block."""
+    if isinstance(config.model, LinearSettings):
+        tables = {"model": {"C": {"float": [0.03, 3.0], "log": True}, "ngram_max": {"int": [1, 3]}}}
+        return space_toml(tables)
+    lr = config.train.learning_rate
+    tables = {
+        "train": {
+            "learning_rate": {
+                "float": [float(f"{lr / 10:.3g}"), float(f"{lr * 10:.3g}")],
+                "log": True,
+            },
+            "batch_size": {"choice": sorted({16, 32, 64, config.train.batch_size})},
+        }
+    }
+    dropout = next((b.id for b in config.model.blocks if b.type == "Dropout"), None)
+    if dropout:
+        tables["model"] = {dropout: {"rate": {"float": [0.0, 0.5]}}}
+    return space_toml(tables)
+
+
+@functools.cache
+def example_spaces() -> dict[str, str]:
+    """Each preset (by its name without version) → example_space of its config."""
+    from critic.experiments.configure import assemble_config
+    from critic.presets import preset_names
+
+    return {p: example_space(assemble_config("", preset=p)) for p in preset_names()}
 
 
 def parse_space(tables: Mapping, where: str = "the search space") -> SearchSpace:

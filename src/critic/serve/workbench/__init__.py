@@ -5,7 +5,7 @@ library functions the CLI calls.
     GET  /login, POST /login, GET /static/PATH    open (login.py)
     POST /logout                                  behind the guards (login.py)
     GET  /                                        the home page (home.py)
-    /datasets, /models, /experiments, /evaluations, /deployments: one module each (see its doc)
+    /datasets, /models, /experiments, /sweeps, /evaluations, /deployments: one module each (see its doc)
 
 Every route of a page module is mounted behind `require_user` and `require_csrf` (security.py) by
 `install`, so a page cannot forget them. To add a page: a module here with `router = APIRouter()`
@@ -30,6 +30,7 @@ from critic.serve.workbench import (
     home,
     login,
     models,
+    sweeps,
 )
 from critic.serve.workbench.render import templates
 from critic.serve.workbench.security import require_csrf, require_user
@@ -43,6 +44,7 @@ PAGES = (
     datasets,
     models,
     experiments,
+    sweeps,
     evaluations,
     deployments,
 )  # the page modules, in the header's order
