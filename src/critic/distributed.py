@@ -324,6 +324,11 @@ def rank_device(device: torch.device, ranks: Ranks) -> torch.device:
             f"device {device} with several processes: each takes the GPU of its local rank; "
             "use --device cuda or auto"
         )
+    if ranks.local >= torch.cuda.device_count():
+        raise SettingsError(
+            f"local rank {ranks.local} has no GPU of its own: this host has "
+            f"{torch.cuda.device_count()}; start at most that many processes a host, or use --device cpu"
+        )
     device = torch.device("cuda", ranks.local)
     torch.cuda.set_device(device)
     return device
@@ -338,10 +343,10 @@ def seed_rank(seed: int, ranks: Ranks, epoch: int) -> None:
         )
 
 
-def wrap(model: nn.Module, ranks: Ranks, sample: torch.Tensor) -> nn.Module:
+def wrap(model: nn.Module, ranks: Ranks, sample: Callable[[], torch.Tensor]) -> nn.Module:
     """The module to call in training: `model` itself alone, else DDP around it (its parameters
-    broadcast from rank 0 here, its gradients averaged over the ranks at each synced backward).
-    `sample`: one input batch, to find out whether some parameters never get a gradient."""
+    and buffers broadcast from rank 0 here, its gradients averaged over the ranks at each synced
+    backward). `sample()`: one input batch, to find out whether some parameters get no gradient."""
     if ranks.world == 1:
         return model
     from torch.nn.parallel import DistributedDataParallel
@@ -350,7 +355,10 @@ def wrap(model: nn.Module, ranks: Ranks, sample: torch.Tensor) -> nn.Module:
     return DistributedDataParallel(
         model,
         device_ids=[device.index] if device.type == "cuda" else None,
-        find_unused_parameters=_has_unused(model, sample),
+        find_unused_parameters=_has_unused(model, sample()),
+        # buffers are synced here once: no block keeps running statistics (BERT's position ids
+        # never change), so no forward needs a collective, however many micro-batches a rank runs
+        forward_sync_buffers=False,
     )
 
 

@@ -182,8 +182,11 @@ def fit(
     weights = class_weights(s.class_weight, classes, train.labels)
     weights = weights.to(device) if weights is not None else None
     margin = getattr(model, "trim_margin", None) if s.bucket else None
-    sample = trim(train.encoder.batch(train.encoded, np.arange(1)), margin, padding).to(device)
-    net = wrap(model, ranks, sample)  # what the batches go through; `model` for everything else
+    net = wrap(  # what the batches go through; `model` itself for everything else
+        model,
+        ranks,
+        lambda: trim(train.encoder.batch(train.encoded, np.arange(1)), margin, padding).to(device),
+    )
     results = []
     for epoch in range(start_epoch + 1, s.epochs + 1):
         batches = batch_order(len(train), s.batch_size, s.seed, epoch)
