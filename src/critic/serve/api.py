@@ -1,5 +1,8 @@
 """The prediction API: one route that classifies, one that describes a deployment. Each handler
 reads the request, calls the deployment's Predictor (the one text → prediction path), and answers.
+With `"explain": true` (a form: `explain=1`) each prediction also carries its explanation
+(`Predictor.explain`: the same probabilities, and a score per word); without it the answer is
+what it always was.
 Each prediction request to a deployment that exists is counted, answered or refused, with its
 time and status (`Registry.stats`: the workbench's deployment page, and GET /metrics)."""
 
@@ -18,13 +21,13 @@ from critic.deploy import PREDICT_PATH
 from critic.errors import ApiError, CriticError, http_status
 from critic.predictor import answers
 from critic.serve.auth import authorized_deployment, get_registry
-from critic.serve.body import FORM_TYPES, read_texts
+from critic.serve.body import FORM_TYPES, PredictBody, read_body
 from critic.serve.registry import Registry
 from critic.serve.schemas import (
     ERRORS,
     BatchAnswer,
     DeploymentInfo,
-    Fields,
+    FormFields,
     PredictAnswer,
     PredictRequest,
 )
@@ -40,7 +43,7 @@ _BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            **{kind: {"schema": TypeAdapter(Fields).json_schema()} for kind in FORM_TYPES},
+            **{kind: {"schema": FormFields.model_json_schema()} for kind in FORM_TYPES},
             "application/json": {
                 "schema": {
                     k: v
@@ -84,6 +87,7 @@ def _status_of(exc: Exception) -> int:
     openapi_extra=_BODY,
     responses=ERRORS,
     dependencies=[Depends(counted, scope="function")],
+    response_model_exclude_unset=True,  # no "explanation" key unless one was asked for
 )
 async def predict(
     request: Request,
@@ -91,17 +95,38 @@ async def predict(
     registry: Registry = Depends(get_registry),
 ) -> PredictAnswer | BatchAnswer:
     predictor = registry.predictor(record)
-    texts, single = await read_texts(request, record.input_name, registry.settings)
+    body = await read_body(request, record.input_name, registry.settings)
     # off the event loop, one at a time per worker (torch uses the worker's threads): health checks,
     # refusals and a deployment being disabled are answered while a long batch runs
-    probs = await anyio.to_thread.run_sync(predictor.predict_proba, texts, limiter=registry.limiter)
-    found = answers(predictor.classes, probs)
+    if body.explain:
+        found = await anyio.to_thread.run_sync(
+            _explained, predictor, body, limiter=registry.limiter
+        )
+    else:
+        probs = await anyio.to_thread.run_sync(
+            predictor.predict_proba, body.texts, limiter=registry.limiter
+        )
+        found = answers(predictor.classes, probs)
     who = {
         "deployment": record.name,
         "experiment": record.experiment,
         "checkpoint": record.checkpoint,
     }
-    return PredictAnswer(**found[0], **who) if single else BatchAnswer(predictions=found, **who)
+    if body.single:
+        return PredictAnswer(**found[0], **who)
+    return BatchAnswer(predictions=found, **who)
+
+
+def _explained(predictor, body: PredictBody) -> list[dict]:
+    """`predict`'s answers with an "explanation" each (the same probabilities)."""
+    if body.explain_class is not None and body.explain_class not in predictor.classes:
+        raise ApiError(
+            422,
+            "unknown_class",
+            f"explain_class {body.explain_class[:80]!r} is not a class of this model; its classes "
+            f"are {', '.join(predictor.classes)}",
+        )
+    return [e.answer() for e in predictor.explain(body.texts, body.explain_class)]
 
 
 @router.get(

@@ -3,9 +3,16 @@ body, read within the limits: body size (CRITIC_MAX_BODY_BYTES), texts per reque
 (CRITIC_MAX_BATCH) and JSON nesting (CRITIC_MAX_JSON_DEPTH, checked before the body is parsed).
 Written by hand rather than as a FastAPI body parameter because one route takes both kinds and the
 text's field name is each deployment's own; the schema that /docs shows for it comes from
-`critic.serve.schemas`. Whatever the body, the answer is texts or an ApiError (4xx), never a 500."""
+`critic.serve.schemas`. Whatever the body, the answer is texts or an ApiError (4xx), never a 500.
+
+Beside the texts, a body may ask for explanations: `"explain": true` (JSON, at the top level of a
+single text or a batch) or `explain=1` (a form), and `"explain_class": "CLASS"` for a class other
+than the predicted one (it implies `explain`). Texts explained per request are limited too
+(CRITIC_MAX_EXPLAIN): an explanation costs up to a few dozen forward passes."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
@@ -15,20 +22,73 @@ from critic import safejson
 from critic.errors import ApiError, JSONTooDeep, UnsafeJSON
 from critic.serve.settings import ServeSettings
 
-__all__ = ["FORM_TYPES", "read_texts"]
+__all__ = ["FORM_TYPES", "EXPLAIN", "EXPLAIN_CLASS", "PredictBody", "read_body"]
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+EXPLAIN, EXPLAIN_CLASS = "explain", "explain_class"  # the options' field names
+_FORM_SWITCH = {"1": True, "true": True, "on": True, "yes": True}
+_FORM_SWITCH |= {"0": False, "false": False, "off": False, "no": False, "": False}
 
 
-async def read_texts(
-    request: Request, input_name: str, settings: ServeSettings
-) -> tuple[list[str], bool]:
-    """(texts, single?) from a form or JSON body."""
+@dataclass(frozen=True)
+class PredictBody:
+    texts: list[str]
+    single: bool  # one text (answered as one prediction) rather than a batch
+    explain: bool = False
+    explain_class: str | None = None  # None: each text's predicted class
+
+
+async def read_body(request: Request, input_name: str, settings: ServeSettings) -> PredictBody:
+    """The texts and the options of a form or JSON body."""
     kind = _media_type(request, input_name)
     body = await _body(request, settings.max_body_bytes)
     if kind == "application/json":
-        return _json_texts(body, input_name, settings)
-    return await _form_texts(request, body, input_name, settings.max_batch)
+        found = _json_body(body, input_name, settings)
+    else:
+        found = await _form_body(request, body, input_name, settings.max_batch)
+    if found.explain:
+        _check_explain(len(found.texts), settings.max_explain)
+    return found
+
+
+def _check_explain(count: int, limit: int) -> None:
+    if count > limit:
+        raise ApiError(
+            413,
+            "explain_too_large",
+            f"{count:,} texts to explain in one request; explain at most {limit:,} per request "
+            f"(the limit is CRITIC_MAX_EXPLAIN), or leave out explain",
+        )
+
+
+def _options(explain, explain_class, switch) -> tuple[bool, str | None]:
+    """(explain?, class) from the raw values; `switch` reads the explain value."""
+    on = switch(explain) if explain is not None else None
+    if explain_class is not None:
+        if not isinstance(explain_class, str) or not 0 < len(explain_class) <= 200:
+            raise ApiError(
+                422, "invalid_explain_class", f"{EXPLAIN_CLASS!r} must be a class name (a string)"
+            )
+        if on is False:
+            raise ApiError(
+                422,
+                "invalid_explain",
+                f"{EXPLAIN_CLASS!r} asks for an explanation but {EXPLAIN!r} is off; drop one of them",
+            )
+        on = True
+    return bool(on), explain_class
+
+
+def _json_switch(value) -> bool:
+    if not isinstance(value, bool):
+        raise ApiError(422, "invalid_explain", f"{EXPLAIN!r} must be true or false (JSON booleans)")
+    return value
+
+
+def _form_switch(value) -> bool:
+    if not isinstance(value, str) or value.strip().lower() not in _FORM_SWITCH:
+        raise ApiError(422, "invalid_explain", f"{EXPLAIN!r} must be 1 or 0 (or true / false)")
+    return _FORM_SWITCH[value.strip().lower()]
 
 
 def _media_type(request: Request, input_name: str) -> str:
@@ -89,11 +149,13 @@ def _check_batch(count: int, limit: int, what: str) -> None:
         )
 
 
-async def _form_texts(
-    request: Request, body: bytes, input_name: str, max_batch: int
-) -> tuple[list[str], bool]:
+async def _form_body(request: Request, body: bytes, input_name: str, max_batch: int) -> PredictBody:
     form = await _parse_form(request, body, input_name)
     try:
+        options = _options(
+            *(form.get(k) if k != input_name else None for k in (EXPLAIN, EXPLAIN_CLASS)),
+            _form_switch,
+        )
         if input_name not in form:
             raise ApiError(
                 422,
@@ -106,7 +168,7 @@ async def _form_texts(
         texts = [await _form_text(v, input_name) for v in values]
     finally:
         await form.close()  # uploaded files are spooled to temporary files
-    return [_non_empty(t, input_name) for t in texts], len(texts) == 1
+    return PredictBody([_non_empty(t, input_name) for t in texts], len(texts) == 1, *options)
 
 
 async def _parse_form(request: Request, body: bytes, input_name: str) -> FormData:
@@ -136,8 +198,16 @@ async def _form_text(value, input_name: str) -> str:
     return value
 
 
-def _json_texts(body: bytes, input_name: str, settings: ServeSettings) -> tuple[list[str], bool]:
+def _json_body(body: bytes, input_name: str, settings: ServeSettings) -> PredictBody:
     data = _parse_json(body, input_name, settings.max_json_depth)
+    options = (
+        _options(
+            *(data.get(k) if k != input_name else None for k in (EXPLAIN, EXPLAIN_CLASS)),
+            _json_switch,
+        )
+        if isinstance(data, dict)
+        else (False, None)
+    )
     if isinstance(data, dict) and "rows" in data:
         rows = data["rows"]
         if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
@@ -147,14 +217,15 @@ def _json_texts(body: bytes, input_name: str, settings: ServeSettings) -> tuple[
                 f'"rows" must be a non-empty list of objects like {{"{input_name}": "..."}}',
             )
         _check_batch(len(rows), settings.max_batch, "rows")
-        return [_json_text(r, input_name, f"rows[{i}]") for i, r in enumerate(rows)], False
+        texts = [_json_text(r, input_name, f"rows[{i}]") for i, r in enumerate(rows)]
+        return PredictBody(texts, False, *options)
     if not isinstance(data, dict):
         raise ApiError(
             422,
             "malformed_json",
             f'send a JSON object {{"{input_name}": "..."}} or {{"rows": [...]}}',
         )
-    return [_json_text(data, input_name, "the body")], True
+    return PredictBody([_json_text(data, input_name, "the body")], True, *options)
 
 
 def _parse_json(body: bytes, input_name: str, max_depth: int):

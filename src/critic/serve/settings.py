@@ -19,6 +19,9 @@ class ServeSettings:
         1_000_000  # CRITIC_MAX_BODY_BYTES: a request body above this is refused (413)
     )
     max_batch: int = 256  # CRITIC_MAX_BATCH: texts per batch request (JSON rows or form fields)
+    # CRITIC_MAX_EXPLAIN: texts explained per request ("explain": true); a neural model's explanation
+    # costs ~16-128 forward and backward passes (Integrated Gradients), the linear model's ~nothing
+    max_explain: int = 32
     refresh_seconds: float = 1.0  # CRITIC_REFRESH_SECONDS: how stale the deployment cache may be
     # CRITIC_TORCH_THREADS: torch threads per worker; `critic serve` sets cores ÷ workers, because
     # workers whose thread pools together exceed the cores spin against each other (measured: a Kim CNN
@@ -50,6 +53,7 @@ class ServeSettings:
         return cls(
             max_body_bytes=_number("CRITIC_MAX_BODY_BYTES", cls.max_body_bytes, int),
             max_batch=_number("CRITIC_MAX_BATCH", cls.max_batch, int),
+            max_explain=_positive("CRITIC_MAX_EXPLAIN", cls.max_explain),
             refresh_seconds=_number("CRITIC_REFRESH_SECONDS", cls.refresh_seconds, float),
             torch_threads=_number("CRITIC_TORCH_THREADS", cls.torch_threads, int),
             max_json_depth=_positive(SETTINGS["max_json_depth"], cls.max_json_depth),
