@@ -267,7 +267,7 @@ def _trials_table(sweep) -> Table:
         mark = " ★" if best is not None and t.number == best.number else ""
         table.add_row(
             f"t{t.number:03d}{mark}",
-            _STATE[t.state],
+            _STATE[t.state] + (f"\n{escape(t.error.splitlines()[-1][:80])}" if t.error else ""),
             "-" if t.value is None else _value(t.value),
             str(t.last_epoch or "-"),
             "-" if t.seconds is None else duration(t.seconds),
