@@ -1,8 +1,12 @@
 """`critic predict EXP --file reviews.csv`: a table in, the same table with the predicted label
-and every class's probability out (CSV). Texts go through the one `Predictor`, a chunk at a time."""
+and every class's probability out (CSV). Texts go through the one `Predictor`, a chunk at a time.
+With `explain`, an `explanation` column too: JSON `{"class": C, "top": [{"word", "start", "end",
+"score"}, ...]}`, the explained class and its TOP_WORDS strongest words (offsets into the row's
+text, as the API gives them)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,8 +15,11 @@ import pandas as pd
 from critic.data.tables import TEXT_NAMES, format_of
 from critic.errors import ColumnError, SourceError
 from critic.predictor import Predictor, predict_in_chunks
+from critic.progress import bar
 
-__all__ = ["Written", "predict_file"]
+__all__ = ["Written", "predict_file", "TOP_WORDS"]
+
+TOP_WORDS = 10  # words per row in the explanation column
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,12 @@ def predict_file(
     output: Path | None = None,
     text_column: str | None = None,
     progress: bool = True,
+    explain: bool = False,
+    explain_class: str | None = None,
 ) -> Written:
+    from critic.explain import target_index
+
+    target_index(predictor.classes, explain_class)  # an unknown class: refused before any work
     path = Path(path)
     frame = _read(path)
     column = _text_column(frame, text_column, path)
@@ -39,11 +51,30 @@ def predict_file(
     out["predicted_label"] = [predictor.classes[i] for i in probs.argmax(1)]
     for j, name in enumerate(predictor.classes):
         out[f"p_{name}"] = probs[:, j]
+    if explain or explain_class is not None:
+        out["explanation"] = _explanations(predictor, texts, explain_class, path.name, progress)
     output = (
         Path(output) if output else path.with_name(path.name.split(".")[0] + ".predictions.csv")
     )
     out.to_csv(output, index=False)
     return Written(output, len(out), sum(1 for t in texts if not t.strip()))
+
+
+def _explanations(
+    predictor: Predictor, texts: list[str], target: str | None, name: str, progress: bool
+) -> list[str]:
+    """The explanation column, TOP_WORDS words a row, explained `chunk` rows at a time."""
+    column, chunk = [], 64
+    with bar(f"explain {name}", len(texts), enabled=progress) as advance:
+        for i in range(0, len(texts), chunk):
+            for ex in predictor.explain(texts[i : i + chunk], target):
+                top = [
+                    {"word": s.word, "start": s.start, "end": s.end, "score": round(s.score, 6)}
+                    for s in ex.top(TOP_WORDS)
+                ]
+                column.append(json.dumps({"class": ex.target, "top": top}, ensure_ascii=False))
+            advance(len(texts[i : i + chunk]))
+    return column
 
 
 def _read(path: Path) -> pd.DataFrame:

@@ -49,6 +49,17 @@ def predict_command(
         help="Where --file's predictions go (default: FILE.predictions.csv).",
     ),
     checkpoint: str = _CHECKPOINT,
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        help="Show which words drove each prediction (blue: toward the class, orange: away); "
+        "with --file, an `explanation` column (JSON: the class and its 10 strongest words).",
+    ),
+    explain_class: str | None = typer.Option(
+        None,
+        "--explain-class",
+        help="Explain this class instead of the predicted one (implies --explain).",
+    ),
 ) -> None:
     """Classify texts with an experiment's checkpoint: every class's probability."""
     from critic.errors import SettingsError
@@ -58,12 +69,26 @@ def predict_command(
     if bool(texts) == bool(file):
         raise SettingsError("give texts as arguments or one --file, not both and not neither")
     predictor = Predictor.from_checkpoint(get_experiment(experiment).checkpoint(checkpoint))
+    explain = explain or explain_class is not None
+    if explain_class is not None:
+        from critic.explain import target_index
+
+        target_index(predictor.classes, explain_class)  # refused before anything is predicted
     if texts:
         _print_predictions(texts, predictor.classes, predictor.predict(texts))
+        if explain:
+            _print_explanations(texts, predictor.explain(texts, explain_class))
         return
     from critic.batch_predict import predict_file
 
-    written = predict_file(predictor, file, output=output, text_column=text_column)
+    written = predict_file(
+        predictor,
+        file,
+        output=output,
+        text_column=text_column,
+        explain=explain,
+        explain_class=explain_class,
+    )
     console.print(
         f"[green]predicted[/] {plural(written.rows, 'row')} → {written.path}"
         + (
@@ -72,6 +97,52 @@ def predict_command(
             if written.empty
             else ""
         )
+    )
+
+
+def _print_explanations(texts: list[str], explanations: list) -> None:
+    """Each text with its words shaded by score (`critic.explain.shade`), then its strongest words."""
+    from rich.text import Text
+
+    from critic.explain.shade import COLOURS, DARK, pieces
+
+    for text, ex in zip(texts, explanations):
+        head = Text(f"\n{ex.label} ({ex.probabilities[ex.label]:.4f})", style="bold")
+        head.append(f" · why {ex.target}: {_method(ex)}", style="dim")
+        console.print(head)
+        shown = Text()
+        for piece in pieces(text, ex):
+            if not piece.seen:
+                shown.append(piece.text, style="dim strike")
+            elif piece.level:
+                fg = "white" if piece.level in DARK else "black"
+                shown.append(piece.text, style=f"{fg} on {COLOURS[piece.level]}")
+            else:
+                shown.append(piece.text)
+        console.print(shown)
+        top = Text("strongest: ", style="dim")
+        for i, span in enumerate(ex.top(8)):
+            colour = COLOURS[4] if span.score > 0 else COLOURS[-4]
+            top.append(("" if i == 0 else ", ") + span.word, style=f"bold {colour}")
+            top.append(f" {span.score:+.3f}", style="dim")
+        console.print(top)
+    legend = Text("\n")
+    legend.append(" toward the class ", style=f"white on {COLOURS[4]}")
+    legend.append("  ")
+    legend.append(" away from it ", style=f"white on {COLOURS[-4]}")
+    legend.append("  ")
+    legend.append("not read (beyond the sequence length)", style="dim strike")
+    console.print(legend)
+
+
+def _method(ex) -> str:
+    if ex.method == "linear":
+        return "the linear model's exact word contributions to the logit"
+    if ex.method == "occlusion":
+        return "occlusion (the log-odds each word takes away)"
+    return (
+        f"Integrated Gradients on the log-odds, {ex.steps} steps, "
+        f"completeness error {ex.completeness_error:.1%}"
     )
 
 
