@@ -217,3 +217,9 @@ def test_processes_opening_a_new_catalog_at_once_create_it_once(database, tmp_pa
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert errors == [] and Catalog(url).schema_version() == SCHEMA_VERSION
+
+
+def test_a_sqlite_catalog_where_a_file_blocks_its_folder_is_one_line(tmp_path, database):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SettingsError, match="cannot make the catalog's folder"):
+        Catalog(tmp_path / "file" / "catalog.sqlite")

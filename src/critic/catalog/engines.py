@@ -103,7 +103,13 @@ class SQLiteEngine:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where a folder should be, no permission, ...
+            raise SettingsError(
+                f"cannot make the catalog's folder {self.path.parent}: {exc.strerror or exc}; "
+                "check CRITIC_HOME (or CRITIC_DATABASE_URL)"
+            ) from exc
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE below), so two writers
