@@ -5,6 +5,9 @@ version with the same classes (a labelled file from elsewhere, imported as a dat
     → experiments/kim-cnn-1/evaluation/best/test/        (another version: best/NAME-vN/test/)
         metrics.json      `critic.metrics.classification_metrics` + what was evaluated
         errors.csv        every misclassified row, most confident mistakes first
+        explanations.jsonl  the EXPLAINED_ERRORS most confident mistakes explained (critic.explain):
+                          {"row", "label", "probabilities", "explanation"} a line, what the model
+                          latched onto (the predicted class's word scores)
         history.png, confusion.png, correct_incorrect.png, reliability.png, roc_pr.png (two classes)
         report.html       all of it on one self-contained page
 
@@ -15,6 +18,7 @@ and then swapped in, so a reader never sees half a report; the catalog keeps a s
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,12 +41,16 @@ from critic.plots import (
     roc_pr_png,
 )
 from critic.predictor import Predictor, predict_in_chunks
+from critic.progress import bar
 from critic.report import evaluation_html
 from critic.workspace import Workspace
 
-__all__ = ["Evaluation", "evaluate", "SUBSET_CHOICES"]
+__all__ = ["Evaluation", "evaluate", "SUBSET_CHOICES", "EXPLAINED_ERRORS"]
 
 SUBSET_CHOICES = ("validation", "test", "all")
+# the most confident mistakes explained for report.html and the workbench's error browser: the
+# report shows 50; a neural model's explanation costs a few dozen forward passes each
+EXPLAINED_ERRORS = 50
 
 
 @dataclass(frozen=True)
@@ -69,12 +77,16 @@ def evaluate(
     dataset: str | None = None,
     workspace: Workspace | None = None,
     progress: bool = True,
+    explain_errors: int = EXPLAINED_ERRORS,
 ) -> list[Evaluation]:
     """One Evaluation per subset (`all`: validation, then test) of `dataset` (NAME or NAME@V;
-    default: the version the experiment trained on)."""
+    default: the version the experiment trained on); its `explain_errors` most confident mistakes
+    explained (0: none)."""
     workspace = workspace or Workspace.from_env()
     if subset not in SUBSET_CHOICES:
         raise SettingsError(f"subset must be one of {', '.join(SUBSET_CHOICES)}, got {subset!r}")
+    if explain_errors < 0:
+        raise SettingsError(f"explain_errors must be 0 or more, got {explain_errors}")
     # the checks the workbench makes before it queues an evaluation: one implementation
     plan = check_evaluable(
         name, checkpoint=checkpoint, subset=subset, dataset=dataset, workspace=workspace
@@ -82,7 +94,16 @@ def evaluate(
     predictor = Predictor.from_checkpoint(plan.checkpoint)
     check_same_classes(plan.version, predictor.classes, plan.experiment.name)
     return [
-        _evaluate_one(plan.experiment, checkpoint, predictor, plan.version, s, workspace, progress)
+        _evaluate_one(
+            plan.experiment,
+            checkpoint,
+            predictor,
+            plan.version,
+            s,
+            workspace,
+            progress,
+            explain_errors,
+        )
         for s in plan.subsets
     ]
 
@@ -102,6 +123,7 @@ def _evaluate_one(
     subset: str,
     workspace: Workspace,
     progress: bool,
+    explain_errors: int,
 ) -> Evaluation:
     start = time.perf_counter()
     rows = version.subset(subset, ["text", "label", "origin"])
@@ -125,12 +147,15 @@ def _evaluate_one(
         **metrics,
     }
     errors = _errors(rows, labels, probs, classes)
+    explained = _explain_errors(predictor, errors.head(explain_errors), progress)
     final = _folder(experiment, checkpoint, version, subset)
     title = f"{experiment.name} · {checkpoint} checkpoint (epoch {epoch}) · {version.ref} {subset}"
 
     def fill(tmp: Path) -> None:
         write_json(tmp / "metrics.json", metrics_file)
         errors.to_csv(tmp / "errors.csv", index=False)
+        with open(tmp / "explanations.jsonl", "w", encoding="utf-8") as out:
+            out.writelines(json.dumps(line, ensure_ascii=False) + "\n" for line in explained)
         images = _plots(tmp, experiment, metrics, labels, probs, classes, title)
         meta = {
             "experiment": experiment.name,
@@ -148,6 +173,7 @@ def _evaluate_one(
                 classes=classes,
                 images=images,
                 errors=errors,
+                explanations={line["row"]: line["explanation"] for line in explained},
             ),
             encoding="utf-8",
         )
@@ -178,6 +204,19 @@ def _evaluate_one(
     return Evaluation(
         experiment.name, checkpoint, subset, epoch, final, metrics, seconds, version.ref, own
     )
+
+
+def _explain_errors(predictor: Predictor, errors: pd.DataFrame, progress: bool) -> list[dict]:
+    """{"row", "label", "probabilities", "explanation"} for each of `errors` (the most confident
+    mistakes): why the model answered what it did, a chunk of rows at a time."""
+    texts, out, chunk = errors["text"].tolist(), [], 16
+    with bar("explain the most confident mistakes", len(texts), enabled=progress) as advance:
+        for i in range(0, len(texts), chunk):
+            found = predictor.explain(texts[i : i + chunk])
+            for row, ex in zip(errors["row"].iloc[i : i + chunk], found):
+                out.append({"row": int(row), **ex.answer()})
+            advance(len(found))
+    return out
 
 
 def _errors(

@@ -6,6 +6,7 @@ model, plotting or training code.
     load_evaluation(EXP, CHECKPOINT, REF, SUBSET) one of them (404-kind error when missing)
     read_errors(evaluation, true=, predicted=, query=, order=, page=, size=)
                                                   its misclassified rows, filtered, sorted, one page
+    read_explanations(evaluation)                 its most confident mistakes explained: row → Explanation
     check_evaluable(EXP, checkpoint=, subset=, dataset=)
                                                   what `evaluate` would read, or the error it would raise
     evaluable_versions(EXP)                       dataset versions with the model's classes, and the others
@@ -25,6 +26,7 @@ from critic.catalog import open_catalog
 from critic.data.store import DatasetVersion, list_versions, load_version
 from critic.errors import EvaluationNotFound, SettingsError
 from critic.experiments.store import Experiment, get_experiment
+from critic.explain.result import Explanation
 from critic.names import parse_ref
 from critic.workspace import Workspace
 
@@ -35,6 +37,7 @@ __all__ = [
     "list_evaluations",
     "load_evaluation",
     "read_errors",
+    "read_explanations",
     "check_evaluable",
     "evaluable_versions",
     "same_classes",
@@ -196,6 +199,29 @@ def _errors_frame(path: Path) -> pd.DataFrame:
 def _read_errors_csv(path: Path, mtime_ns: int, size: int) -> pd.DataFrame:
     text = {c: str for c in ("origin", "true_label", "predicted_label", "text")}
     return pd.read_csv(path, dtype=text, keep_default_na=False)
+
+
+def read_explanations(evaluation: SavedEvaluation) -> dict[int, Explanation]:
+    """row → the explanation `critic.evaluate` saved for it (its most confident mistakes; an
+    evaluation made before explanations has none)."""
+    path = evaluation.file("explanations.jsonl")
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}
+    return _read_explanations(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_explanations(path: Path, mtime_ns: int, size: int) -> dict[int, Explanation]:
+    found = {}
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            data = json.loads(line)
+            found[data["row"]] = Explanation.from_dict(
+                data["explanation"], data["label"], data["probabilities"]
+            )
+    return found
 
 
 def check_evaluable(

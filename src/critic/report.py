@@ -1,6 +1,7 @@
 """One self-contained HTML page per evaluation: the numbers, the pictures (embedded as base64
-PNGs, so the file can be mailed or opened offline) and the most confident mistakes. Every piece of
-text that comes from data is escaped."""
+PNGs, so the file can be mailed or opened offline) and the most confident mistakes, those explained
+with their words shaded by what they did to the wrong answer (`critic.explain.shade`: blue toward
+the predicted class, orange away). Every piece of text that comes from data is escaped."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import html
 from pathlib import Path
 
 import pandas as pd
+
+from critic.explain.result import Explanation
+from critic.explain.shade import COLOURS, DARK, pieces
 
 __all__ = ["evaluation_html"]
 
@@ -22,7 +26,15 @@ th { background: #f4f4f4; } td.text { text-align: left; max-width: 640px; font-s
 6px; padding: .6em 1em; }
 .card b { display: block; font-size: 1.4em; } img { max-width: 100%; border: 1px solid #eee; margin: .5em 0; }
 .meta { color: #666; font-size: .9em; }
-"""
+td.text .xp { border-radius: 3px; } td.text .xp-unseen { color: #888; text-decoration: line-through; }
+.legend { display: flex; gap: 1.2em; flex-wrap: wrap; align-items: center; font-size: .9em; }
+.legend i { display: inline-block; width: 3em; height: 1em; border-radius: 3px; vertical-align: middle; }
+.why { display: block; margin-top: .3em; color: #555; font-size: .9em; }
+""" + "".join(
+    f".xp-{'p' if level > 0 else 'n'}{abs(level)} {{ background: {colour};"
+    f"{' color: #fff;' if level in DARK else ''} }}\n"
+    for level, colour in COLOURS.items()
+)
 
 
 def evaluation_html(
@@ -34,7 +46,9 @@ def evaluation_html(
     images: dict[str, Path],
     errors: pd.DataFrame,
     max_errors: int = 50,
+    explanations: dict[int, dict] | None = None,
 ) -> str:
+    """`explanations`: row → `Explanation.as_dict()` of the mistakes explained (their text shaded)."""
     e = html.escape
     cards = [
         ("accuracy", f"{metrics['accuracy']:.2%}"),
@@ -65,7 +79,11 @@ def evaluation_html(
         f"<h2>Most confident mistakes</h2><p>{min(len(errors), max_errors):,} of {len(errors):,} "
         "(all of them are in errors.csv)</p>"
     )
-    parts.append(_errors_table(errors.head(max_errors)))
+    explanations = explanations or {}
+    shown = errors.head(max_errors)
+    if any(int(r) in explanations for r in shown["row"]):
+        parts.append(_legend())
+    parts.append(_errors_table(shown, explanations))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
@@ -97,12 +115,40 @@ def _confusion_table(metrics: dict, classes: list[str]) -> str:
     return "<table>" + head + "".join(rows) + "</table>"
 
 
-def _errors_table(errors: pd.DataFrame) -> str:
+def _legend() -> str:
+    return (
+        "<p class='legend'>Each explained mistake's words, shaded by what they did to the wrong "
+        "answer: <span><i class='xp-p1'></i><i class='xp-p4'></i> toward the predicted class</span>"
+        "<span><i class='xp-n1'></i><i class='xp-n4'></i> away from it</span>"
+        "<span class='xp-unseen'>not read</span></p>"
+    )
+
+
+def _errors_table(errors: pd.DataFrame, explanations: dict[int, dict]) -> str:
     e = html.escape
     head = "<tr><th>row</th><th>true</th><th>predicted</th><th>probability</th><th>text</th></tr>"
     rows = [
         f"<tr><td>{e(str(r.row))}</td><td>{e(str(r.true_label))}</td><td>{e(str(r.predicted_label))}</td>"
-        f"<td>{r.probability:.4f}</td><td class='text'>{e(str(r.text))}</td></tr>"
+        f"<td>{r.probability:.4f}</td><td class='text'>{_text(str(r.text), explanations.get(int(r.row)))}</td></tr>"
         for r in errors.itertuples()
     ]
     return "<table>" + head + "".join(rows) + "</table>"
+
+
+def _text(text: str, explanation: dict | None) -> str:
+    """The text, escaped; explained: each word in a shaded span, and its strongest words."""
+    if explanation is None:
+        return html.escape(text)
+    ex = Explanation.from_dict(explanation)
+    out = []
+    for piece in pieces(text, ex):
+        words = html.escape(piece.text)
+        if not piece.seen:
+            out.append(f"<span class='xp-unseen'>{words}</span>")
+        elif piece.level:
+            kind = f"xp-{'p' if piece.level > 0 else 'n'}{abs(piece.level)}"
+            out.append(f"<span class='xp {kind}' title='{piece.score:+.4f}'>{words}</span>")
+        else:
+            out.append(words)
+    top = ", ".join(f"{html.escape(s.word)} {s.score:+.2f}" for s in ex.top(5))
+    return "".join(out) + f"<span class='why'>why {html.escape(ex.target)}: {top}</span>"

@@ -25,11 +25,24 @@ def evaluate_command(
         help="NAME or NAME@VERSION to evaluate on instead of the experiment's own: any version "
         "with the same classes (e.g. a labelled file from elsewhere, imported with critic data import).",
     ),
+    explain_errors: int | None = typer.Option(
+        None,
+        "--explain-errors",
+        min=0,
+        help="Explain this many of the most confident mistakes (their words shaded in report.html "
+        "and the workbench; default: critic.evaluate.EXPLAINED_ERRORS, 50); 0: none.",
+    ),
 ) -> None:
     """Metrics, confusion matrix, errors, plots and an HTML report for one checkpoint."""
     from critic.evaluate import evaluate
 
-    for ev in evaluate(experiment, checkpoint=checkpoint, subset=subset, dataset=dataset):
+    for ev in evaluate(
+        experiment,
+        checkpoint=checkpoint,
+        subset=subset,
+        dataset=dataset,
+        **({} if explain_errors is None else {"explain_errors": explain_errors}),
+    ):
         print_evaluation(ev)
 
 

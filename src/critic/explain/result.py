@@ -64,6 +64,25 @@ class Explanation:
             "unseen": [{"start": a, "end": b} for a, b in self.unseen],
         }
 
+    @classmethod
+    def from_dict(
+        cls, data: dict, label: str = "", probabilities: dict | None = None
+    ) -> Explanation:
+        """An explanation saved with `as_dict` (an evaluation's explanations.jsonl) read back."""
+        return cls(
+            label=label,
+            probabilities=probabilities or {},
+            target=data["target"],
+            method=data["method"],
+            explains=data["explains"],
+            value=data["value"],
+            base=data["base"],
+            spans=[Span(s["start"], s["end"], s["score"], s["word"]) for s in data["spans"]],
+            unseen=[(r["start"], r["end"]) for r in data["unseen"]],
+            completeness_error=data.get("completeness_error"),
+            steps=data.get("steps"),
+        )
+
     def answer(self) -> dict:
         """`Predictor.predict`'s answer with the explanation added."""
         return {

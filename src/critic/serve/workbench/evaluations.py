@@ -12,7 +12,8 @@ The same library functions as `critic evaluate` (critic.evaluations, critic.jobs
     GET  /evaluations/{exp}/{checkpoint}/{dataset}/{subset}
                                               metric cards, confusion matrix (a cell filters the
                                               errors: ?true=A&pred=B), per-class table, pictures,
-                                              the error browser (?true ?pred ?q ?order ?page ?size)
+                                              the error browser (?true ?pred ?q ?order ?page ?size),
+                                              the explained mistakes' words shaded by score
     GET  /evaluations/{exp}/{checkpoint}/{dataset}/{subset}/errors   one page of errors (JSON)
     GET  /evaluations/{exp}/{checkpoint}/{dataset}/{subset}/files/{name}
                                               a picture the evaluation saved, errors.csv, metrics.json
@@ -264,11 +265,12 @@ def evaluation_page(
     shown: ErrorQuery = Depends(),
     workbench: Workbench = Depends(get_workbench),
 ) -> HTMLResponse:
-    from critic.evaluations import list_evaluations
+    from critic.evaluations import list_evaluations, read_explanations
     from critic.experiments.store import get_experiment
 
     metrics = ev.metrics()
     errors = shown.read(ev)
+    saved = read_explanations(ev)
     own = get_experiment(ev.experiment, workbench.workspace).record.dataset == ev.dataset
     url = evaluation_url(ev)
     filters = shown.filters()
@@ -294,7 +296,25 @@ def evaluation_page(
         filters=filters,
         link=lambda change: _with(url, filters, change),
         siblings=siblings,
+        explained={
+            r["row"]: why(r["text"], saved[r["row"]]) for r in errors.rows if r["row"] in saved
+        },
+        n_explained=len(saved),
     )
+
+
+def why(text: str, explanation) -> dict:
+    """What the error browser shows of an explained mistake: the text as pieces to shade
+    (`critic.explain.shade`: class xp-p1..4 / xp-n1..4, no inline style), the class explained and
+    its strongest words."""
+    from critic.explain.shade import pieces
+
+    return {
+        "pieces": pieces(text, explanation),
+        "target": explanation.target,
+        "top": explanation.top(5),
+        "method": explanation.method,
+    }
 
 
 def _with(url: str, filters: dict, change: dict) -> str:
@@ -362,10 +382,17 @@ def evaluation_errors(
     workbench: Workbench = Depends(get_workbench),
 ) -> JSONResponse:
 
+    from critic.evaluations import read_explanations
+
     found = shown.read(ev)
+    saved = read_explanations(ev)
+    rows = [
+        {**r, "explanation": saved[r["row"]].as_dict() if r["row"] in saved else None}
+        for r in found.rows
+    ]
     return JSONResponse(
         {
-            "rows": found.rows,
+            "rows": rows,
             "total": found.total,
             "page": found.page,
             "pages": found.pages,
