@@ -46,9 +46,9 @@ def prepare(source: str) -> dict:
 
     ref = import_dataset("imdb", source, progress=False).version.ref
     train_experiment(build_config(ref, preset="linear"), name="lin")
-    token = create_deployment("lin", name=DEPLOYMENT).token
+    created = create_deployment("lin", name=DEPLOYMENT)
     texts = load_version(ref).subset("test", ["text"])["text"].sample(n=2000, random_state=0)
-    return {"token": token, "texts": texts.tolist()}
+    return {"token": created.token, "field": created.deployment.input_name, "texts": texts.tolist()}
 
 
 @contextmanager
@@ -75,6 +75,17 @@ def replicas(n: int, env: dict):
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
+
+
+def _check_one(port: int, request: bytes) -> None:
+    """One request before the load: a refused one stops the bench with the server's answer."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(request)
+        answer = conn.recv(65536)
+    if b" 200 " not in answer.split(b"\r\n", 1)[0]:
+        raise SystemExit(f"the replica refused the bench's request: {answer[-600:]!r}")
 
 
 async def round_robin(
@@ -139,12 +150,13 @@ def main() -> None:
         ready = harness.in_child("replicas:prepare", args.source, env=env, timeout=1800)
         requests = [
             serve._request(
-                f"/v1/deployments/{DEPLOYMENT}/predict", ready["token"], "text", t, "json"
+                f"/v1/deployments/{DEPLOYMENT}/predict", ready["token"], ready["field"], t, "json"
             )
             for t in ready["texts"]
         ]
         for n in (1, 2):
             with replicas(n, env) as ports:
+                _check_one(ports[0], requests[0])
                 asyncio.run(round_robin(ports, requests, 1000, args.concurrency, 120))  # warm-up
                 result = asyncio.run(
                     round_robin(ports, requests, args.requests, args.concurrency, 300)
@@ -164,7 +176,8 @@ def main() -> None:
         ],
         title="linear model: one replica against two behind a round-robin client",
     )
-    print(harness.save("replicas", rows))
+    # other work on the machine moves these numbers: the load average is saved with them
+    print(harness.save("replicas", rows, load_average_after=os.getloadavg()))
 
 
 if __name__ == "__main__":
