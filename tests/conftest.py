@@ -58,8 +58,13 @@ ENGINES = ["sqlite", "postgresql"]
 
 
 def pytest_generate_tests(metafunc):
-    if metafunc.definition.get_closest_marker("both_engines") and (
-        "database" in metafunc.fixturenames
+    chosen = any(  # a test that names its own engines keeps them
+        m.args and m.args[0] == "database" for m in metafunc.definition.iter_markers("parametrize")
+    )
+    if (
+        metafunc.definition.get_closest_marker("both_engines")
+        and "database" in metafunc.fixturenames
+        and not chosen
     ):
         metafunc.parametrize("database", ENGINES, indirect=True)
 

@@ -128,9 +128,8 @@ def test_an_older_catalog_is_upgraded_by_critic_db_upgrade(workspace, database):
     assert open_catalog(workspace).schema_version() == SCHEMA_VERSION
 
 
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)  # SQLite: test_concurrency
 def test_eight_processes_importing_and_training_at_once_lose_nothing(workspace, database, tmp_path):
-    if database is None:
-        pytest.skip("SQLite's two-process drill is tests/drills/test_concurrency.py")
     files = [
         write_csv(tmp_path / f"{i}.csv", [(f"p{i} {t}", y) for t, y in sentiment_rows(60, seed=i)])
         for i in range(8)
@@ -190,7 +189,7 @@ def test_an_unreachable_database_is_one_line_without_the_password(workspace, mon
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "s3cret" not in done.stderr
 
 
-def test_catalog_urls_are_checked_and_shown_without_passwords(database):
+def test_catalog_urls_are_checked_and_shown_without_passwords():
     assert display_url("postgresql://u:pw@h:5432/db") == "postgresql://u:***@h:5432/db"
     assert display_url("sqlite:////tmp/c.sqlite") == "sqlite:////tmp/c.sqlite"
     with pytest.raises(SettingsError, match="postgresql://user:password@host:port/database"):
@@ -219,7 +218,7 @@ def test_processes_opening_a_new_catalog_at_once_create_it_once(database, tmp_pa
     assert errors == [] and Catalog(url).schema_version() == SCHEMA_VERSION
 
 
-def test_a_sqlite_catalog_where_a_file_blocks_its_folder_is_one_line(tmp_path, database):
+def test_a_sqlite_catalog_where_a_file_blocks_its_folder_is_one_line(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(SettingsError, match="cannot make the catalog's folder"):
         Catalog(tmp_path / "file" / "catalog.sqlite")
