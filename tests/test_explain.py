@@ -312,3 +312,16 @@ def test_unknown_method_is_refused():
         explain(predictor, ["a"], method="shap")
     with pytest.raises(SettingsError, match="use method linear"):
         explain(predictor, ["a"], method="integrated-gradients")
+
+
+@pytest.mark.parametrize("text", [HARD[0], HARD[4], "one two, three... four!", ""])
+def test_the_ascii_shortcut_folds_as_the_general_path(text):
+    from critic.explain.spans import on_words
+
+    tokens = model_tokens(text)
+    units = [(t.start, t.end) for t in tokens]
+    scores = np.arange(len(units), dtype=float) - 1.5
+    for seen in (np.ones(len(units), bool), np.arange(len(units)) < 2):
+        assert on_words(text, units, scores, seen, words=True) == on_words(
+            text, units, scores, seen, words=False
+        )

@@ -79,12 +79,10 @@ def explain(
     texts = list(texts)
     column = target_index(predictor.classes, target)
     explainer = explainer or explainer_for(predictor, method, steps)
-    probs = predictor.predict_proba(texts)
-    out = []
-    for text, p in zip(texts, probs):
-        chosen = int(p.argmax()) if column is None else column
-        probabilities = {c: float(v) for c, v in zip(predictor.classes, p)}
-        out.append(
-            explainer.explain(text, chosen, predictor.classes[int(p.argmax())], probabilities)
-        )
-    return out
+    # one batch through the Predictor, as `predict` runs it (the linear explainer computes the
+    # same probabilities from the features it explains)
+    probs = None if getattr(explainer, "predicts", False) else predictor.predict_proba(texts)
+    return [
+        explainer.explain(text, column, predictor.classes, None if probs is None else probs[i])
+        for i, text in enumerate(texts)
+    ]

@@ -124,7 +124,10 @@ class IdsExplainer(_Integrated):
             for handle in handles:
                 handle.remove()
 
-    def explain(self, text: str, target: int, label: str, probabilities: dict) -> Explanation:
+    def explain(self, text: str, target: int | None, classes: list[str], p) -> Explanation:
+        """`text` explained for class `target` (None: the predicted one); `p`: its (K,)
+        probabilities from `Predictor.predict_proba`."""
+        label, target = int(p.argmax()), int(p.argmax()) if target is None else target
         reading = read(self.predictor, text)
         margin = getattr(self.model, "trim_margin", None)
         padding = getattr(self.encoder.settings, "padding", "post")
@@ -140,11 +143,11 @@ class IdsExplainer(_Integrated):
         per_position = sum(a[0].sum(-1) for a in _listed(attributions)).detach().cpu().numpy()
         scores = np.zeros(len(reading.units))
         scores[np.flatnonzero(reading.seen)] = per_position[positions.numpy()]
-        spans, unseen = on_words(text, reading.units, scores, reading.seen)
+        spans, unseen = on_words(text, reading.units, scores, reading.seen, words=reading.words)
         return Explanation(
-            label,
-            probabilities,
-            list(probabilities)[target],
+            classes[label],
+            {c: float(v) for c, v in zip(classes, p)},
+            classes[target],
             "integrated-gradients",
             "log-odds",
             value,
@@ -166,7 +169,8 @@ class VectorExplainer(_Integrated):
         self.method = IntegratedGradients(self._forward)
         self.vocabulary = self.encoder.fitted.get_vocab()  # token → id, read once
 
-    def explain(self, text: str, target: int, label: str, probabilities: dict) -> Explanation:
+    def explain(self, text: str, target: int | None, classes: list[str], p) -> Explanation:
+        label, target = int(p.argmax()), int(p.argmax()) if target is None else target
         reading = read(self.predictor, text)
         ids = np.array([self.vocabulary.get(t, OOV) for t in reading.tokens], dtype=np.int64)
         x = self.encoder.batch(self.encoder.encode([text]), np.array([0])).to(self.device)
@@ -176,11 +180,11 @@ class VectorExplainer(_Integrated):
         column = attributions[0].detach().cpu().numpy().astype(np.float64)  # (V,)
         occurrences = np.bincount(ids, minlength=len(column)) if len(ids) else np.zeros(1)
         scores = column[ids] / np.maximum(occurrences[ids], 1) if len(ids) else np.zeros(0)
-        spans, unseen = on_words(text, reading.units, scores, reading.seen)
+        spans, unseen = on_words(text, reading.units, scores, reading.seen, words=reading.words)
         return Explanation(
-            label,
-            probabilities,
-            list(probabilities)[target],
+            classes[label],
+            {c: float(v) for c, v in zip(classes, p)},
+            classes[target],
             "integrated-gradients",
             "log-odds",
             value,

@@ -28,18 +28,21 @@ class OcclusionExplainer:
     def __init__(self, predictor):
         self.predictor = predictor
 
-    def explain(self, text: str, target: int, label: str, probabilities: dict) -> Explanation:
+    def explain(self, text: str, target: int | None, classes: list[str], p) -> Explanation:
+        label, target = int(p.argmax()), int(p.argmax()) if target is None else target
         reading = read(self.predictor, text)
-        words, unseen = on_words(text, reading.units, np.zeros(len(reading.units)), reading.seen)
+        words, unseen = on_words(
+            text, reading.units, np.zeros(len(reading.units)), reading.seen, words=reading.words
+        )
         erased = [erase(text, [(s.start, s.end)]) for s in words]
         probs = self.predictor.predict_proba([text, "", *erased])
         odds = log_odds_of(probs, target)
         value, base, without = float(odds[0]), float(odds[1]), odds[2:]
         spans = [Span(s.start, s.end, float(value - w), s.word) for s, w in zip(words, without)]
         return Explanation(
-            label,
-            probabilities,
-            list(probabilities)[target],
+            classes[label],
+            {c: float(v) for c, v in zip(classes, p)},
+            classes[target],
             "occlusion",
             "log-odds",
             value,

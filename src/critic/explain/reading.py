@@ -22,25 +22,26 @@ class Reading:
     seen: np.ndarray  # (U,) bool: inside the model's window
     row: np.ndarray | None = None  # (L,) int64 ids the model reads (models over ids)
     positions: np.ndarray | None = None  # (seen units,) their column in `row`
+    words: bool = False  # the units are words without punctuation (`spans.on_words`' shortcut)
 
 
 def read(predictor, text: str) -> Reading:
     encoder = predictor.encoder
     if encoder is None:  # the linear model: every word, lowercased, no punctuation
-        return _all_seen(model_tokens(text))
+        return _all_seen(model_tokens(text), words=True)
     kind = encoder.settings.kind
     if kind == "wordpiece":
         return _pieces(encoder, text)
     s = encoder.settings
     tokens = model_tokens(text, punctuation=s.punctuation, lowercase=s.lowercase)
     if kind == "multi-hot":
-        return _all_seen(tokens)
+        return _all_seen(tokens, words=not s.punctuation)
     return _words(encoder, text, tokens)
 
 
-def _all_seen(tokens) -> Reading:
+def _all_seen(tokens, words: bool) -> Reading:
     units = [(t.start, t.end) for t in tokens]
-    return Reading(units, [t.text for t in tokens], np.ones(len(units), bool))
+    return Reading(units, [t.text for t in tokens], np.ones(len(units), bool), words=words)
 
 
 def _words(encoder, text: str, tokens) -> Reading:
@@ -54,7 +55,8 @@ def _words(encoder, text: str, tokens) -> Reading:
     else:
         seen[len(tokens) - len(positions) :] = True
     units = [(t.start, t.end) for t in tokens]
-    return Reading(units, [t.text for t in tokens], seen, row, positions)
+    words = not encoder.settings.punctuation
+    return Reading(units, [t.text for t in tokens], seen, row, positions, words)
 
 
 def _pieces(encoder, text: str) -> Reading:

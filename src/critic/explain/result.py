@@ -11,6 +11,7 @@ window skips), as (start, end) ranges."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 __all__ = ["Span", "Explanation", "METHODS", "QUANTITIES"]
 
@@ -21,8 +22,7 @@ QUANTITIES = {
 }
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):  # a tuple: a long review has hundreds, made on every request
     start: int  # code points into the original text
     end: int
     score: float

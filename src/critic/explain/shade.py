@@ -29,7 +29,7 @@ COLOURS = {  # level → background (for the terminal and the report's styleshee
     -3: "#e08214",
     -4: "#b35806",
 }
-DARK = {3, 4, -3, -4}  # levels whose background needs light text
+DARK = {4, -4}  # levels whose background needs light text (contrast ≥ 4.5 either way)
 
 
 @dataclass(frozen=True)
