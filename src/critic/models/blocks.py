@@ -105,7 +105,9 @@ class TransformerModule(_Module):
 
     def __init__(self, config: dict, trainable: bool, pooling: str):
         super().__init__()
-        from transformers import AutoConfig, AutoModel
+        from critic.hf import transformers_names
+
+        AutoConfig, AutoModel = transformers_names("AutoConfig", "AutoModel")
 
         settings = dict(config)
         self.encoder = AutoModel.from_config(
@@ -116,9 +118,10 @@ class TransformerModule(_Module):
             p.requires_grad_(trainable)
 
     def load_pretrained(self, source: str) -> None:
-        from transformers import AutoModel
-
+        from critic.hf import transformers_names
         from critic.text.wordpiece import from_pretrained
+
+        (AutoModel,) = transformers_names("AutoModel")
 
         pretrained = from_pretrained(AutoModel.from_pretrained, source)
         result = self.encoder.load_state_dict(pretrained.state_dict(), strict=False)

@@ -48,7 +48,9 @@ def resolve_pretrained(spec: GraphSpec) -> GraphSpec:
 
 
 def _config(source: str) -> dict:
-    from transformers import AutoConfig
+    from critic.hf import transformers_names
+
+    (AutoConfig,) = transformers_names("AutoConfig")
 
     config = from_pretrained(AutoConfig.from_pretrained, source).to_dict()
     # keep what rebuilds the architecture; drop provenance that changes between transformers versions

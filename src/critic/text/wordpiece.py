@@ -178,7 +178,9 @@ def load_tokenizer(source: str) -> Tokenizer:
 
             tokenizer = BertWordPieceTokenizer(str(folder / "vocab.txt"), lowercase=True)._tokenizer
         else:
-            from transformers import AutoTokenizer
+            from critic.hf import transformers_names
+
+            (AutoTokenizer,) = transformers_names("AutoTokenizer")
 
             tokenizer = from_pretrained(AutoTokenizer.from_pretrained, source).backend_tokenizer
     except MissingModel:
