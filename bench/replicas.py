@@ -20,11 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -88,45 +86,6 @@ def _check_one(port: int, request: bytes) -> None:
         raise SystemExit(f"the replica refused the bench's request: {answer[-600:]!r}")
 
 
-async def round_robin(
-    ports: list[int], requests: list[bytes], total: int, concurrency: int, max_seconds: float
-) -> dict:
-    """bench/serve.py's load, with connection i on ports[i % len(ports)]."""
-    queue: asyncio.Queue = asyncio.Queue()
-    for i in range(total):
-        queue.put_nowait(i)
-    latencies: list[float] = []
-    errors: list[str] = []
-    started = time.perf_counter()
-    tasks = [
-        asyncio.create_task(
-            serve._one_connection(ports[i % len(ports)], requests, queue, latencies, errors)
-        )
-        for i in range(concurrency)
-    ]
-    done, pending = await asyncio.wait(tasks, timeout=max_seconds)
-    for task in pending:
-        task.cancel()
-    wall = time.perf_counter() - started
-    errors += [repr(t.exception()) for t in done if t.exception()]
-    latencies.sort()
-
-    def q(f: float) -> float:
-        return latencies[min(len(latencies) - 1, int(f * len(latencies)))] * 1000
-
-    return {
-        "requests": len(latencies),
-        "errors": len(errors) + (total - len(latencies) if pending else 0),
-        "error_kinds": sorted(set(errors))[:5],
-        "seconds": round(wall, 2),
-        "requests_per_s": round(len(latencies) / wall, 1),
-        "p50_ms": round(q(0.50), 2),
-        "p99_ms": round(q(0.99), 2),
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
-        "timed_out": bool(pending),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", default=str(DEFAULT_SOURCE))
@@ -157,9 +116,9 @@ def main() -> None:
         for n in (1, 2):
             with replicas(n, env) as ports:
                 _check_one(ports[0], requests[0])
-                asyncio.run(round_robin(ports, requests, 1000, args.concurrency, 120))  # warm-up
+                asyncio.run(serve._load(ports, requests, 1000, args.concurrency, 120))  # warm-up
                 result = asyncio.run(
-                    round_robin(ports, requests, args.requests, args.concurrency, 300)
+                    serve._load(ports, requests, args.requests, args.concurrency, 300)
                 )
             rows.append({"replicas": n, "concurrency": args.concurrency, **result})
             print(f"{n} replica(s): {result}", file=sys.stderr)

@@ -93,8 +93,11 @@ async def _one_connection(
 
 
 async def _load(
-    port: int, requests: list[bytes], total: int, concurrency: int, max_seconds: float
+    port: int | list[int], requests: list[bytes], total: int, concurrency: int, max_seconds: float
 ) -> dict:
+    """`total` requests over `concurrency` keep-alive connections; with several ports (replicas),
+    connection i goes to ports[i % len(ports)], as a layer-4 balancer deals them."""
+    ports = port if isinstance(port, list) else [port]
     queue: asyncio.Queue = asyncio.Queue()
     for i in range(total):
         queue.put_nowait(i)
@@ -102,8 +105,10 @@ async def _load(
     errors: list[str] = []
     start = time.perf_counter()
     tasks = [
-        asyncio.create_task(_one_connection(port, requests, queue, latencies, errors))
-        for _ in range(concurrency)
+        asyncio.create_task(
+            _one_connection(ports[i % len(ports)], requests, queue, latencies, errors)
+        )
+        for i in range(concurrency)
     ]
     done, pending = await asyncio.wait(tasks, timeout=max_seconds)
     for task in pending:
