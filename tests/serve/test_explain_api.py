@@ -7,6 +7,7 @@ import pytest
 
 from critic.experiments.store import get_experiment
 from critic.predictor import Predictor
+from critic.serve.schemas import BatchAnswer, PredictAnswer
 from tests.serve.conftest import PREDICT, bearer, serve
 
 TEXTS = ["a wonderful film, I loved it", "dull <b>and</b> boring, DULL!", "the plot 😍 was okay"]
@@ -34,6 +35,8 @@ def test_explain_adds_the_spans_and_changes_nothing_else(workspace, token):
                 "explanation",
                 *list(plain.json())[2:],
             ]
+            # the answer is what the OpenAPI schema says, field for field
+            assert PredictAnswer.model_validate(asked.json()).model_dump() == asked.json()
             explanation = asked.json()["explanation"]
             assert explanation == form.json()["explanation"]
             assert explanation["target"] == plain.json()["label"]
@@ -59,6 +62,7 @@ def test_a_batch_and_a_class_to_explain(workspace, token):
             PREDICT, json={"rows": rows, "explain_class": "positive"}, headers=bearer(token)
         ).json()
         assert [_without(p) for p in asked["predictions"]] == plain["predictions"]
+        assert BatchAnswer.model_validate(asked).model_dump() == asked
         assert [p["explanation"]["target"] for p in asked["predictions"]] == ["positive"] * 3
         form = client.post(
             PREDICT,
