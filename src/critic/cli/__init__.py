@@ -6,6 +6,7 @@ calls one library function, and renders the result with rich.
     train.py        critic train
     experiments.py  critic experiments list | show | compare
     evaluate.py     critic evaluate, critic predict
+    export.py       critic export (a checkpoint as ONNX + tokenizer + export.json)
     deploy.py       critic deploy create | list | show | enable | disable | rotate-token | delete
     serve.py        critic serve (and the address it records for printed URLs)
     models.py       critic models list | show

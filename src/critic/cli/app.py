@@ -18,6 +18,7 @@ from critic.cli import (
     deploy,
     evaluate,
     experiments,
+    export,
     failure,
     jobs,
     models,
@@ -44,6 +45,7 @@ app.command("cv")(cv.cv_command)
 app.command("evaluate")(evaluate.evaluate_command)
 app.command("predict")(evaluate.predict_command)
 app.command("serve")(serve.serve_command)
+app.command("export")(export.export_command)
 app.add_typer(data.app, name="data")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(models.app, name="models")

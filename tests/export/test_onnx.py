@@ -1,0 +1,146 @@
+"""`critic export --format onnx`: for every preset, a tiny model trained here, exported, run by ONNX
+Runtime through `OnnxPredictor`, gives PyTorch's probabilities within 1e-4 (texts beyond the
+sequence length, empty ones, unknown words, batches of mixed lengths); export.json says what a
+runtime outside critic needs; int8 stays near fp32; the CLI's errors are one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from critic import cli
+from critic.experiments.configure import build_config
+from critic.experiments.run import train_experiment
+from critic.predictor import Predictor
+from critic.presets import preset_names
+from tests.conftest import sentiment_rows
+
+pytest.importorskip("onnxruntime")
+
+TOLERANCE = 1e-4
+INT8_TOLERANCE = (
+    0.05  # dynamic int8 against fp32, |Δ probability| (measured: ~1e-3 on the tiny BERT)
+)
+PRETRAINED = {"bert", "bert-recipe", "minilm"}  # on the random 2-layer BERT of `tiny_bert`
+LONG = "an awful film " * 60 + "great " * 30  # past every tiny sequence length (40)
+TEXTS = [
+    "a great film",
+    "dull and boring",
+    "",
+    "zzz unseen words only",
+    "<br /><br />",
+    "it’s GREAT, isn't it?",
+    LONG,
+    *[t for t, _ in sentiment_rows(25, seed=3)],
+]
+
+
+def _small(config):
+    """The contract test's tiny version of a preset: 200 words, length 40, one epoch."""
+    if config.encoder is None:
+        return config
+    enc = config.encoder
+    if enc.kind != "wordpiece":
+        enc = replace(enc, max_words=200)
+    if enc.kind in ("words", "wordpiece"):
+        enc = replace(enc, sequence_length=40)
+    return replace(config, encoder=enc, train=replace(config.train, epochs=1, batch_size=8))
+
+
+def _train(dataset: str, preset: str, tiny_bert: str):
+    config = build_config(
+        dataset, preset=preset, pretrained=tiny_bert if preset in PRETRAINED else None
+    )
+    return train_experiment(_small(config))
+
+
+def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["critic", *args])
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize("preset", preset_names())
+def test_onnx_runtime_gives_pytorchs_probabilities(
+    preset, tiny_dataset, tiny_bert, tmp_path, monkeypatch, capsys
+):
+    from critic.export import OnnxPredictor
+
+    experiment = _train(tiny_dataset, preset, tiny_bert)
+    out = tmp_path / "exported"
+    code, stdout, err = run(monkeypatch, capsys, "export", experiment.name, "--out", str(out))
+    assert code == 0, err
+    assert "largest probability difference" in stdout
+
+    torch_side = Predictor.from_checkpoint(experiment.checkpoint("best"))
+    onnx_side = OnnxPredictor(out, threads=1)
+    expected = torch_side.predict_proba(TEXTS)
+    got = onnx_side.predict_proba(TEXTS, batch_size=7)  # batches of mixed lengths
+    np.testing.assert_allclose(got, expected, atol=TOLERANCE, rtol=0)
+    # one text at a time (no padding at all) and all in one batch give the same numbers
+    np.testing.assert_allclose(
+        onnx_side.predict_proba(TEXTS[:7], batch_size=1), expected[:7], atol=TOLERANCE, rtol=0
+    )
+    assert (
+        onnx_side.predict(["a great film"])[0]["label"]
+        == torch_side.predict(["a great film"])[0]["label"]
+    )
+    assert onnx_side.classes == torch_side.classes == ["negative", "positive"]
+    assert onnx_side.manifest == torch_side.manifest
+
+    info = json.loads((out / "export.json").read_text())
+    _check_info(out, info, preset, torch_side)
+    assert not any(p.suffix in (".pt", ".pkl", ".bin") for p in out.rglob("*"))
+
+
+def _check_info(folder, info: dict, preset: str, predictor: Predictor) -> None:
+    import onnx
+
+    assert info["format"] == "critic.export/1" and info["quantization"] is None
+    assert info["classes"] == ["negative", "positive"]
+    assert info["check"]["max_abs_difference"] <= TOLERANCE
+    assert info["source"]["checkpoint"] == "best"
+    outputs = [o["name"] for o in info["outputs"]]
+    assert outputs == ["logits", "probabilities"]
+    graph = onnx.load(str(folder / "model.onnx")).graph
+    for given in graph.input:  # both axes dynamic, as export.json says
+        dims = [d.dim_param for d in given.type.tensor_type.shape.dim]
+        assert dims == ["batch", "sequence"], (given.name, dims)
+    text = info["text"]
+    if preset == "linear":
+        assert [i["name"] for i in info["inputs"]] == ["features", "values"]
+        assert text["kind"] == "ngrams" and (text["ngram_min"], text["ngram_max"]) == (1, 3)
+        assert text["counts"] == "binary" and text["n_features"] > 0
+        return
+    assert info["inputs"] == [
+        {"name": "input_ids", "dtype": "int64", "shape": ["batch", "sequence"]}
+    ]
+    enc = predictor.encoder.settings
+    assert text["kind"] == enc.kind and text["tokenizer"] == "tokenizer.json"
+    assert text["padding_id"] == 0
+    if enc.kind == "words":
+        assert (text["max_length"], text["padding"], text["truncation"]) == (
+            40,
+            enc.padding,
+            enc.truncation,
+        )
+        assert text["lowercase"] is True and text["unknown_id"] == 1
+    elif enc.kind == "multi-hot":
+        assert text["vocab_size"] == 200
+    else:
+        assert text["max_length"] == 40 and text["truncation"] == enc.truncation
+        tok = predictor.encoder.fitted
+        assert (text["cls_id"], text["sep_id"]) == (
+            tok.token_to_id("[CLS]"),
+            tok.token_to_id("[SEP]"),
+        )
+        assert text["head_pieces"] == (9 if enc.truncation == "head+tail" else None)
