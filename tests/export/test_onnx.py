@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ TEXTS = [
 
 
 def _small(config):
-    """The contract test's tiny version of a preset: 200 words, length 40, one epoch."""
+    """The contract test's tiny version of a preset: 200 words, length 40, one epoch of one step."""
     if config.encoder is None:
         return config
     enc = config.encoder
@@ -48,7 +49,8 @@ def _small(config):
         enc = replace(enc, max_words=200)
     if enc.kind in ("words", "wordpiece"):
         enc = replace(enc, sequence_length=40)
-    return replace(config, encoder=enc, train=replace(config.train, epochs=1, batch_size=8))
+    # one optimizer step over the 64 train rows: the export needs trained-looking weights, not accuracy
+    return replace(config, encoder=enc, train=replace(config.train, epochs=1, batch_size=64))
 
 
 def _train(dataset: str, preset: str, tiny_bert: str):
@@ -56,6 +58,16 @@ def _train(dataset: str, preset: str, tiny_bert: str):
         dataset, preset=preset, pretrained=tiny_bert if preset in PRETRAINED else None
     )
     return train_experiment(_small(config))
+
+
+def _reference() -> dict:
+    """The names docs/export.md's reference code defines (the block between its markers)."""
+    doc = (Path(__file__).parents[2] / "docs" / "export.md").read_text()
+    block = doc.split("<!-- reference -->", 1)[1].split("<!-- /reference -->", 1)[0]
+    code = block.strip().removeprefix("```python").removesuffix("```")
+    names: dict = {"__name__": "reference"}
+    exec(compile(code, "docs/export.md", "exec"), names)
+    return names
 
 
 def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
@@ -96,6 +108,11 @@ def test_onnx_runtime_gives_pytorchs_probabilities(
     )
     assert onnx_side.classes == torch_side.classes == ["negative", "positive"]
     assert onnx_side.manifest == torch_side.manifest
+
+    # docs/export.md's reference implementation (no critic) gives the same numbers
+    classes, reference = _reference()["predict"](str(out), TEXTS)
+    assert classes == torch_side.classes
+    np.testing.assert_allclose(reference, expected, atol=TOLERANCE, rtol=0)
 
     info = json.loads((out / "export.json").read_text())
     _check_info(out, info, preset, torch_side)
@@ -144,3 +161,48 @@ def _check_info(folder, info: dict, preset: str, predictor: Predictor) -> None:
             tok.token_to_id("[SEP]"),
         )
         assert text["head_pieces"] == (9 if enc.truncation == "head+tail" else None)
+
+
+def test_int8_export_of_a_transformer_stays_near_fp32(
+    tiny_dataset, tiny_bert, tmp_path, monkeypatch, capsys
+):
+    from critic.export import OnnxPredictor
+
+    experiment = _train(tiny_dataset, "minilm", tiny_bert)
+    capsys.readouterr()  # what training printed
+    for args in ([], ["--quantize", "int8"]):
+        out = tmp_path / ("int8" if args else "fp32")
+        code, _, err = run(monkeypatch, capsys, "export", experiment.name, "--out", str(out), *args)
+        assert code == 0 and err == "", err  # no library's advice reaches the user
+    info = json.loads((tmp_path / "int8" / "export.json").read_text())
+    assert info["quantization"] == "int8-dynamic" and info["check"]["tolerance"] is None
+    assert 0 < info["check"]["max_abs_difference"] <= INT8_TOLERANCE  # it moved, but not far
+    # every weight matrix of the 2-layer BERT (q, k, v, out, up, down) is int8 now; none stays fp32
+    import onnx
+
+    graph = onnx.load(str(tmp_path / "int8" / "model.onnx")).graph
+    weights = {i.name for i in graph.initializer}
+    ops = [n.op_type for n in graph.node]
+    assert ops.count("MatMulInteger") >= 12, ops
+    assert not [n.name for n in graph.node if n.op_type == "MatMul" and n.input[1] in weights]
+    fp32 = OnnxPredictor(tmp_path / "fp32", threads=1).predict_proba(TEXTS)
+    int8 = OnnxPredictor(tmp_path / "int8", threads=1).predict_proba(TEXTS)
+    assert np.abs(int8 - fp32).max() <= INT8_TOLERANCE
+
+
+def test_cli_errors_are_one_line_and_write_nothing(tiny_dataset, tmp_path, monkeypatch, capsys):
+    experiment = _train(tiny_dataset, "linear", "")
+    out = tmp_path / "never"
+    cases = {
+        ("nope",): "no experiment 'nope'",
+        (experiment.name, "--quantize", "int8"): "int8 quantization is for transformer models",
+        (experiment.name, "--quantize", "int4"): "--quantize must be one of int8",
+        (experiment.name, "--format", "tflite"): "--format must be one of onnx",
+        (experiment.name, "--checkpoint", "middle"): "checkpoint must be 'best' or 'last'",
+    }
+    for args, words in cases.items():
+        code, stdout, err = run(monkeypatch, capsys, "export", *args, "--out", str(out))
+        assert code == 2 and stdout == "", (args, stdout, err)
+        assert len(err.strip().splitlines()) == 1 and words in err, (args, err)
+        assert not out.exists()
+    assert not list(tmp_path.glob(".never*"))  # no half-written folder left beside it

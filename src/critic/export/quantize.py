@@ -4,6 +4,7 @@ calibration data; the answers move a little (`check` in export.json says how far
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
@@ -19,14 +20,25 @@ def quantize_int8(path: Path, graph: torch.nn.Module, inputs: dict) -> float:
     from critic.export.check import max_difference, probe_inputs, session_for
 
     quantized = path.with_name("model.int8.onnx")
-    quantize_dynamic(
-        str(path),
-        str(quantized),
-        weight_type=QuantType.QInt8,
-        op_types_to_quantize=[
-            "MatMul",
-            "Gemm",
-        ],  # the transformer's weights; Gather (embeddings) kept
-    )
+    root, quiet = logging.getLogger(), _Advice()
+    root.addFilter(quiet)
+    try:
+        quantize_dynamic(
+            str(path),
+            str(quantized),
+            weight_type=QuantType.QInt8,
+            # the transformer's weight matrices; Gather (the embeddings) stays fp32
+            op_types_to_quantize=["MatMul", "Gemm"],
+        )
+    finally:
+        root.removeFilter(quiet)
     quantized.replace(path)
     return max_difference(graph, session_for(path, threads=1), probe_inputs(inputs))
+
+
+class _Advice(logging.Filter):
+    """Drops the quantizer's advice to pre-process (logged on the root logger, so Python would
+    print it to a CLI user): its shape inference changes nothing for these graphs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
