@@ -53,10 +53,41 @@ def _small(config):
     return replace(config, encoder=enc, train=replace(config.train, epochs=1, batch_size=64))
 
 
-def _train(dataset: str, preset: str, tiny_bert: str):
-    config = build_config(
-        dataset, preset=preset, pretrained=tiny_bert if preset in PRETRAINED else None
-    )
+# a user's graph no preset has: pre-padded ids into a masked max-pooled CNN, so a runtime may cut a
+# batch on the left and the graph adds back only the widest window's padding
+PRE_PADDED_CNN = """
+[encoder]
+kind = "words"
+max_words = 200
+sequence_length = 40
+padding = "pre"
+truncation = "pre"
+
+[[model.blocks]]
+type = "Embedding"
+dim = 8
+
+[[model.blocks]]
+type = "Conv1D"
+filters = 8
+kernel = 3
+
+[[model.blocks]]
+type = "GlobalMaxPool1D"
+
+[[model.blocks]]
+type = "Output"
+"""
+
+
+def _train(dataset: str, preset: str, tiny_bert: str, folder=None):
+    if preset == "pre-padded-cnn":
+        (folder / "graph.toml").write_text(PRE_PADDED_CNN)
+        config = build_config(dataset, config_file=folder / "graph.toml")
+    else:
+        config = build_config(
+            dataset, preset=preset, pretrained=tiny_bert if preset in PRETRAINED else None
+        )
     return train_experiment(_small(config))
 
 
@@ -81,13 +112,13 @@ def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-@pytest.mark.parametrize("preset", preset_names())
+@pytest.mark.parametrize("preset", [*preset_names(), "pre-padded-cnn"])
 def test_onnx_runtime_gives_pytorchs_probabilities(
     preset, tiny_dataset, tiny_bert, tmp_path, monkeypatch, capsys
 ):
     from critic.export import OnnxPredictor
 
-    experiment = _train(tiny_dataset, preset, tiny_bert)
+    experiment = _train(tiny_dataset, preset, tiny_bert, tmp_path)
     out = tmp_path / "exported"
     code, stdout, err = run(monkeypatch, capsys, "export", experiment.name, "--out", str(out))
     assert code == 0, err

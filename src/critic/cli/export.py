@@ -27,7 +27,7 @@ def export_command(
     quantize: str | None = typer.Option(
         None,
         "--quantize",
-        help="int8: dynamic int8 weights (transformer models only; about 4× smaller).",
+        help="int8: the weight matrices stored as int8 (transformer models only; see docs/export.md).",
     ),
 ) -> None:
     """Write a model runtimes outside critic can run: model.onnx (dynamic batch and sequence
