@@ -221,7 +221,9 @@ def test_int8_export_of_a_transformer_stays_near_fp32(
     assert np.abs(int8 - fp32).max() <= INT8_TOLERANCE
 
 
-def test_cli_errors_are_one_line_and_write_nothing(tiny_dataset, tmp_path, monkeypatch, capsys):
+def test_cli_errors_are_one_line_and_nothing_is_overwritten(
+    tiny_dataset, tmp_path, monkeypatch, capsys
+):
     experiment = _train(tiny_dataset, "linear", "")
     out = tmp_path / "never"
     cases = {
@@ -237,3 +239,19 @@ def test_cli_errors_are_one_line_and_write_nothing(tiny_dataset, tmp_path, monke
         assert len(err.strip().splitlines()) == 1 and words in err, (args, err)
         assert not out.exists()
     assert not list(tmp_path.glob(".never*"))  # no half-written folder left beside it
+
+    # a folder that is not an export is never replaced
+    mine = tmp_path / "mine"
+    (mine / "notes").mkdir(parents=True)
+    code, _, err = run(monkeypatch, capsys, "export", experiment.name, "--out", str(mine))
+    assert code == 2 and "exists and is not an earlier export" in err and (mine / "notes").is_dir()
+    # an export is replaced; a folder that is not one is refused by OnnxPredictor
+    from critic.errors import SettingsError
+    from critic.export import OnnxPredictor
+
+    for _ in range(2):
+        code, _, err = run(monkeypatch, capsys, "export", experiment.name, "--out", str(out))
+        assert code == 0, err
+    assert OnnxPredictor(out).predict(["a great film"])[0]["label"] in ("negative", "positive")
+    with pytest.raises(SettingsError, match="not an exported model"):
+        OnnxPredictor(mine)

@@ -75,6 +75,7 @@ def export_checkpoint(
             f"--quantize must be one of {', '.join(QUANTIZATIONS)}, got {quantize!r}"
         )
     require_onnx()
+    _check_out(Path(out))
     model, encoder, classes, manifest = load_checkpoint(Path(checkpoint))
     if quantize and not _has_transformer(model):
         raise SettingsError(
@@ -111,6 +112,17 @@ def export_checkpoint(
 
     replace_dir(Path(out), fill)
     return result[0]
+
+
+def _check_out(out: Path) -> None:
+    """`out` is replaced: only an earlier export (or nothing, or an empty folder) may be there."""
+    if out.exists() and not (
+        out.is_dir() and (not any(out.iterdir()) or (out / "export.json").is_file())
+    ):
+        raise SettingsError(
+            f"{out} exists and is not an earlier export (no export.json); "
+            "choose another --out, or remove it first"
+        )
 
 
 def _has_transformer(model) -> bool:
