@@ -255,3 +255,21 @@ def test_cli_errors_are_one_line_and_nothing_is_overwritten(
     assert OnnxPredictor(out).predict(["a great film"])[0]["label"] in ("negative", "positive")
     with pytest.raises(SettingsError, match="not an exported model"):
         OnnxPredictor(mine)
+
+
+def test_ensure_export_exports_again_only_when_the_checkpoint_changed(tiny_dataset, tmp_path):
+    import os
+
+    from critic.export.to_onnx import ensure_export
+
+    checkpoint = _train(tiny_dataset, "multi-hot-mlp", "").checkpoint("best")
+    out = ensure_export(checkpoint, tmp_path / "onnx")
+    made = (out / "model.onnx").stat().st_mtime_ns
+    os.utime(out / "model.onnx", ns=(made - 10**9, made - 10**9))  # older: a new export would show
+    ensure_export(checkpoint, out)
+    assert (out / "model.onnx").stat().st_mtime_ns == made - 10**9  # the same checkpoint: kept
+    manifest = json.loads((checkpoint / "manifest.json").read_text())
+    (checkpoint / "manifest.json").write_text(json.dumps({**manifest, "epoch": 99}))
+    ensure_export(checkpoint, out)  # a new best: exported again
+    assert json.loads((out / "manifest.json").read_text())["epoch"] == 99
+    assert (out / "model.onnx").stat().st_mtime_ns > made - 10**9

@@ -21,7 +21,7 @@ def export_command(
         None,
         "--out",
         "-o",
-        help="The folder to write (replaced if it exists; default: "
+        help="The folder to write (an earlier export there is replaced; default: "
         "EXPERIMENT/exports/CHECKPOINT-onnx in the workspace).",
     ),
     quantize: str | None = typer.Option(

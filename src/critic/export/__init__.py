@@ -1,6 +1,7 @@
 """Portable models: a checkpoint exported for runtimes outside critic (ONNX), and run back.
 
-    to_onnx.py   export_checkpoint / export_experiment: model.onnx + export.json + tokenizer files
+    to_onnx.py   export_checkpoint / export_experiment: model.onnx + export.json + tokenizer files;
+                 ensure_export: export again only when the checkpoint changed (for servers)
     wrappers.py  what the exported graph computes: the model behind the inputs a runtime feeds
     info.py      export.json: classes, inputs, outputs, how text becomes the inputs
     check.py     ONNX Runtime against PyTorch on the same inputs (every export is checked)
@@ -10,12 +11,12 @@
 onnx and onnxruntime are imported by the functions that need them (`critic[onnx]`); the format is
 described for people in docs/export.md."""
 
-__all__ = ["export_checkpoint", "export_experiment", "OnnxPredictor"]
+__all__ = ["export_checkpoint", "export_experiment", "ensure_export", "OnnxPredictor"]
 
 
 def __getattr__(name: str):
     # light to import: torch, onnx and onnxruntime load with the first export or prediction
-    if name in ("export_checkpoint", "export_experiment"):
+    if name in ("export_checkpoint", "export_experiment", "ensure_export"):
         from critic.export import to_onnx
 
         return getattr(to_onnx, name)

@@ -29,7 +29,14 @@ from critic.export.wrappers import IdsGraph, LinearGraph, MultiHotGraph
 from critic.models.blocks import TransformerModule
 from critic.models.linear import NBLinear
 
-__all__ = ["OPSET", "QUANTIZATIONS", "Exported", "export_checkpoint", "export_experiment"]
+__all__ = [
+    "OPSET",
+    "QUANTIZATIONS",
+    "Exported",
+    "export_checkpoint",
+    "export_experiment",
+    "ensure_export",
+]
 
 OPSET = 17  # LayerNormalization is one op from 17; ONNX Runtime 1.17+ runs it
 QUANTIZATIONS = ("int8",)
@@ -112,6 +119,24 @@ def export_checkpoint(
 
     replace_dir(Path(out), fill)
     return result[0]
+
+
+def ensure_export(checkpoint: Path, out: Path, *, quantize: str | None = None) -> Path:
+    """`out`, exported from `checkpoint` unless it already holds this very checkpoint's export
+    (same manifest, same quantization): what a server that runs ONNX Runtime calls at start-up,
+    so a checkpoint that changed (a resumed run's new best) is exported again."""
+    checkpoint, out = Path(checkpoint), Path(out)
+    try:
+        same = json.loads((out / "manifest.json").read_text()) == json.loads(
+            (checkpoint / "manifest.json").read_text()
+        ) and json.loads((out / "export.json").read_text()).get("quantization") == (
+            f"{quantize}-dynamic" if quantize else None
+        )
+    except (OSError, ValueError):
+        same = False
+    if not same:
+        export_checkpoint(checkpoint, out, quantize=quantize)
+    return out
 
 
 def _check_out(out: Path) -> None:
