@@ -20,8 +20,6 @@ from critic.predictor import Predictor
 from critic.presets import preset_names
 from tests.conftest import sentiment_rows
 
-pytest.importorskip("onnxruntime")
-
 TOLERANCE = 1e-4
 INT8_TOLERANCE = (
     0.05  # dynamic int8 against fp32, |Δ probability| (measured: ~1e-3 on the tiny BERT)

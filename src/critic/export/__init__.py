@@ -8,8 +8,8 @@
     quantize.py  dynamic int8 quantization of transformer exports
     runtime.py   OnnxPredictor: an exported folder through ONNX Runtime, Predictor's interface
 
-onnx and onnxruntime are imported by the functions that need them (`critic[onnx]`); the format is
-described for people in docs/export.md."""
+onnx and onnxruntime are imported by the functions that need them; the format is described for
+people in docs/export.md."""
 
 __all__ = ["export_checkpoint", "export_experiment", "ensure_export", "OnnxPredictor"]
 

@@ -20,8 +20,8 @@ def require_onnx():
         import onnxruntime
     except ImportError:
         raise SettingsError(
-            "ONNX export needs onnx and onnxruntime: pip install 'critic[onnx]' "
-            "(or pip install onnx onnxruntime)"
+            "ONNX export needs onnx and onnxruntime (dependencies of critic that are missing here): "
+            "pip install onnx onnxruntime"
         ) from None
     return onnx, onnxruntime
 
