@@ -40,7 +40,9 @@ _FLOOR = 0.1  # log-odds: below this change, the completeness error is taken rel
 
 @dataclass(frozen=True)
 class Steps:
-    steps: int = 16  # Gauss–Legendre points; measured in bench/explain.py (kim-cnn: error < 1 %)
+    # Gauss–Legendre points. Measured on 100 IMDB reviews (bench/explain.py): at 16, the error is
+    # 0.2 % at p50 and 2.2 % at p95 for a Kim CNN, 5.6 % at p95 for cnn-1d; the few over 5 % double
+    steps: int = 16
     tolerance: float = 0.05  # the completeness error that makes the steps double
     max_steps: int = 128  # the most it doubles to (the error is then reported as it is)
 

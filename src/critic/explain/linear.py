@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from critic.explain.result import Explanation
-from critic.explain.spans import model_tokens, on_words
+from critic.explain.spans import on_words, token_offsets
 from critic.models.linear import NBLinear
 
 __all__ = ["LinearExplainer"]
@@ -99,8 +99,8 @@ class LinearExplainer:
     def explain(self, text: str, target: int | None, classes: list[str], p=None) -> Explanation:
         """The explanation of `text` for class `target` (None: the predicted one); `p` is not
         needed (the probabilities come with the features)."""
-        tokens = model_tokens(text)  # the linear model reads words: no punctuation, lowercased
-        per_token, p = self.contributions([t.text for t in tokens])
+        tokens, units = token_offsets(text)  # words: no punctuation, lowercased
+        per_token, p = self.contributions(tokens)
         label = int(p.argmax())
         target = label if target is None else target
         if self.model.n_classes_ == 2:  # one scored class: class 1's log-odds is z, class 0's −z
@@ -108,7 +108,6 @@ class LinearExplainer:
             scores, bias = sign * per_token[:, 0], sign * self.biases[0]
         else:
             scores, bias = per_token[:, target], self.biases[target]
-        units = [(t.start, t.end) for t in tokens]
         spans, unseen = on_words(text, units, scores, np.ones(len(units), bool), words=True)
         return Explanation(
             label=classes[label],

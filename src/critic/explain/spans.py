@@ -16,7 +16,7 @@ stripped, pieces of one word); an n-gram of the linear model is several units.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import regex
@@ -29,6 +29,7 @@ __all__ = [
     "blank",
     "blank_tags",
     "model_tokens",
+    "token_offsets",
     "display_spans",
     "fold",
     "on_words",
@@ -47,8 +48,7 @@ _GRAPHEME = regex.compile(r"\X")
 _WORD_CHAR = regex.compile(r"[\p{L}\p{N}\p{M}]")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One token the model reads: its string (as the model's vocabulary spells it) and where it is."""
 
     text: str
@@ -70,19 +70,28 @@ def blank_tags(text: str) -> str:
 def model_tokens(text: str, *, punctuation: bool = False, lowercase: bool = True) -> list[Token]:
     """The tokens `critic.text.words.words` (and so the word encoders and the linear model) read,
     with their offsets in `text`."""
+    strings, found = token_offsets(text, punctuation=punctuation, lowercase=lowercase)
+    return [Token(s, a, b) for s, (a, b) in zip(strings, found)]
+
+
+def token_offsets(
+    text: str, *, punctuation: bool = False, lowercase: bool = True
+) -> tuple[list[str], list[tuple[int, int]]]:
+    """`model_tokens` as (strings, (start, end) pairs): what the linear model reads, made for
+    every request."""
     pattern = _WORD_OR_PUNCT if punctuation else _WORD
     blanked = blank(text)
     found = [m.span() for m in pattern.finditer(blanked)]
     cased = blanked.lower() if lowercase else blanked
     if len(cased) == len(blanked):  # lowercasing kept every offset (it almost always does)
-        return [Token(cased[a:b], a, b) for a, b in found]
+        return [cased[a:b] for a, b in found], found
     # a character whose lowercase is longer (İ → i̇): the strings from `words` itself
     strings = words(text, punctuation=punctuation, lowercase=lowercase)
     if len(strings) != len(
         found
     ):  # never seen; kept so a surprise costs a highlight, not an answer
         strings = [text[a:b].lower() if lowercase else text[a:b] for a, b in found]
-    return [Token(s, a, b) for s, (a, b) in zip(strings, found)]
+    return strings, found
 
 
 def display_spans(text: str) -> list[tuple[int, int]]:
@@ -148,7 +157,10 @@ def on_words(
     of its own (a shortcut worth a third of a linear explanation's time)."""
     seen = np.asarray(seen, bool)
     if words and text.isascii():
-        spans = [(a, b) for a, b in units]
+        if seen.all():  # the linear model's every request: one Span per word, nothing else
+            values = np.asarray(scores, np.float64).tolist()
+            return [Span(a, b, v, text[a:b]) for (a, b), v in zip(units, values)], []
+        spans = list(units)
         scored, read = np.asarray(scores, np.float64) * seen, seen.astype(np.int64)
         skipped = (~seen).astype(np.int64)
     else:
