@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from critic.errors import SettingsError
 from critic.names import parse_ref, validate_name
 
-__all__ = ["COMMANDS", "kind_of", "check_command", "target_of", "check_target"]
+__all__ = ["COMMANDS", "kind_of", "check_command", "target_of", "check_target", "command_options"]
 
 # kind → the words its argv starts with
 COMMANDS: dict[str, tuple[str, ...]] = {
@@ -71,7 +71,7 @@ def target_of(kind: str, argv: Sequence[str]) -> str | None:
     rest = argv[len(COMMANDS[kind]) :]
     if kind in _SUBJECT:
         return rest[0] if rest and not rest[0].startswith("-") else None
-    return next((v for o, v in _options(rest) if o in ("--name", "--resume")), None)
+    return next((v for o, v in command_options(rest) if o in ("--name", "--resume")), None)
 
 
 def check_target(target: str) -> str:
@@ -91,10 +91,12 @@ def _names(kind: str, argv: Sequence[str]) -> list[tuple[str, str]]:
                 f"name the {what} right after `{' '.join(COMMANDS[kind])}` in a job's command"
             )
         found.append((rest[0], _SUBJECT[kind]))
-    return found + [(value, _NAMED[option]) for option, value in _options(rest) if option in _NAMED]
+    return found + [
+        (value, _NAMED[option]) for option, value in command_options(rest) if option in _NAMED
+    ]
 
 
-def _options(words: Sequence[str]) -> list[tuple[str, str]]:
+def command_options(words: Sequence[str]) -> list[tuple[str, str]]:
     """(option, value) for `--option value` and `--option=value`."""
     found = []
     for i, word in enumerate(words):

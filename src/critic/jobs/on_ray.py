@@ -34,6 +34,7 @@ import time
 from collections.abc import Sequence
 
 from critic.errors import CriticError, SettingsError
+from critic.jobs.commands import command_options
 from critic.jobs.logs import ERROR_LINES
 from critic.jobs.record import JobRecord
 from critic.workspace import Workspace
@@ -80,7 +81,7 @@ def resources_for(argv: Sequence[str]) -> tuple[float, float]:
     """(CPUs, GPUs) a job's command asks of Ray: `--threads N` reserves N CPUs (else 1; Ray also
     sets OMP_NUM_THREADS to it), and `--device cuda` or `cuda:N` one GPU. A device named only in a
     --config file is not seen here: name it on the command line."""
-    options = dict(_options(argv))
+    options = dict(command_options(argv))
     threads = options.get("--threads", "")
     cpus = float(threads) if threads.isdigit() and int(threads) > 0 else 1.0
     gpus = 1.0 if options.get("--device", "").startswith("cuda") else 0.0
@@ -208,15 +209,3 @@ def _client(address: str):
             return super()._do_request(method, endpoint, **kwargs)
 
     return Client(address)
-
-
-def _options(words: Sequence[str]) -> list[tuple[str, str]]:
-    """(option, value) for `--option value` and `--option=value`."""
-    found = []
-    for i, word in enumerate(words):
-        option, eq, value = word.partition("=")
-        if option.startswith("--") and eq:
-            found.append((option, value))
-        elif word.startswith("--") and i + 1 < len(words):
-            found.append((word, words[i + 1]))
-    return found
