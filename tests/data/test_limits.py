@@ -58,6 +58,18 @@ def test_an_overlong_line_is_skipped_unread(tmp_path):
     assert "line over 67,536 characters" in rows.rejects[0].reason and peak < 10
 
 
+def test_an_unclosed_quote_costs_one_row_however_many_lines_follow(tmp_path):
+    """The lines an unclosed quote swallowed are read again, in order, once each (a deque: a
+    list's pop(0) made this quadratic in the lines swallowed, minutes for a fuzzed file)."""
+    path = tmp_path / "t.csv"
+    after = [f"row {i},{('pos', 'neg')[i % 2]}" for i in range(20_000)]
+    path.write_text(GOOD + '"never closed,pos\n' + "\n".join(after) + "\n")
+    rows, _ = _read(path, "csv")
+    assert rows.text == ["great fun", "dull and slow", *(a.split(",")[0] for a in after)]
+    (reject,) = rows.rejects
+    assert reject.line == 4 and "never closed" in reject.reason
+
+
 def test_the_header_line_and_the_columns_have_limits(tmp_path):
     long_header = tmp_path / "h.csv"
     long_header.write_text("text," + "c" * 5000 + ",label\nfun,x,pos\n")

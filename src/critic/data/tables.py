@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -219,9 +220,10 @@ class _Lines:
 
     def __init__(self, text, first: int, rest: int):
         self._text, self._first, self._rest = text, first, rest
-        self._pending: list[tuple[int, str]] = []  # lines to read again, in order
+        self._pending: deque[tuple[int, str]] = deque()  # lines to read again, in order
         self._record: list[tuple[int, str]] = []  # the lines of the record being read
         self._overlong: set[int] = set()  # line numbers cut at the limit
+        self._record_overlong = False  # a line of the record being read was cut
         self._count = 0
         self._eof_in_record = False  # the file ended while a record was being read
 
@@ -230,11 +232,13 @@ class _Lines:
 
     def __next__(self) -> str:
         if self._pending:
-            item = self._pending.pop(0)
+            item = self._pending.popleft()
         else:
             item = (self._count + 1, self._read(self._first if self._count == 0 else self._rest))
             self._count += 1
         self._record.append(item)
+        if self._overlong and item[0] in self._overlong:
+            self._record_overlong = True
         return item[1]
 
     def _read(self, limit: int) -> str:
@@ -251,7 +255,7 @@ class _Lines:
 
     def start_record(self) -> int:
         """Forget the last record's lines; → the line number the next record starts on."""
-        self._record, self._eof_in_record = [], False
+        self._record, self._eof_in_record, self._record_overlong = [], False, False
         return self._pending[0][0] if self._pending else self._count + 1
 
     def record_unclosed(self) -> bool:
@@ -260,15 +264,17 @@ class _Lines:
         return self._eof_in_record and bool(self._record)
 
     def record_overlong(self) -> bool:
-        return any(number in self._overlong for number, _ in self._record)
+        return self._record_overlong
 
     @property
     def spanned(self) -> int:
         return len(self._record)
 
     def replay_after_first(self) -> None:
-        self._pending[:0] = self._record[1:]
+        """Read the record's lines after its first again (O(lines) with a deque, not O(lines²))."""
+        self._pending.extendleft(reversed(self._record[1:]))
         self._record = self._record[:1]
+        self._record_overlong = self._record[0][0] in self._overlong
 
 
 def _next_record(reader, lines: _Lines, limits: Limits):
