@@ -3,7 +3,12 @@
 A token is 32 random bytes from `secrets` (256 bits) in URL-safe base64 behind a `critic_` prefix.
 It is shown once, when created or rotated; the catalog keeps only its SHA-256 (a token is random
 and long, so a fast hash is enough: there is nothing to guess). `token_matches` compares digests
-with `hmac.compare_digest`, in constant time."""
+with `hmac.compare_digest`, in constant time.
+
+A deployment's runtime says what runs its model: `torch` (PyTorch, the default) or ONNX Runtime on
+the checkpoint's export (`onnx`; `onnx-int8` for a transformer quantized to int8). The export is
+made when the deployment is created or switched, so a model that cannot export fails then and not
+in the server, and kept in <experiment>/exports/ beside what `critic export` writes."""
 
 from __future__ import annotations
 
@@ -26,6 +31,9 @@ __all__ = [
     "get_deployment",
     "set_enabled",
     "rotate_token",
+    "set_runtime",
+    "runtime_quantization",
+    "RUNTIMES",
     "delete_deployment",
     "hash_token",
     "token_matches",
@@ -34,6 +42,7 @@ __all__ = [
 ]
 
 TOKEN_PREFIX = "critic_"
+RUNTIMES = ("torch", "onnx", "onnx-int8")
 PREDICT_PATH = (
     "/v1/deployments/{name}/predict"  # stable: documented in the README and printed by the CLI
 )
@@ -67,12 +76,14 @@ def create_deployment(
     checkpoint: str = "best",
     name: str | None = None,
     enabled: bool = True,
+    runtime: str = "torch",
     workspace: Workspace | None = None,
 ) -> Created:
     workspace = workspace or Workspace.from_env()
     run = get_experiment(experiment, workspace)
     run.checkpoint(checkpoint)  # exists, or a clear error
     name = validate_name(f"{experiment}-{checkpoint}" if name is None else name, "deployment name")
+    _prepare_runtime(run.name, checkpoint, runtime, workspace)
     from critic.data.store import (
         load_version,  # here, not at the top: the server imports this module, not the data code
     )
@@ -82,7 +93,7 @@ def create_deployment(
     token = _new_token()
     now = _now()
     record = DeploymentRecord(
-        name, run.name, checkpoint, input_name, enabled, hash_token(token), now, now
+        name, run.name, checkpoint, input_name, enabled, hash_token(token), now, now, runtime
     )
     open_catalog(workspace.ensure()).add_deployment(record)
     return Created(record, token)
@@ -116,6 +127,43 @@ def rotate_token(name: str, workspace: Workspace | None = None) -> Created:
     token = _new_token()
     open_catalog(workspace).update_deployment(name, _now(), token_hash=hash_token(token))
     return Created(get_deployment(name, workspace), token)
+
+
+def set_runtime(name: str, runtime: str, workspace: Workspace | None = None) -> DeploymentRecord:
+    """Run the deployment's model on `runtime` from now on (a running server loads it within its
+    refresh interval; answers keep coming from the old runtime until then)."""
+    workspace = workspace or Workspace.from_env()
+    record = get_deployment(name, workspace)
+    _prepare_runtime(record.experiment, record.checkpoint, runtime, workspace)
+    open_catalog(workspace).update_deployment(name, _now(), runtime=runtime)
+    return get_deployment(name, workspace)
+
+
+def runtime_quantization(runtime: str) -> str | None:
+    """onnx-int8 → "int8"; onnx, torch → None."""
+    return runtime.partition("-")[2] or None
+
+
+def _prepare_runtime(experiment: str, checkpoint: str, runtime: str, workspace: Workspace) -> None:
+    """A runtime critic knows; for ONNX Runtime, the checkpoint exported (or its export kept)."""
+    if runtime not in RUNTIMES:
+        raise SettingsError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    if runtime == "torch":
+        return
+    from critic.export import ensure_export, export_folder
+
+    run = get_experiment(experiment, workspace)
+    quantize = runtime_quantization(runtime)
+    folder = run.checkpoint(checkpoint)
+    try:
+        ensure_export(folder, export_folder(run.path, checkpoint, quantize), quantize=quantize)
+    except SettingsError as exc:
+        if quantize and "transformer" in str(exc):
+            raise SettingsError(
+                f"--runtime {runtime} quantizes transformer models (BERT-style presets) only; "
+                f"deploy {experiment!r} with --runtime onnx or torch"
+            ) from exc
+        raise
 
 
 def delete_deployment(name: str, workspace: Workspace | None = None) -> None:

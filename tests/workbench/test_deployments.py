@@ -94,6 +94,20 @@ def test_created_disabled_refuses_calls(logged_in, trained):
     assert _predict(logged_in, "off", token).status_code == 404
 
 
+def test_the_form_chooses_the_runtime(logged_in, trained, workspace):
+    form = logged_in.get("/deployments/new?experiment=lin").text
+    assert 'id="runtime-torch" checked' in form and 'id="runtime-onnx-int8"' in form
+    token = _token_in(_create(logged_in, name="fast", runtime="onnx").text)
+    assert get_deployment("fast", workspace).runtime == "onnx"
+    assert _predict(logged_in, "fast", token).json()["label"] == "positive"
+    assert '<code id="runtime">onnx</code>' in logged_in.get("/deployments/fast").text
+    # int8 is for transformers: the form again, with what to do, and nothing made
+    refused = _create(logged_in, name="small", runtime="onnx-int8")
+    assert refused.status_code == 422 and "--runtime onnx or torch" in html.unescape(refused.text)
+    assert 'id="runtime-onnx-int8" checked' in refused.text
+    assert [d.name for d in list_deployments()] == ["fast"]
+
+
 @pytest.mark.parametrize("name", ["../etc", "has space", "x" * 65, "new", "con"])
 def test_a_bad_name_is_400_with_the_form_again(logged_in, trained, name):
     answer = _create(logged_in, name=name)

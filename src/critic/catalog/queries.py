@@ -282,8 +282,8 @@ class Catalog:
                 )
             conn.execute(
                 "INSERT INTO deployments (name, experiment, checkpoint, input_name, enabled, "
-                "token_hash, created, updated)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "token_hash, created, updated, runtime)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.name,
                     record.experiment,
@@ -293,20 +293,29 @@ class Catalog:
                     record.token_hash,
                     record.created,
                     record.updated,
+                    record.runtime,
                 ),
             )
 
     def update_deployment(
-        self, name: str, updated: str, *, enabled: bool | None = None, token_hash: str | None = None
+        self,
+        name: str,
+        updated: str,
+        *,
+        enabled: bool | None = None,
+        token_hash: str | None = None,
+        runtime: str | None = None,
     ) -> bool:
         """False when there is no such deployment."""
         sets, args = ["updated = ?"], [updated]
-        if enabled is not None:
-            sets.append("enabled = ?")
-            args.append(int(enabled))
-        if token_hash is not None:
-            sets.append("token_hash = ?")
-            args.append(token_hash)
+        for column, value in (
+            ("enabled", enabled),
+            ("token_hash", token_hash),
+            ("runtime", runtime),
+        ):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                args.append(int(value) if isinstance(value, bool) else value)
         with self.transaction() as conn:
             return (
                 conn.execute(
@@ -323,11 +332,14 @@ class Catalog:
         with self._reading() as conn:
             sql = (
                 "SELECT name, experiment, checkpoint, input_name, enabled, token_hash, created, "
-                "updated FROM deployments" + (" WHERE name = ?" if name else "") + " ORDER BY name"
+                "updated, runtime FROM deployments"
+                + (" WHERE name = ?" if name else "")
+                + " ORDER BY name"
             )
             rows = conn.execute(sql, (name,) if name else ()).fetchall()
         return [
-            DeploymentRecord(n, e, c, i, bool(en), h, cr, up) for n, e, c, i, en, h, cr, up in rows
+            DeploymentRecord(n, e, c, i, bool(en), h, cr, up, rt)
+            for n, e, c, i, en, h, cr, up, rt in rows
         ]
 
     def experiments(self, name: str | None = None) -> list[ExperimentRecord]:

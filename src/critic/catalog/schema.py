@@ -129,6 +129,8 @@ MIGRATIONS = [
     DROP TABLE evaluations;
     ALTER TABLE evaluations_by_dataset RENAME TO evaluations;
     """,
+    # what runs a deployment's model: torch (PyTorch), onnx or onnx-int8 (ONNX Runtime on an export)
+    "ALTER TABLE deployments ADD COLUMN runtime TEXT NOT NULL DEFAULT 'torch';",
 ]
 
 

@@ -375,6 +375,13 @@ def _per_class_table(m: dict) -> Table:
 # -- deployments ------------------------------------------------------------------------------------
 
 
+_RUNTIME_SHOWN = {
+    "torch": "torch (PyTorch)",
+    "onnx": "onnx (ONNX Runtime, fp32)",
+    "onnx-int8": "onnx-int8 (ONNX Runtime, weights quantized to int8)",
+}
+
+
 def print_deployment(d, base_url: str, token: str | None = None) -> None:
     """A deployment's URL at `base_url`, its input name, state, token (when just made) and examples."""
     from critic.deploy import PREDICT_PATH  # loaded already by every command that has a deployment
@@ -390,6 +397,7 @@ def print_deployment(d, base_url: str, token: str | None = None) -> None:
     console.print(f"[bold]{d.name}[/]: {d.experiment}, {d.checkpoint} checkpoint, {state}")
     console.print(f"  URL         {url}", soft_wrap=True)
     console.print(f"  input name  {d.input_name}")
+    console.print(f"  runtime     {_RUNTIME_SHOWN.get(d.runtime, d.runtime)}")
     if token:
         console.print(f"  token       [bold yellow]{token}[/]", soft_wrap=True)
         console.print(

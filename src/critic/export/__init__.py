@@ -11,12 +11,18 @@
 onnx and onnxruntime are imported by the functions that need them; the format is described for
 people in docs/export.md."""
 
-__all__ = ["export_checkpoint", "export_experiment", "ensure_export", "OnnxPredictor"]
+__all__ = [
+    "export_checkpoint",
+    "export_experiment",
+    "export_folder",
+    "ensure_export",
+    "OnnxPredictor",
+]
 
 
 def __getattr__(name: str):
     # light to import: torch, onnx and onnxruntime load with the first export or prediction
-    if name in ("export_checkpoint", "export_experiment", "ensure_export"):
+    if name in ("export_checkpoint", "export_experiment", "export_folder", "ensure_export"):
         from critic.export import to_onnx
 
         return getattr(to_onnx, name)

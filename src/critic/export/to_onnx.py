@@ -35,6 +35,7 @@ __all__ = [
     "Exported",
     "export_checkpoint",
     "export_experiment",
+    "export_folder",
     "ensure_export",
 ]
 
@@ -67,10 +68,15 @@ def export_experiment(
 
     experiment = get_experiment(name, workspace)
     folder = experiment.checkpoint(checkpoint)
-    suffix = f"-{quantize}" if quantize else ""
-    out = Path(out) if out else experiment.path / "exports" / f"{checkpoint}-onnx{suffix}"
+    out = Path(out) if out else export_folder(experiment.path, checkpoint, quantize)
     source = {"experiment": name, "checkpoint": checkpoint}
     return export_checkpoint(folder, out, quantize=quantize, source=source)
+
+
+def export_folder(experiment: Path, checkpoint: str, quantize: str | None = None) -> Path:
+    """Where `critic export` writes by default, and where an ONNX deployment's export lives."""
+    suffix = f"-{quantize}" if quantize else ""
+    return Path(experiment) / "exports" / f"{checkpoint}-onnx{suffix}"
 
 
 def export_checkpoint(

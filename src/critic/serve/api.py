@@ -1,5 +1,6 @@
 """The prediction API: one route that classifies, one that describes a deployment. Each handler
-reads the request, calls the deployment's Predictor (the one text → prediction path), and answers.
+reads the request, calls the deployment's predictor (the one text → prediction path; on ONNX
+Runtime for a deployment whose runtime is onnx or onnx-int8), and answers.
 With `"explain": true` (a form: `explain=1`) each prediction also carries its explanation
 (`Predictor.explain`: the same probabilities, and a score per word); without it the answer is
 what it always was.
@@ -9,6 +10,7 @@ time and status (`Registry.stats`: the workbench's deployment page, and GET /met
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import anyio
 from fastapi import APIRouter, Depends, Request
@@ -100,8 +102,10 @@ async def predict(
     # off the event loop, one at a time per worker (torch uses the worker's threads): health checks,
     # refusals and a deployment being disabled are answered while a long batch runs
     if body.explain:
+        # an ONNX deployment explains through PyTorch (gradients), loaded at its first explain call
+        explainer = partial(registry.explainer, record)
         found = await anyio.to_thread.run_sync(
-            _explained, predictor, body, limiter=registry.limiter
+            _explained, explainer, body, limiter=registry.limiter
         )
     else:
         probs = await anyio.to_thread.run_sync(
@@ -123,8 +127,10 @@ async def predict(
     return BatchAnswer(predictions=found, **who)
 
 
-def _explained(predictor, body: PredictBody) -> list[dict]:
-    """`predict`'s answers with an "explanation" each (the same probabilities)."""
+def _explained(explainer, body: PredictBody) -> list[dict]:
+    """`predict`'s answers with an "explanation" each (the same probabilities); `explainer()`
+    gives the PyTorch predictor."""
+    predictor = explainer()
     if body.explain_class is not None and body.explain_class not in predictor.classes:
         raise ApiError(
             422,
@@ -156,4 +162,5 @@ async def describe(
         model=manifest.get("config", {}).get("preset"),
         dataset=manifest.get("dataset"),
         predict_path=PREDICT_PATH.format(name=record.name),
+        runtime=record.runtime,
     )

@@ -1,7 +1,10 @@
 """The deployments a server answers for: the catalog's rows, cached and re-read at most every
 `refresh_seconds` (so enable, disable and rotate-token from the CLI reach every worker without a
-restart), and one loaded Predictor per (experiment, checkpoint), loaded at start-up or once when a
-deployment appears, never per request. `RequestStats` counts each deployment's prediction requests
+restart), and one loaded predictor per (experiment, checkpoint, runtime), loaded at start-up or once
+when a deployment appears, never per request: a `Predictor` for the torch runtime, an
+`OnnxPredictor` on the checkpoint's export for onnx and onnx-int8. Explanations need gradients, so
+a deployment on ONNX Runtime explains through a PyTorch `Predictor` loaded at its first explain
+request (`explainer`). `RequestStats` counts each deployment's prediction requests
 since this process started (the workbench's deployment page shows them, and `ServeMetrics` passes
 them on to Prometheus). `unready` says why this replica cannot answer (GET /healthz)."""
 
@@ -13,10 +16,12 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import anyio
 
 from critic.catalog import DeploymentRecord, open_catalog
+from critic.deploy import runtime_quantization
 from critic.errors import ApiError, CriticError
 from critic.experiments.store import get_experiment
 from critic.predictor import Predictor
@@ -24,7 +29,10 @@ from critic.serve.metrics import ServeMetrics
 from critic.serve.settings import ServeSettings
 from critic.workspace import Workspace
 
-__all__ = ["Registry", "RequestStats"]
+if TYPE_CHECKING:
+    from critic.export import OnnxPredictor
+
+__all__ = ["Registry", "RequestStats", "model_key"]
 
 log = logging.getLogger("critic.serve")
 
@@ -37,8 +45,9 @@ class Registry:
         self.owners: dict[
             str, str
         ] = {}  # token hash → deployment name (to answer 403 rather than 401)
-        self.predictors: dict[tuple[str, str], Predictor] = {}
-        self.broken: dict[tuple[str, str], str] = {}  # a checkpoint that failed to load → why
+        # (experiment, checkpoint, runtime) → its predictor, or why it failed to load
+        self.predictors: dict[tuple[str, str, str], Predictor | OnnxPredictor] = {}
+        self.broken: dict[tuple[str, str, str], str] = {}
         self.loaded_at = float("-inf")
         self.lock = threading.Lock()
         self.limiter = anyio.CapacityLimiter(
@@ -58,16 +67,29 @@ class Registry:
                     self._load(r)
             self.loaded_at = time.monotonic()
 
-    def _load(self, record: DeploymentRecord) -> None:
-        key = (record.experiment, record.checkpoint)
+    def _load(self, record: DeploymentRecord, runtime: str | None = None) -> None:
+        key = model_key(record, runtime)
         if key in self.predictors or key in self.broken:
             return
         try:
-            folder = get_experiment(record.experiment, self.workspace).checkpoint(record.checkpoint)
-            self.predictors[key] = Predictor.from_checkpoint(folder)
+            self.predictors[key] = self._open(record.experiment, record.checkpoint, key[2])
         except (CriticError, OSError, ValueError, KeyError) as exc:
             self.broken[key] = str(exc)
-            log.warning("deployment %r cannot load its model: %s", record.name, exc)
+            log.warning("deployment %r cannot load its model (%s): %s", record.name, key[2], exc)
+
+    def _open(self, experiment: str, checkpoint: str, runtime: str) -> Predictor | OnnxPredictor:
+        run = get_experiment(experiment, self.workspace)
+        folder = run.checkpoint(checkpoint)
+        if runtime == "torch":
+            return Predictor.from_checkpoint(folder)
+        from critic.export import OnnxPredictor, ensure_export, export_folder
+
+        quantize = runtime_quantization(runtime)
+        # exported when the deployment was made; again only if the checkpoint changed since
+        out = ensure_export(
+            folder, export_folder(run.path, checkpoint, quantize), quantize=quantize
+        )
+        return OnnxPredictor(out)
 
     def enabled(self, name: str) -> DeploymentRecord:
         """The deployment `name`, or 404 when it does not exist or is disabled."""
@@ -86,8 +108,8 @@ class Registry:
             )
         return record
 
-    def predictor(self, record: DeploymentRecord) -> Predictor:
-        key = (record.experiment, record.checkpoint)
+    def predictor(self, record: DeploymentRecord) -> Predictor | OnnxPredictor:
+        key = model_key(record)
         if key not in self.predictors:
             raise ApiError(
                 404,
@@ -96,6 +118,23 @@ class Registry:
                 f"({self.broken.get(key, 'not loaded')}); redeploy a checkpoint that exists",
             )
         return self.predictors[key]
+
+    def explainer(self, record: DeploymentRecord) -> Predictor:
+        """The deployment's model in PyTorch, for explanations: its predictor when it runs on
+        torch, else a Predictor of the same checkpoint, loaded once, at the first explain call."""
+        if record.runtime != "torch":
+            with self.lock:
+                self._load(record, "torch")
+            key = model_key(record, "torch")
+            if key not in self.predictors:
+                raise ApiError(
+                    404,
+                    "model_unavailable",
+                    f"deployment {record.name!r} cannot load its PyTorch model to explain "
+                    f"({self.broken.get(key)}); ask without explain",
+                )
+            return self.predictors[key]
+        return self.predictor(record)
 
     def enabled_count(self) -> int:
         self.refresh()
@@ -112,8 +151,13 @@ class Registry:
         return [
             f"model_unavailable: deployment {r.name!r} has no model loaded (the server log says why)"
             for r in self.deployments.values()
-            if r.enabled and (r.experiment, r.checkpoint) not in self.predictors
+            if r.enabled and model_key(r) not in self.predictors
         ]
+
+
+def model_key(record: DeploymentRecord, runtime: str | None = None) -> tuple[str, str, str]:
+    """(experiment, checkpoint, runtime): deployments with the same key share one loaded model."""
+    return record.experiment, record.checkpoint, runtime or record.runtime
 
 
 class RequestStats:

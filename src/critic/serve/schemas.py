@@ -138,6 +138,10 @@ class DeploymentInfo(BaseModel):
     model: str | None = Field(description="the preset the model came from, if any")
     dataset: str | None
     predict_path: str
+    runtime: str = Field(
+        default="torch",
+        description="what runs the model: torch (PyTorch), onnx or onnx-int8 (ONNX Runtime)",
+    )
 
 
 class Health(BaseModel):

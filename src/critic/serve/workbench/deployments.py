@@ -40,7 +40,7 @@ from critic.deploy import (
 from critic.errors import ApiError, CriticError, InvalidName, http_status
 from critic.experiments.store import Experiment, get_experiment, list_experiments
 from critic.names import validate_name
-from critic.serve.registry import Registry
+from critic.serve.registry import Registry, model_key
 from critic.serve.workbench.render import PAGE_HEADERS, render
 from critic.serve.workbench.security import read_form, wants_html
 from critic.serve.workbench.state import Workbench, get_workbench
@@ -50,6 +50,11 @@ __all__ = ["router", "NAV", "examples"]
 router = APIRouter()
 NAV = ("/deployments", "Deployments")
 CHECKPOINTS = ("best", "last")
+RUNTIME_HINTS = (  # critic.deploy.RUNTIMES, as the form explains them
+    ("torch", "PyTorch: explanations at no extra memory"),
+    ("onnx", "ONNX Runtime on an export made now: the same answers within 1e-4, less memory"),
+    ("onnx-int8", "transformer models only: weights in int8, faster, answers a little apart"),
+)
 RESERVED = {"new"}  # /deployments/new is the form: a deployment of that name would hide behind it
 SAMPLE = "A fun brain candy movie"  # the examples' text (seed 000's first review)
 
@@ -147,6 +152,7 @@ def _new_form(
         experiments=[(e, _best_val_accuracy(e)) for e in experiments],
         values={**values, "experiment": wanted if wanted in names else ""},
         checkpoints=CHECKPOINTS,
+        runtimes=RUNTIME_HINTS,
         error=_message(error) if error else None,
         note=note,
     )
@@ -185,6 +191,7 @@ async def create(request: Request, workbench: Workbench = Depends(get_workbench)
         "checkpoint": form.get("checkpoint", "best").strip()[:200],
         "name": form.get("name", "").strip()[:200],  # validate_name refuses what is too long
         "disabled": form.get("disabled") == "1",  # a checkbox: absent when not ticked
+        "runtime": form.get("runtime", "torch").strip()[:40],  # create_deployment checks it
     }
     try:
         if not values["experiment"]:
@@ -200,6 +207,7 @@ async def create(request: Request, workbench: Workbench = Depends(get_workbench)
             checkpoint=values["checkpoint"],
             name=values["name"] or None,
             enabled=not values["disabled"],
+            runtime=values["runtime"],
             workspace=workbench.workspace,
         )
     except (CriticError, ApiError) as exc:
@@ -293,7 +301,7 @@ def _classes(experiment: Experiment | None, checkpoint: str) -> list[str]:
 
 def _problem(registry: Registry, record: DeploymentRecord) -> str | None:
     """Why this server cannot answer for an enabled deployment (its model failed to load), if so."""
-    key = (record.experiment, record.checkpoint)
+    key = model_key(record)
     if record.enabled and key not in registry.predictors:
         return registry.broken.get(key, "its model is not loaded in this server yet")
     return None
