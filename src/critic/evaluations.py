@@ -7,6 +7,7 @@ model, plotting or training code.
     read_errors(evaluation, true=, predicted=, query=, order=, page=, size=)
                                                   its misclassified rows, filtered, sorted, one page
     read_explanations(evaluation)                 its most confident mistakes explained: row → Explanation
+    error_row(evaluation, ROW)                    one misclassified row (404-kind error when not one)
     check_evaluable(EXP, checkpoint=, subset=, dataset=)
                                                   what `evaluate` would read, or the error it would raise
     evaluable_versions(EXP)                       dataset versions with the model's classes, and the others
@@ -38,6 +39,7 @@ __all__ = [
     "load_evaluation",
     "read_errors",
     "read_explanations",
+    "error_row",
     "check_evaluable",
     "evaluable_versions",
     "same_classes",
@@ -185,6 +187,18 @@ def read_errors(
     start = (page - 1) * size
     rows = chosen.iloc[start : start + size].to_dict("records")
     return ErrorsPage(rows, len(chosen), page, size, len(frame))
+
+
+def error_row(evaluation: SavedEvaluation, row: int) -> dict:
+    """The misclassified row numbered `row` (errors.csv's columns), or EvaluationNotFound."""
+    frame = _errors_frame(evaluation.file("errors.csv"))
+    found = frame[frame["row"] == row]
+    if found.empty:
+        raise EvaluationNotFound(
+            f"row {row} is not a mistake of this evaluation ({evaluation.experiment}, "
+            f"{evaluation.checkpoint}, {evaluation.dataset} {evaluation.subset})"
+        )
+    return found.iloc[0].to_dict()
 
 
 def _errors_frame(path: Path) -> pd.DataFrame:

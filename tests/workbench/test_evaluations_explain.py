@@ -74,6 +74,43 @@ def test_the_error_browser_shades_the_explained_mistakes(home, logged_in):
     ]
 
 
+def test_the_class_picker_explains_a_mistake_for_any_class(home, logged_in):
+    first = logged_in.get(f"{PAGE}/errors").json()["rows"][0]
+    row, text = first["row"], first["text"]
+    page = logged_in.get(PAGE).text
+    picker = re.search(rf'<select class="ev-why-class" data-row="{row}".*?</select>', page, re.S)
+    options = re.findall(r'<option value="([^"]+)"( selected)?>', picker.group(0))
+    assert [c for c, _ in options] == ["negative", "neutral", "positive"]
+    assert [c for c, chosen in options if chosen] == [first["predicted_label"]]
+    scores = {}
+    for target in ("negative", "neutral", "positive"):
+        answer = logged_in.get(f"{PAGE}/why", params={"row": row, "target": target})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["row"] == row and body["target"] == target
+        assert "".join(p["text"] for p in body["pieces"]) == text  # cut at its offsets only
+        assert body["top"] and all(set(t) == {"word", "score"} for t in body["top"])
+        scores[target] = {p["text"]: p["score"] for p in body["pieces"] if p["score"] is not None}
+    assert scores["negative"] != scores["positive"]  # another class, another explanation
+    # the predicted class's explanation is the one evaluate saved
+    saved = read_explanations(load_evaluation(EXPERIMENT, "best", OWN, "test", home))[row]
+    assert scores[first["predicted_label"]] == pytest.approx({s.word: s.score for s in saved.spans})
+
+    refused = logged_in.get(f"{PAGE}/why", params={"row": row, "target": "bored"})
+    assert (
+        refused.status_code in (400, 422)
+        and "its classes are negative, neutral, positive" in (refused.json()["message"])
+    )
+    right = logged_in.get(f"{PAGE}/why", params={"row": 10**6, "target": "neutral"})
+    assert right.status_code == 404 and right.json()["message"].startswith("row 1000000 is not")
+    # a checkpoint that moved on since the evaluation explains nothing in its name
+    manifest = home.root / "experiments" / EXPERIMENT / "checkpoints" / "best" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, "epoch": data["epoch"] + 1}))
+    moved = logged_in.get(f"{PAGE}/why", params={"row": row, "target": "neutral"})
+    assert moved.status_code == 404 and "evaluate it again" in moved.json()["message"]
+
+
 def test_the_report_escapes_what_it_shades():
     from critic.explain.result import Explanation, Span
 
@@ -160,5 +197,16 @@ def test_the_explained_mistakes_in_chromium(evaluated, page):
         "s => s.map(i => getComputedStyle(i).backgroundColor)"
     )
     assert "rgb(33, 102, 172)" in swatches and "rgb(179, 88, 6)" in swatches
-    expect(first.locator(".ev-why")).to_contain_text("why " + first.get_attribute("data-pred"))
+    predicted = first.get_attribute("data-pred")
+    expect(first.locator(".ev-why")).to_contain_text("why " + predicted)
     shot(page, "evaluation-explained")
+    # the class picker: another class, explained by the checkpoint, shaded anew
+    other = next(c for c in ("negative", "neutral", "positive") if c != predicted)
+    picker = first.locator("select.ev-why-class")
+    expect(picker).to_be_visible()
+    before = shaded.inner_text()
+    picker.select_option(other)
+    expect(first.locator(".ev-why-target")).to_have_text("why " + other)
+    expect(shaded).to_have_attribute("data-explained", other)
+    expect(shaded.locator("mark.xp-word").first).to_be_visible()
+    assert shaded.inner_text() == before  # the same text, only its shading changed

@@ -15,6 +15,9 @@ The same library functions as `critic evaluate` (critic.evaluations, critic.jobs
                                               the error browser (?true ?pred ?q ?order ?page ?size),
                                               the explained mistakes' words shaded by score
     GET  /evaluations/{exp}/{checkpoint}/{dataset}/{subset}/errors   one page of errors (JSON)
+    GET  /evaluations/{exp}/{checkpoint}/{dataset}/{subset}/why?row=N&target=CLASS
+                                              one mistake explained for a class (the error
+                                              browser's class picker; JSON), by the checkpoint
     GET  /evaluations/{exp}/{checkpoint}/{dataset}/{subset}/files/{name}
                                               a picture the evaluation saved, errors.csv, metrics.json
 """
@@ -25,6 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
+import anyio
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
@@ -373,6 +377,37 @@ def metric_cards(metrics: dict) -> list[tuple[str, str, str]]:
         cards.append(("ROC AUC", f"{metrics['roc_auc']:.3f}", "ranking of the second class"))
         cards.append(("Average precision", f"{metrics['average_precision']:.3f}", "area under PR"))
     return cards
+
+
+# explanations computed for the class picker, at once in this process: each takes the cores
+# for a while (Integrated Gradients: tens of model passes), and the pages must stay responsive
+_EXPLAINING = anyio.CapacityLimiter(1)
+
+
+@router.get(_KEY + "/why", summary="One mistake explained for a class (JSON): the class picker")
+async def evaluation_why(
+    row: int = Query(
+        ..., ge=0, le=2**31, description="the mistake's row, as errors.csv numbers it"
+    ),
+    target: str = Query(..., min_length=1, max_length=200, description="the class to explain"),
+    ev=Depends(the_evaluation),
+    workbench: Workbench = Depends(get_workbench),
+) -> JSONResponse:
+    from critic.evaluate import explain_mistake
+
+    text, explanation = await anyio.to_thread.run_sync(
+        explain_mistake, ev, row, target, workbench.workspace, limiter=_EXPLAINING
+    )
+    shown = why(text, explanation)
+    return JSONResponse(
+        {
+            "row": row,
+            "target": shown["target"],
+            "method": shown["method"],
+            "pieces": [asdict(p) for p in shown["pieces"]],
+            "top": [{"word": s.word, "score": s.score} for s in shown["top"]],
+        }
+    )
 
 
 @router.get(_KEY + "/errors", summary="One page of an evaluation's errors (JSON)")

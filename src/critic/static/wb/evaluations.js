@@ -96,6 +96,7 @@
         if (now && next) now.replaceWith(document.importNode(next, true));
       });
       if (push) history.pushState({ errors: true }, "", url);
+      document.querySelectorAll(".ev-why-pick").forEach((label) => { label.hidden = false; });
       const section = document.getElementById("errors");
       section.focus({ preventScroll: true });
       section.scrollIntoView({ block: "start" });
@@ -136,6 +137,67 @@
     window.addEventListener("popstate", () => showErrors(location.href, false));
   }
 
+  // the class picker of an explained mistake: GET …/why?row=N&target=CLASS explains it again
+  // for that class; its text is shaded anew (the same classes as the page's own shading)
+  function shade(into, pieces) {
+    into.textContent = "";
+    pieces.forEach((p) => {
+      let node;
+      if (!p.seen) {
+        node = document.createElement("span");
+        node.className = "xp-unseen";
+        node.textContent = p.text;
+      } else if (p.level) {
+        node = document.createElement("mark");
+        node.className = "xp-word xp-" + (p.level > 0 ? "p" : "n") + Math.abs(p.level);
+        node.title = (p.score >= 0 ? "+" : "") + p.score.toFixed(4);
+        node.textContent = p.text;
+      } else {
+        node = document.createTextNode(p.text);
+      }
+      into.appendChild(node);
+    });
+  }
+
+  function showTop(into, top) {
+    into.textContent = "";
+    top.forEach((s, i) => {
+      const span = document.createElement("span");
+      span.className = s.score > 0 ? "xp-for" : "xp-against";
+      span.textContent = s.word + " " + (s.score >= 0 ? "+" : "") + s.score.toFixed(2);
+      into.appendChild(span);
+      if (i < top.length - 1) into.appendChild(document.createTextNode(", "));
+    });
+  }
+
+  async function explainFor(select) {
+    const row = select.closest("tr"), why = select.closest(".ev-why");
+    const target = why.querySelector(".ev-why-target");
+    select.disabled = true;
+    target.textContent = "explaining " + select.value + "…";
+    try {
+      const url = location.pathname + "/why?" + new URLSearchParams({ row: select.dataset.row, target: select.value });
+      const answer = await critic.api("GET", url);
+      row.querySelectorAll("[data-explained]").forEach((el) => {
+        shade(el, answer.pieces);
+        el.dataset.explained = answer.target;
+      });
+      target.textContent = "why " + answer.target;
+      showTop(why.querySelector(".ev-why-top"), answer.top);
+    } catch (failure) {
+      target.textContent = "could not explain " + select.value + ": " + failure.message;
+    } finally {
+      select.disabled = false;
+    }
+  }
+
+  function wireClassPicker() {
+    document.querySelectorAll(".ev-why-pick").forEach((label) => { label.hidden = false; });
+    document.addEventListener("change", (event) => {
+      if (event.target.matches("select.ev-why-class")) explainFor(event.target);
+    });
+  }
+
   function focusErrors() {
     if (window.location.hash !== "#errors") return;
     const section = document.getElementById("errors");
@@ -147,5 +209,6 @@
     watchJobs();
     focusErrors();
     wireErrorBrowser();
+    wireClassPicker();
   });
 })();
