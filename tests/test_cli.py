@@ -85,7 +85,7 @@ def test_quickstart_with_a_local_tarball(workspace, monkeypatch, capsys, aclimdb
         and "share of texts that fit" in out
         and "label_balance.png" in out
     )
-    assert "linear.v1 on imdb@1" in out and "checkpoint best" in out
+    assert "linear.v2 on imdb@1" in out and "checkpoint best" in out
     assert "on validation: accuracy" in out and "on test: accuracy" in out and "report.html" in out
     assert "shown once" in out and "curl -X POST -F" in out and "critic serve" in out
 

@@ -86,7 +86,7 @@ def test_experiments_list_and_show_give_only_the_settings_a_model_uses(
         == 0
     )
     code, out, _ = run(monkeypatch, capsys, "experiments", "list")
-    assert code == 0 and "n-grams 1-3" in out and "C 0.3, 1" in out
+    assert code == 0 and "n-grams 1-3" in out and "min_df 1, 2" in out and "C auto" in out
     assert "adam" not in out and "batch" not in out
     code, out, _ = run(monkeypatch, capsys, "experiments", "show", "lin")
     assert (

@@ -194,7 +194,7 @@ def test_settings_reach_the_train_encoder_and_model_tables():
     linear = apply_settings(
         build_config("tiny@1", preset="linear"), {"model.C": 0.5, "model.ngram_max": 2}
     )
-    assert linear.model.C == (0.5,) and linear.model.ngram_max == 2 and linear.preset == "linear.v1"
+    assert linear.model.C == (0.5,) and linear.model.ngram_max == 2 and linear.preset == "linear.v2"
 
 
 def test_a_space_is_written_back_as_it_reads_and_every_preset_has_an_example():

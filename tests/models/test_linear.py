@@ -4,7 +4,7 @@ import pytest
 from critic.errors import SettingsError
 from critic.experiments.configure import build_config
 from critic.experiments.run import train_experiment
-from critic.models.linear import LinearSettings, NBLinear
+from critic.models.linear import LADDER, LinearSettings, NBLinear
 from critic.predictor import Predictor
 from tests.conftest import sentiment_rows
 
@@ -31,7 +31,59 @@ def test_a_word_that_always_means_positive_decides():
         and probs[1, 0] > 0.65
     )
     assert abs(probs[2, 0] - 0.5) < abs(probs[0, 0] - 0.5)  # no cue word: less sure than with one
-    assert model.C_ in (0.1, 0.3, 1.0)
+    _chosen_inside_what_was_tried(model)
+
+
+def _chosen_inside_what_was_tried(model: NBLinear) -> None:
+    """C = "auto": both ladder neighbours of the chosen C were fitted, for the chosen min_df."""
+    tried = {t.C for t in model.trials_ if t.min_df == model.min_df_}
+    i = LADDER.index(model.C_)
+    assert {LADDER[i - 1], LADDER[i + 1]} <= tried
+
+
+def _restricted(texts, min_df):
+    from critic.text.ngrams import NgramSettings, NgramVectorizer
+
+    counted = NgramVectorizer(NgramSettings(1, 3, min_df=1))
+    return counted.restricted(min_df, counted.fit_transform(texts))[0]
+
+
+@pytest.mark.parametrize("peak", [0.003, 0.03, 0.3, 1.0, 30.0])
+def test_auto_C_walks_the_ladder_to_a_peak_and_past_it(peak):
+    """Validation accuracy peaking at `peak`: the search starts at (0.3, 1), walks toward the
+    peak, and stops once both of its neighbours were tried; nothing far beyond is fitted."""
+    from critic.models.linear import Trial
+
+    model = NBLinear(LinearSettings())
+    fitted = []
+
+    def trial(min_df, C):
+        fitted.append(C)
+        found = Trial(min_df, C, 0.9 - 0.01 * abs(np.log10(C / peak)), 0.3, np.zeros(1), 0)
+        model.trials_.append(found)
+        return found
+
+    best = model._search_C(2, (0.3, 1.0), trial, auto=True)
+    i = LADDER.index(peak)
+    assert best.C == peak and fitted[:2] == [0.3, 1.0]
+    assert {LADDER[i - 1], LADDER[i + 1]} <= set(fitted)
+    assert max(fitted) <= max(1.0, LADDER[i + 1]) and min(fitted) >= min(0.3, LADDER[i - 1])
+
+
+def test_min_df_is_chosen_on_validation_and_kept_with_the_model(tmp_path):
+    model, texts, y = _fit(sentiment_rows(120), ["negative", "positive"])
+    assert {t.min_df for t in model.trials_} == {1, 2} and model.min_df_ in (1, 2)
+    for min_df in (1, 2):  # each candidate's columns are those of a fit with that min_df alone
+        alone = NBLinear(LinearSettings(min_df=min_df, C=model.C_)).fit(texts[:-20], y[:-20], 2)
+        assert alone.min_df_ == min_df and alone.trials_ == []  # no validation: no search
+        assert sorted(alone.vectorizer_.feature_names()) == sorted(
+            _restricted(texts[:-20], min_df).feature_names()
+        )
+    assert model.vectorizer_.settings.min_df == model.min_df_
+    model.save(tmp_path / "m")
+    again = NBLinear.load(tmp_path / "m")
+    assert (again.min_df_, again.C_) == (model.min_df_, model.C_)
+    np.testing.assert_array_equal(again.predict_proba(texts), model.predict_proba(texts))
 
 
 def test_three_classes_three_probabilities():

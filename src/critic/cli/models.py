@@ -119,5 +119,14 @@ def _encoder_text(p) -> str:
 def _train_text(p) -> str:
     t = p.train
     if p.encoder is None:
-        return f"liblinear; validation picks C from {', '.join(f'{c:g}' for c in p.model.C)}"
+        m = p.model
+        if m.C == "auto":
+            return (
+                f"liblinear; validation picks min_df ({_listed(m.min_dfs)}), then C on a log ladder"
+            )
+        return f"liblinear; validation picks min_df ({_listed(m.min_dfs)}), C ({_listed(m.C)})"
     return f"{t.optimizer} lr {t.learning_rate:g}, batch {t.batch_size}, {t.epochs} epochs"
+
+
+def _listed(values) -> str:
+    return ", ".join(f"{v:g}" for v in values)

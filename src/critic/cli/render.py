@@ -162,10 +162,15 @@ def settings_cell(config: dict) -> str:
     model is fitted in one pass (no optimizer, batches or torch seed), so its n-gram range and C grid."""
     if _is_linear(config):
         m = config["model"]
-        grid = m["C"] if isinstance(m["C"], (list, tuple)) else [m["C"]]
-        return f"n-grams {m['ngram_min']}-{m['ngram_max']}\nC {', '.join(f'{c:g}' for c in grid)}"
+        return f"n-grams {m['ngram_min']}-{m['ngram_max']}\nmin_df {_choices(m.get('min_df', 2))}\nC {_choices(m['C'])}"
     t = config["train"]
     return f"{t['optimizer']} {t['learning_rate']:g}\nbatch {t['batch_size']}\nseed {t['seed']}"
+
+
+def _choices(value) -> str:
+    """A setting that may be one value, several (validation picks one) or "auto"."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return ", ".join(v if isinstance(v, str) else f"{v:g}" for v in values)
 
 
 def experiments_table(experiments) -> Table:

@@ -362,7 +362,15 @@ def _run_linear(catalog, name, folder, config, version, log, resume) -> None:
         1, train_loss, train_acc, val_loss, val_acc, seconds, len(train_rows) / seconds
     )
     history = [result.as_dict()]
-    manifest = _manifest(name, result, config, version) | {"C": model.C_}
+    manifest = _manifest(name, result, config, version) | {
+        "C": model.C_,
+        "min_df": model.min_df_,
+        # what validation chose from: every fit, in order
+        "trials": [
+            {"min_df": t.min_df, "C": t.C, "val_accuracy": t.accuracy, "val_loss": t.loss}
+            for t in model.trials_
+        ],
+    }
     for which in ("last", "best"):
         save_linear_checkpoint(folder / "checkpoints" / which, model, classes, manifest)
     _sync_metrics(catalog, name, folder, history, config.train.checkpoint_metric)

@@ -7,9 +7,17 @@ texts → `critic.text.ngrams` (the word encoder's tokenization; word 1- to 3-gr
 interpolated as in the paper, w' = (1 − β) · mean|w| + β · w → scores; two classes: one model and
 a sigmoid; more: one model per class and a softmax over their scores.
 
-Fitted on the train subset; the validation subset picks C from a small grid (one fit per C, in
-turn: liblinear draws its coordinate order from one random generator for the whole process, so
-fits in parallel threads interleave their draws and differ from run to run, by ~1e-6 in a weight).
+Fitted on the train subset; the validation subset chooses the settings (one fit at a time:
+liblinear draws its coordinate order from one random generator for the whole process, so fits in
+parallel threads interleave their draws and differ from run to run, by ~1e-6 in a weight):
+- `min_df` from its candidates (default 1 or 2: short texts keep their rare n-grams), each fitted
+  at one C; the n-grams are counted once, at the smallest, and each candidate keeps its columns;
+- then C: with `C = "auto"` (the default) on a log ladder (… 0.1, 0.3, 1, 3 …) from 0.3 and 1,
+  stepping outward until both neighbours of the best were tried, so the value chosen is never at
+  the edge of what was tried (IMDB's reviews want 0.3-1, one-sentence texts 0.1 or less); a tuple
+  of Cs is tried as given.
+Best: validation accuracy; ties to the lower validation loss, then to C nearer 1 (`best_trial`). Without a validation subset: the
+largest min_df and C = 1 (or the middle of a given grid).
 Saved as safetensors (ratios, weights, biases, n-gram codes) + the word list in JSON. No pickle.
 
 Defaults measured on IMDB (train 20,000 / validation 5,000 / test 25,000; bench/linear.py):
@@ -21,7 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +49,12 @@ LINEAR_FORMAT = "critic.linear/2"  # 2: n-gram codes in safetensors, word list i
 class LinearSettings:
     ngram_min: int = 1
     ngram_max: int = 3  # 2: uni- and bigrams (NBSVM-bi); 3 adds trigrams
-    min_df: int = 2  # keep n-grams seen in at least this many train texts
+    # keep n-grams seen in at least this many train texts (several: validation picks one)
+    min_df: int | tuple[int, ...] = (1, 2)
     max_features: int | None = None  # keep only the most frequent n-grams; None = all
     counts: str = "binary"  # "binary" (the paper) or "sublinear" (1 + log tf)
-    C: tuple[float, ...] | float = (
-        0.3,
-        1.0,
-    )  # inverse L2 strength (one or several: validation picks one)
+    # inverse L2 strength: "auto" (a log ladder searched on validation), one, or several to try
+    C: tuple[float, ...] | float | str = "auto"
     alpha: float = 1.0  # NB smoothing
     beta: float = (
         1.0  # interpolation toward the mean weight; the paper's 0.25 suits its SVM, not LR
@@ -61,17 +68,23 @@ class LinearSettings:
             raise SettingsError(
                 f"n-gram range must satisfy 1 ≤ min ≤ max ≤ {MAX_ORDER}, got ({self.ngram_min}, {self.ngram_max})"
             )
-        if self.min_df < 1 or (self.max_features is not None and self.max_features < 1):
+        min_dfs = self.min_df if isinstance(self.min_df, (list, tuple)) else (self.min_df,)
+        object.__setattr__(self, "min_df", _one_or_tuple(int(m) for m in min_dfs))
+        if (
+            not min_dfs
+            or min(min_dfs) < 1
+            or (self.max_features is not None and self.max_features < 1)
+        ):
             raise SettingsError("min_df and max_features must be at least 1")
         if self.counts not in ("binary", "sublinear"):
             raise SettingsError(f"counts must be 'binary' or 'sublinear', got {self.counts!r}")
-        object.__setattr__(
-            self,
-            "C",
-            tuple(float(c) for c in (self.C if isinstance(self.C, (list, tuple)) else [self.C])),
-        )
-        if not self.C or min(self.C) <= 0:
-            raise SettingsError(f"C must be one or more positive numbers, got {self.C}")
+        if self.C != "auto":
+            if isinstance(self.C, str):
+                raise SettingsError(f"C must be 'auto' or positive numbers, got {self.C!r}")
+            Cs = self.C if isinstance(self.C, (list, tuple)) else [self.C]
+            object.__setattr__(self, "C", tuple(float(c) for c in Cs))
+            if not self.C or min(self.C) <= 0:
+                raise SettingsError(f"C must be 'auto' or positive numbers, got {self.C}")
         if self.alpha <= 0 or not 0 <= self.beta <= 1:
             raise SettingsError("alpha must be > 0 and beta in [0, 1]")
         if self.class_weight not in ("none", "balanced"):
@@ -82,6 +95,49 @@ class LinearSettings:
     @classmethod
     def from_dict(cls, data: dict) -> LinearSettings:
         return from_dict(cls, data, "linear setting")
+
+    @property
+    def min_dfs(self) -> tuple[int, ...]:
+        """The min_df candidates, smallest first."""
+        return tuple(sorted(self.min_df if isinstance(self.min_df, tuple) else (self.min_df,)))
+
+
+def _one_or_tuple(values) -> int | tuple[int, ...]:
+    values = tuple(dict.fromkeys(values))
+    return values[0] if len(values) == 1 else values
+
+
+# C = "auto": the values tried, from START outward (each about √10 from the next)
+LADDER = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+START = (0.3, 1.0)
+UNVALIDATED_C = 1.0  # C = "auto" without a validation subset
+
+
+@dataclass
+class Trial:
+    """One fit on validation: its settings, scores and weights."""
+
+    min_df: int
+    C: float
+    accuracy: float
+    loss: float
+    weights: np.ndarray  # (K, F)
+    biases: np.ndarray  # (K,)
+
+
+LOSS_TIE = 0.005  # validation losses (nats) this close count as equal
+
+
+def best_trial(trials: Sequence[Trial]) -> Trial:
+    """The highest validation accuracy; among those, the losses within LOSS_TIE of the lowest
+    count as equal, and the C nearest 1 wins, then the larger min_df (the smaller model). On
+    separable data every C scores 100 % and the loss keeps falling as C grows: the tie stops the
+    climb instead of running to the end of the ladder."""
+    top = max(t.accuracy for t in trials)
+    tied = [t for t in trials if t.accuracy == top]
+    lowest = min(t.loss for t in tied)
+    near = [t for t in tied if t.loss <= lowest + LOSS_TIE]
+    return min(near, key=lambda t: (abs(np.log(t.C)), -t.min_df))
 
 
 Log = Callable[[dict], None]
@@ -97,7 +153,9 @@ class NBLinear:
         self.weights_: np.ndarray | None = None  # (K, F) float32, interpolated
         self.biases_: np.ndarray | None = None  # (K,) float32
         self.n_classes_: int = 0
-        self.C_: float | None = None
+        self.C_: float | None = None  # chosen on validation
+        self.min_df_: int | None = None  # chosen on validation
+        self.trials_: list[Trial] = []  # the fits on validation, in order
         self.fit_probabilities_: dict[
             str, np.ndarray
         ] = {}  # "train" / "validation" → (N, n_classes), from fit
@@ -105,7 +163,8 @@ class NBLinear:
 
     def ngram_settings(self) -> NgramSettings:
         s = self.settings
-        return NgramSettings(s.ngram_min, s.ngram_max, s.min_df, s.max_features, s.counts)
+        min_df = self.min_df_ or s.min_dfs[-1]
+        return NgramSettings(s.ngram_min, s.ngram_max, min_df, s.max_features, s.counts)
 
     # -- fitting --------------------------------------------------------------------------------
 
@@ -120,51 +179,102 @@ class NBLinear:
         log: Log = lambda event: None,
     ) -> NBLinear:
         s = self.settings
-        log(
-            {
-                "event": "phase",
-                "phase": f"tokenize and count {s.ngram_min}-{s.ngram_max}-grams in {len(texts):,} train texts",
-            }
-        )
-        self.vectorizer_ = NgramVectorizer(self.ngram_settings())
-        X = self.vectorizer_.fit_transform(texts)  # (N, F) sparse
+        smallest = s.min_dfs[0]
+        say = lambda text: log({"event": "phase", "phase": text})  # noqa: E731
+        say(f"tokenize and count {s.ngram_min}-{s.ngram_max}-grams in {len(texts):,} train texts")
+        counted = NgramVectorizer(replace(self.ngram_settings(), min_df=smallest))
+        X_all = counted.fit_transform(texts)  # (N, F) sparse, at the smallest min_df
         self.n_classes_ = n_classes
-        log(
-            {
-                "event": "phase",
-                "phase": f"{X.shape[1]:,} n-grams in ≥ {s.min_df} texts; naive-Bayes ratios for {n_classes} classes",
-            }
-        )
         targets = self._targets(labels)
-        self.ratios_ = np.stack([self._ratio(X, t) for t in targets]).astype(np.float32)
-        X_val = self.vectorizer_.transform(val_texts) if len(val_texts) else None
-        grid = s.C if X_val is not None else s.C[len(s.C) // 2 : len(s.C) // 2 + 1]
-        log(
-            {
-                "event": "phase",
-                "phase": f"fit logistic regression, C in {', '.join(f'{c:g}' for c in grid)}",
-            }
-        )
-        fits = self._fit_grid(X, targets, grid)
-        scored = []
-        for C, (weights, biases) in zip(grid, fits):
+        X_val_all = counted.transform(val_texts) if len(val_texts) else None
+        options = {m: counted.restricted(m, X_all) for m in s.min_dfs}
+        if X_val_all is None:
+            min_df = s.min_dfs[-1]
+            grid = (UNVALIDATED_C,) if s.C == "auto" else s.C[len(s.C) // 2 : len(s.C) // 2 + 1]
+        self.trials_: list[Trial] = []
+        views: dict[int, tuple] = {}  # min_df → (X, X_val, ratios)
+
+        def view(m: int):
+            if m not in views:
+                vectorizer, keep = options[m]
+                X = X_all[:, keep] if m != smallest else X_all
+                X_val = None if X_val_all is None else X_val_all[:, keep]
+                ratios = np.stack([self._ratio(X, t) for t in targets]).astype(np.float32)
+                say(
+                    f"min_df {m}: {X.shape[1]:,} n-grams; naive-Bayes ratios for {n_classes} classes"
+                )
+                views[m] = (X, X_val, ratios)
+            return views[m]
+
+        def trial(m: int, C: float) -> Trial:
+            X, X_val, ratios = view(m)
+            self.ratios_ = ratios
+            weights, biases = self._fit_one_C(X, targets, C)
             self._set_weights(weights, biases)
-            accuracy = (
-                float((self._scores(X_val).argmax(1) == val_labels).mean())
-                if X_val is not None
-                else float("nan")
+            probs = self._probabilities(X_val)
+            picked = probs[np.arange(len(val_labels)), val_labels]
+            found = Trial(
+                m,
+                C,
+                float((probs.argmax(1) == val_labels).mean()),
+                float(-np.log(np.clip(picked, 1e-12, None)).mean()),
+                weights,
+                biases,
             )
-            scored.append(
-                (accuracy, -abs(np.log(C)), C, weights, biases)
-            )  # ties: the C closest to 1
-            if X_val is not None:
-                log({"event": "phase", "phase": f"  C = {C:g}: validation accuracy {accuracy:.4f}"})
-        _, _, self.C_, weights, biases = max(scored, key=lambda row: row[:3])
+            say(
+                f"  min_df {m}, C = {C:g}: validation accuracy {found.accuracy:.4f}, "
+                f"loss {found.loss:.4f}"
+            )
+            self.trials_.append(found)
+            return found
+
+        if X_val_all is not None:
+            grid = START if s.C == "auto" else s.C
+            if len(s.min_dfs) > 1:  # the n-grams first, at one C, then C for the chosen ones
+                probe = grid[0] if s.C == "auto" else grid[len(grid) // 2]
+                min_df = best_trial([trial(m, probe) for m in s.min_dfs]).min_df
+            else:
+                min_df = smallest
+            best = self._search_C(min_df, grid, trial, auto=s.C == "auto")
+            self.min_df_, self.C_ = best.min_df, best.C
+            weights, biases = best.weights, best.biases
+        else:
+            self.min_df_, self.C_ = min_df, grid[0]
+            say(f"fit logistic regression, min_df {min_df}, C = {grid[0]:g} (no validation subset)")
+            X, _, self.ratios_ = view(min_df)
+            weights, biases = self._fit_one_C(X, targets, grid[0])
+        X, X_val, self.ratios_ = view(self.min_df_)
+        self.vectorizer_ = options[self.min_df_][0]
         self._set_weights(weights, biases)
         self.fit_probabilities_ = {"train": self._probabilities(X)}
         if X_val is not None:
             self.fit_probabilities_["validation"] = self._probabilities(X_val)
         return self
+
+    def _search_C(self, min_df: int, grid: Sequence[float], trial, auto: bool) -> Trial:
+        """The best trial for `min_df` over C: the given grid; with `auto`, from it along LADDER
+        until both neighbours of the best were tried (or the ladder ends)."""
+        tried = {t.C: t for t in self.trials_ if t.min_df == min_df}
+        for C in grid:
+            if C not in tried:
+                tried[C] = trial(min_df, C)
+        while auto:
+            i = LADDER.index(best_trial(list(tried.values())).C)
+            step = [LADDER[j] for j in (i - 1, i + 1) if 0 <= j < len(LADDER)]
+            todo = [C for C in step if C not in tried]
+            if not todo:
+                break
+            for C in todo:
+                tried[C] = trial(min_df, C)
+        return best_trial(list(tried.values()))
+
+    def _fit_one_C(
+        self, X: sp.csr_matrix, targets: list[np.ndarray], C: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(weights (K, F), biases (K,)) for one C, one scored class after the other (see the
+        module's docstring: the same seed gives the same weights)."""
+        fits = [self._fit_one(X.multiply(r).tocsr(), t, C) for r, t in zip(self.ratios_, targets)]
+        return np.stack([w for w, _ in fits]), np.array([b for _, b in fits])
 
     def _targets(self, labels: np.ndarray) -> list[np.ndarray]:
         """0/1 targets per scored class: class 1 for two classes, each class for more."""
@@ -182,17 +292,6 @@ class NBLinear:
         p = alpha + np.asarray(X[target == 1].sum(0)).ravel()
         q = alpha + np.asarray(X[target == 0].sum(0)).ravel()
         return np.log((p / p.sum()) / (q / q.sum()))
-
-    def _fit_grid(
-        self, X: sp.csr_matrix, targets: list[np.ndarray], grid: Sequence[float]
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(weights (K, F), biases (K,)) per C, fitted one after the other: the same seed gives
-        the same weights (see the module's docstring)."""
-        scaled = [X.multiply(r).tocsr() for r in self.ratios_]
-        jobs = [(C, k) for C in grid for k in range(len(targets))]
-        results = [self._fit_one(scaled[k], targets[k], C) for C, k in jobs]
-        per_C = [results[i * len(targets) : (i + 1) * len(targets)] for i in range(len(grid))]
-        return [(np.stack([w for w, _ in fits]), np.array([b for _, b in fits])) for fits in per_C]
 
     def _fit_one(self, X: sp.csr_matrix, target: np.ndarray, C: float) -> tuple[np.ndarray, float]:
         from sklearn.linear_model import (
@@ -263,6 +362,7 @@ class NBLinear:
                     "kind": "linear",
                     "n_classes": self.n_classes_,
                     "C": self.C_,
+                    "min_df": self.min_df_,
                     "n_features": self.vectorizer_.n_features,
                     "settings": asdict(self.settings),
                 },
@@ -282,6 +382,7 @@ class NBLinear:
         tensors = load_file(str(folder / "model.safetensors"))
         model.ratios_ = tensors["ratios"]
         model.n_classes_, model.C_ = meta["n_classes"], meta["C"]
+        model.min_df_ = meta.get("min_df")  # absent before min_df was chosen: the one setting
         model.vectorizer_ = NgramVectorizer.from_state(
             model.ngram_settings(), json.loads((folder / "vocabulary.json").read_text()), tensors
         )

@@ -15,7 +15,7 @@ Saved as the word list (JSON) and one int64 code table per order (safetensors)."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -107,6 +107,19 @@ class NgramVectorizer:
         self.tables_ = [
             np.sort(self.tables_[n][position[top][order[top] == n]]) for n in range(len(df))
         ]
+
+    def restricted(self, min_df: int, X: sp.csr_matrix) -> tuple[NgramVectorizer, np.ndarray]:
+        """(a copy counting only the n-grams in at least `min_df` of the train texts `X` was
+        fitted on, the (F,) mask of this vectorizer's columns it keeps). The same features as a fit
+        with that min_df: an n-gram is in no more texts than its rarest word. The word list stays
+        (the codes are built on its length), so its rarer words simply have no column."""
+        df = X.getnnz(axis=0)  # texts per column: X holds one entry per (text, n-gram)
+        keep = df >= min_df
+        copy = NgramVectorizer(replace(self.settings, min_df=min_df))
+        copy.words_, copy._index = self.words_, self._index
+        bounds = np.cumsum([0, *(len(t) for t in self.tables_)])
+        copy.tables_ = [t[keep[a:b]] for t, a, b in zip(self.tables_, bounds[:-1], bounds[1:])]
+        return copy, keep
 
     # -- counting -------------------------------------------------------------------------------
 
