@@ -16,7 +16,8 @@ parallel threads interleave their draws and differ from run to run, by ~1e-6 in 
   stepping outward until both neighbours of the best were tried, so the value chosen is never at
   the edge of what was tried (IMDB's reviews want 0.3-1, one-sentence texts 0.1 or less); a tuple
   of Cs is tried as given.
-Best: validation accuracy; ties to the lower validation loss, then to C nearer 1 (`best_trial`). Without a validation subset: the
+Best: validation accuracy; ties to the lower validation loss, then to C nearer 1
+(`best_trial`). Without a validation subset: the
 largest min_df and C = 1 (or the middle of a given grid).
 Saved as safetensors (ratios, weights, biases, n-gram codes) + the word list in JSON. No pickle.
 
