@@ -57,11 +57,27 @@ class DatasetVersion:
 
     def frame(self, columns: list[str] | None = None) -> pd.DataFrame:
         """The rows: text, label, subset, source_subset, origin (+ rating for aclImdb)."""
-        return pd.read_parquet(self.path / DATA_FILE, columns=columns)
+        return _read(self.path / DATA_FILE, columns=columns)
 
     def subset(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-        frame = self.frame(columns and sorted({*columns, "subset"}))
-        return frame[frame["subset"] == name].reset_index(drop=True)
+        """The rows of one subset, in stored order. Filtered while reading (pyarrow), so the other
+        subsets' texts never become Python strings: a third of the memory for IMDB's train."""
+        frame = _read(
+            self.path / DATA_FILE,
+            columns=columns and sorted({*columns, "subset"}),
+            filters=[("subset", "==", name)],
+        )
+        return frame.reset_index(drop=True)
+
+
+def _read(path: Path, **options) -> pd.DataFrame:
+    """A parquet file as a frame; then Arrow's allocator gives back what reading it took
+    (mimalloc keeps freed pages otherwise: ~200 MB of RSS held after reading IMDB's reviews)."""
+    import pyarrow as pa
+
+    frame = pd.read_parquet(path, **options)
+    pa.default_memory_pool().release_unused()
+    return frame
 
 
 @dataclass(frozen=True)

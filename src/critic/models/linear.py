@@ -189,6 +189,7 @@ class NBLinear:
         targets = self._targets(labels)
         X_val_all = counted.transform(val_texts) if len(val_texts) else None
         options = {m: counted.restricted(m, X_all) for m in s.min_dfs}
+        del counted  # each option shares its word list and keeps its own n-gram tables
         if X_val_all is None:
             min_df = s.min_dfs[-1]
             grid = (UNVALIDATED_C,) if s.C == "auto" else s.C[len(s.C) // 2 : len(s.C) // 2 + 1]
@@ -199,7 +200,7 @@ class NBLinear:
             if m not in views:
                 vectorizer, keep = options[m]
                 X = X_all[:, keep] if m != smallest else X_all
-                X_val = None if X_val_all is None else X_val_all[:, keep]
+                X_val = X_val_all if X_val_all is None or m == smallest else X_val_all[:, keep]
                 ratios = np.stack([self._ratio(X, t) for t in targets]).astype(np.float32)
                 say(
                     f"min_df {m}: {X.shape[1]:,} n-grams; naive-Bayes ratios for {n_classes} classes"
@@ -234,6 +235,10 @@ class NBLinear:
             if len(s.min_dfs) > 1:  # the n-grams first, at one C, then C for the chosen ones
                 probe = grid[0] if s.C == "auto" else grid[len(grid) // 2]
                 min_df = best_trial([trial(m, probe) for m in s.min_dfs]).min_df
+                for m in [m for m in views if m != min_df]:
+                    del views[m]  # the other candidates' matrices: not needed any more
+                if min_df != smallest:
+                    del X_all  # the chosen candidate's view holds its own columns
             else:
                 min_df = smallest
             best = self._search_C(min_df, grid, trial, auto=s.C == "auto")
@@ -274,7 +279,7 @@ class NBLinear:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(weights (K, F), biases (K,)) for one C, one scored class after the other (see the
         module's docstring: the same seed gives the same weights)."""
-        fits = [self._fit_one(X.multiply(r).tocsr(), t, C) for r, t in zip(self.ratios_, targets)]
+        fits = [self._fit_one(_scaled(X, r), t, C) for r, t in zip(self.ratios_, targets)]
         return np.stack([w for w, _ in fits]), np.array([b for _, b in fits])
 
     def _targets(self, labels: np.ndarray) -> list[np.ndarray]:
@@ -389,3 +394,11 @@ class NBLinear:
         )
         model._set_weights(tensors["weights"], tensors["biases"])
         return model
+
+
+def _scaled(X: sp.csr_matrix, ratios: np.ndarray) -> sp.csr_matrix:
+    """X ∘ r as one float64 copy of X (the dtype liblinear takes: scikit-learn would copy a
+    float32 matrix again, and `X.multiply(r)` makes intermediates as large)."""
+    out = X.astype(np.float64)
+    out.data *= ratios.astype(np.float64)[out.indices]
+    return out

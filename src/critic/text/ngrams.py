@@ -59,46 +59,63 @@ class NgramVectorizer:
     # -- fitting --------------------------------------------------------------------------------
 
     def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Fit the n-grams on `texts`; → (N, F) their counts. Lean on memory: the texts' words
+        exist as Python strings one chunk at a time (then as int ids), and each order's counts
+        go straight into a CSC block (its pairs come sorted by column, then row)."""
         s = self.settings
-        tokens = [words(t) for t in texts]
-        ids, doc = self._fit_words(tokens)
-        self.tables_, df, entries = [], [], []
+        raw, doc, distinct = _word_ids(texts)
+        ids = self._keep_words(raw, doc, distinct, len(texts))
+        del raw
+        self.tables_, df, blocks = [], [], []
         for n in range(1, s.ngram_max + 1):
             if n < s.ngram_min:
                 self.tables_.append(np.zeros(0, np.int64))
                 df.append(np.zeros(0, np.int64))
                 continue
-            table, feature, rows, count = _distinct_pairs(*self._codes(ids, doc, n), len(tokens))
+            table, feature, rows, count = _distinct_pairs(*self._codes(ids, doc, n), len(texts))
             counts = np.bincount(feature, minlength=len(table))  # texts per n-gram
             keep = counts >= s.min_df
             self.tables_.append(table[keep])
             df.append(counts[keep])
-            column = np.cumsum(keep) - 1 + sum(len(t) for t in self.tables_[:-1])
             chosen = keep[feature]
-            entries.append((rows[chosen], column[feature[chosen]], count[chosen]))
+            blocks.append(
+                sp.csc_matrix(
+                    (
+                        count[chosen].astype(np.float32),
+                        rows[chosen].astype(np.int32),
+                        np.r_[0, np.cumsum(counts[keep])],
+                    ),
+                    shape=(len(texts), len(self.tables_[-1])),
+                )
+            )
+            del table, feature, rows, count, chosen
         self._lookups = None
         if s.max_features is not None and self.n_features > s.max_features:
             self._keep_most_frequent(df, s.max_features)
-            return self._matrix(ids, doc, len(tokens))  # the columns changed: count again
-        rows, cols, counts = (np.concatenate(parts) for parts in zip(*entries))
-        return self._weighted(rows, cols, counts, len(tokens))
+            return self._matrix(ids, doc, len(texts))  # the columns changed: count again
+        X = sp.hstack(blocks, format="csc") if blocks else sp.csc_matrix((len(texts), 0))
+        del blocks
+        X = X.tocsr()
+        X.data = np.ones_like(X.data) if s.counts == "binary" else 1.0 + np.log(X.data)
+        return X
 
-    def _fit_words(self, tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """Keeps the words in at least min_df texts; returns the texts as ids (see `_ids`)."""
-        raw, distinct = pd.factorize(np.array([w for t in tokens for w in t], dtype=object))
-        doc = _rows(tokens)
-        table, feature, _, _ = _distinct_pairs(raw.astype(np.int64), doc, len(tokens))
+    def _keep_words(
+        self, raw: np.ndarray, doc: np.ndarray, distinct: list[str], n_rows: int
+    ) -> np.ndarray:
+        """Keeps the words in at least min_df texts (`words_`); → the texts as their ids (-1: a
+        word dropped)."""
+        table, feature, _, _ = _distinct_pairs(raw, doc, n_rows)
         kept = table[np.bincount(feature, minlength=len(table)) >= self.settings.min_df]
         if len(kept) ** self.settings.ngram_max >= 2**63:
             raise SettingsError(
                 f"{len(kept):,} distinct words are too many for {self.settings.ngram_max}-gram codes; "
                 f"raise min_df or lower ngram_max"
             )
-        self.words_ = [str(w) for w in distinct[kept]]
+        self.words_ = [distinct[i] for i in kept]
         self._index = pd.Index(self.words_, dtype=object)
         remap = np.full(len(distinct), -1, np.int64)
         remap[kept] = np.arange(len(kept))
-        return remap[raw], doc
+        return remap[raw]
 
     def _keep_most_frequent(self, df: list[np.ndarray], limit: int) -> None:
         order = np.concatenate([np.full(len(d), n) for n, d in enumerate(df)])
@@ -206,6 +223,26 @@ class NgramVectorizer:
         return vectorizer
 
 
+CHUNK = 2048  # texts whose words are Python strings at once while fitting
+
+
+def _word_ids(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(T,) every word of `texts` end to end as an id into the distinct words (in the order first
+    seen), (T,) the text each belongs to, the distinct words. Tokenized a chunk at a time, each
+    chunk factorized (pandas) and only its distinct words looked up in the growing vocabulary."""
+    vocabulary: dict[str, int] = {}
+    parts, lengths = [], np.zeros(len(texts), np.int64)
+    for start in range(0, len(texts), CHUNK):
+        tokens = [words(t) for t in texts[start : start + CHUNK]]
+        lengths[start : start + len(tokens)] = [len(t) for t in tokens]
+        codes, uniques = pd.factorize(np.array([w for t in tokens for w in t], dtype=object))
+        add = vocabulary.setdefault
+        known = np.fromiter((add(w, len(vocabulary)) for w in uniques), np.int64, len(uniques))
+        parts.append(known[codes] if len(codes) else np.zeros(0, np.int64))
+    ids = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    return ids, np.repeat(np.arange(len(texts)), lengths), list(vocabulary)
+
+
 def _rows(tokens: list[list[str]]) -> np.ndarray:
     """(T,) the text each token of `tokens`, laid end to end, belongs to."""
     lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
@@ -219,13 +256,29 @@ def _distinct_pairs(codes: np.ndarray, doc: np.ndarray, n_rows: int):
         empty = np.zeros(0, np.int64)
         return empty, empty, empty, empty
     if int(codes.max()) < (2**63 - 1) // max(n_rows, 1):
-        keys = np.sort(codes * n_rows + doc)  # one plain sort: 5× faster than a stable argsort
-        c, d = keys // n_rows, keys % n_rows
+        # one key per (code, row), sorted in place: one plain sort is 5× faster than a stable
+        # argsort, and no array beyond the keys and the codes is as long as the input
+        keys = codes * n_rows
+        keys += doc
+        keys.sort()
+        c = keys // n_rows
+        new_code, new_pair = _changes(c), _changes(keys)
+        starts = np.flatnonzero(new_pair)
+        rows = keys[starts] % n_rows
     else:
         order = np.argsort(codes, kind="stable")  # keeps each code's rows ascending
         c, d = codes[order], doc[order]
-    new_code = np.r_[True, c[1:] != c[:-1]]
-    starts = np.flatnonzero(new_code | np.r_[True, d[1:] != d[:-1]])
+        new_code = _changes(c)
+        starts = np.flatnonzero(new_code | _changes(d))
+        rows = d[starts]
     count = np.diff(np.r_[starts, len(c)])
-    feature = np.cumsum(new_code)[starts] - 1
-    return c[new_code], feature, d[starts], count
+    feature = np.cumsum(new_code[starts]) - 1  # a new code always starts a new pair
+    return c[new_code], feature, rows, count
+
+
+def _changes(values: np.ndarray) -> np.ndarray:
+    """(T,) bool: where a sorted array's value differs from the one before (the first: True)."""
+    out = np.empty(len(values), bool)
+    out[:1] = True
+    np.not_equal(values[1:], values[:-1], out=out[1:])
+    return out
