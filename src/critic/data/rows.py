@@ -43,9 +43,11 @@ class Rejects:
 
     FIELDS = ("source", "line", "reason", "content")
 
+    BATCH = 512  # rejects written to the spool at once (a write per reject: ~80 µs each)
+
     def __init__(self, items: Iterable[Reject] = (), keep: int = 1000):
         self.keep, self.by_reason, self._first, self._count = keep, Counter(), [], 0
-        self._spool = None
+        self._spool, self._pending = None, []
         self.extend(items)
 
     def append(self, reject: Reject) -> None:
@@ -56,14 +58,15 @@ class Rejects:
         self._count += 1
         if len(self._first) < self.keep:
             self._first.append(reject)
-        self._writer().writerow(
-            [
-                reject.source,
-                "" if reject.line is None else reject.line,
-                reject.reason,
-                reject.content,
-            ]
-        )
+        line = "" if reject.line is None else reject.line
+        self._pending.append((reject.source, line, reject.reason, reject.content))
+        if len(self._pending) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._writer().writerows(self._pending)
+            self._pending = []
 
     def extend(self, items: Iterable[Reject]) -> None:
         for reject in list(items) if items is self else items:
@@ -81,6 +84,7 @@ class Rejects:
         if self._count <= len(self._first):
             yield from list(self._first)
             return
+        self._flush()
         self._spool.flush()
         self._spool.seek(0)
         for source, line, reason, content in csv.reader(self._spool):
