@@ -79,7 +79,9 @@ def _small(config: ExperimentConfig) -> ExperimentConfig:
         enc = replace(enc, max_words=200)
     if enc.kind in ("words", "wordpiece"):
         enc = replace(enc, sequence_length=40)
-    return replace(config, encoder=enc, train=replace(config.train, epochs=1, batch_size=8))
+    return replace(
+        config, encoder=enc, train=replace(config.train, epochs=1, batch_size=8, min_steps=0)
+    )
 
 
 PRETRAINED = {
@@ -127,7 +129,7 @@ def test_overfits_ten_reviews(preset, workspace, tmp_path):
     path = write_csv(tmp_path / "ten.csv", sentiment_rows(10) + sentiment_rows(4, seed=9))
     import_dataset("ten", path, split=SplitSettings(validation_fraction=0.3), progress=False)
     config = _small(build_config("ten", preset=preset, train={"learning_rate": 0.01}))
-    config = replace(config, train=replace(config.train, epochs=30, batch_size=10))
+    config = replace(config, train=replace(config.train, epochs=30, batch_size=10, min_steps=0))
     experiment = train_experiment(config)
     last = experiment.record.epochs[-1]
     assert last["train_accuracy"] == 1.0

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,23 @@ def test_early_stopping_and_checkpoint_metric(tiny_dataset):
         )
     )
     assert experiment.record.epochs_done < 30
+
+
+def test_min_steps_raises_the_epochs_of_a_small_table(tiny_dataset):
+    """tiny@1 has 64 train rows: batch 32 is 2 optimizer steps an epoch, so min_steps 9 runs 5
+    epochs (and 2 epochs of 40 steps already reach it); the saved config says what ran."""
+    config = _config(tiny_dataset, batch_size=32, min_steps=9)
+    experiment = train_experiment(replace(config, train=replace(config.train, epochs=1)))
+    assert experiment.record.epochs_done == 5 and experiment.record.config["train"]["epochs"] == 5
+    saved = json.loads((experiment.path / "config.json").read_text())
+    assert saved["train"]["epochs"] == 5 and saved["train"]["min_steps"] == 9
+    events = (experiment.path / "events.jsonl").read_text()
+    assert "64 train rows: 2 optimizer steps an epoch, 5 epochs for at least 9 steps" in events
+    enough = train_experiment(_config(tiny_dataset, batch_size=1, min_steps=9))
+    assert enough.record.epochs_done == 2
+    # epochs asked for (--epochs, a [train] table) are the epochs run, unless min_steps is too
+    assert _config(tiny_dataset, epochs=1).train.min_steps == 0
+    assert build_config(tiny_dataset, preset="minilm").train.min_steps == 250
 
 
 def test_class_weights(tiny_dataset):

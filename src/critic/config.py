@@ -3,8 +3,9 @@ TOML or YAML file, unknown keys rejected, saved resolved (config.json) with ever
 
 from __future__ import annotations
 
+import math
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -61,6 +62,12 @@ class TrainSettings:
     mixed_precision: bool = (
         False  # bfloat16 autocast for the forward pass (CUDA; CPUs with AVX512-BF16 gain too)
     )
+    # padded tokens in one forward and backward pass: a batch runs in parts of at most this many
+    # (the same update); the lever on activation memory. 0: the model's own (critic.train)
+    part_tokens: int = 0
+    # at least this many optimizer steps: with few train rows the epochs are raised to reach it
+    # (`for_rows`), so a small table is not left underfit by a schedule sized for a large one
+    min_steps: int = 0
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -77,8 +84,13 @@ class TrainSettings:
             raise SettingsError(
                 f"checkpoint_metric must be one of {CHECKPOINT_METRICS}, got {self.checkpoint_metric!r}"
             )
-        if self.early_stopping < 0 or self.threads < 0:
-            raise SettingsError("early_stopping and threads must be ≥ 0")
+        if (
+            self.early_stopping < 0
+            or self.threads < 0
+            or self.part_tokens < 0
+            or self.min_steps < 0
+        ):
+            raise SettingsError("early_stopping, threads, part_tokens and min_steps must be ≥ 0")
         if not (self.device in ("auto", "cpu") or str(self.device).startswith("cuda")):
             raise SettingsError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
         if not 0 <= self.warmup < 1 or self.schedule not in SCHEDULES or self.accumulation < 1:
@@ -94,6 +106,18 @@ class TrainSettings:
             raise SettingsError(
                 f"class_weight must be 'none', 'balanced' or {{label: positive weight}}, got {cw!r}"
             )
+
+    def steps_per_epoch(self, train_rows: int) -> int:
+        batches = math.ceil(train_rows / self.batch_size)
+        return math.ceil(batches / self.accumulation)
+
+    def for_rows(self, train_rows: int) -> TrainSettings:
+        """These settings for a train subset of `train_rows`: the epochs raised, when needed, so
+        that epochs × optimizer steps per epoch reach `min_steps`."""
+        per_epoch = self.steps_per_epoch(train_rows)
+        if not self.min_steps or not per_epoch or self.epochs * per_epoch >= self.min_steps:
+            return self
+        return replace(self, epochs=math.ceil(self.min_steps / per_epoch))
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,20 @@ __all__ = [
     "batch_order",
     "shard",
     "micro_batches",
+    "part_costs",
+    "PART_TOKENS",
     "make_optimizer",
     "resolve_device",
     "class_weights",
     "evaluate_loss",
 ]
+
+
+# padded tokens in one forward and backward pass (a batch is run in parts of at most this many;
+# the model's own `part_tokens` first, TrainSettings.part_tokens above both); evaluation, which
+# keeps no activations for a backward pass, takes EVAL_PARTS times as many
+PART_TOKENS = 32_768
+EVAL_PARTS = 4
 
 
 class _Batcher(Protocol):
@@ -143,18 +152,37 @@ def shard(rows: np.ndarray, lengths: np.ndarray | None, ranks: Ranks) -> np.ndar
     return rows[ranks.rank :: ranks.world]
 
 
-def micro_batches(
-    rows: np.ndarray, lengths: np.ndarray | None, parts: int = 4, smallest: int = 16
-) -> list[np.ndarray]:
-    """Split one batch into length-sorted parts, each later trimmed to its own longest text.
-    Gradients are summed over the parts before the optimizer step, so the update is the one the
-    whole random batch would give, at a fraction of the padded compute (a 1,024-review IMDB batch
-    is padded to 650 as a whole; its four parts to about 110, 170, 260 and 650)."""
-    if lengths is None or len(rows) <= smallest:
+def micro_batches(rows: np.ndarray, cost: np.ndarray | None, tokens: int) -> list[np.ndarray]:
+    """Split one batch into parts of at most `tokens` padded tokens each (a part's rows × its
+    longest row's `cost`: the length it is trimmed to), sorted by length, so a part of short
+    reviews holds many rows and one of long reviews few. Gradients are summed over the parts
+    before the optimizer step, so the update is the one the whole random batch gives (no block
+    mixes rows: there is no batch norm), while activation memory is bounded by `tokens`, not by
+    the batch: a 1,024-review IMDB batch of the Kim CNN padded to 650 as a whole peaked at ~2 GB
+    more than parts of 32,768 tokens, which also ran faster (caches). `cost` None: one part."""
+    if cost is None or len(rows) == 0:
         return [rows]
-    ordered = rows[np.argsort(lengths[rows], kind="stable")]
-    size = max(smallest, -(-len(rows) // parts))
-    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+    ordered = rows[np.argsort(cost[rows], kind="stable")]
+    widths = cost[ordered]
+    parts, start = [], 0
+    while start < len(ordered):
+        end = start + 1  # at least one row, however long
+        while end < len(ordered) and (end + 1 - start) * widths[end] <= tokens:
+            end += 1
+        parts.append(ordered[start:end])
+        start = end
+    return parts
+
+
+def part_costs(data: Data, margin: int | None) -> np.ndarray | None:
+    """(N,) the padded length each row costs in a part: its tokens + the trim margin (at most the
+    encoded width) when batches are trimmed, else the encoded width; None when rows have no
+    width (multi-hot rows)."""
+    width = data.encoded.shape[1] if isinstance(data.encoded, np.ndarray) else None
+    if margin is not None and data.lengths is not None:
+        cost = data.lengths + margin
+        return np.minimum(cost, width) if width else cost
+    return None if width is None else np.full(len(data), width, np.int64)
 
 
 def fit(
@@ -288,6 +316,8 @@ def _train_epoch(
     constrain = getattr(model, "constrain", None)
     lengths = data.lengths if margin is not None else None
     s = steps.s
+    cost = part_costs(data, margin)
+    tokens = s.part_tokens or getattr(model, "part_tokens", PART_TOKENS)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=s.mixed_precision)
     optimizer.zero_grad(set_to_none=True)
     for i, rows in enumerate(batches, start=1):
@@ -301,7 +331,7 @@ def _train_epoch(
         mine = shard(rows, lengths, ranks)
         # fewer rows than ranks: this rank runs one row at weight 0, as DDP needs its backward
         idle = len(mine) == 0
-        parts = micro_batches(rows[:1] if idle else mine, lengths)
+        parts = micro_batches(rows[:1] if idle else mine, cost, tokens)
         batch_loss = 0.0
         for j, part in enumerate(parts, start=1):
             x = trim(data.encoder.batch(data.encoded, part), margin, padding).to(device)
@@ -356,20 +386,25 @@ def evaluate_loss(
     ranks: Ranks = SINGLE,
 ) -> tuple[float, float]:
     """Mean cross-entropy and accuracy (no class weights, dropout off); on several ranks, each
-    scores every `world`-th row and the sums are shared, so every rank gets the same numbers."""
+    scores every `world`-th row and the sums are shared, so every rank gets the same numbers.
+    Batches of at most `batch_size` rows and EVAL_PARTS × the model's part tokens: nothing is
+    kept for a backward pass, so a batch may be larger than a training part, but a 512-review
+    batch of MiniLM at length 256 holds 1.6 GB of attention scores in one layer."""
     was_training = model.training
     model.eval()
     total, correct = 0.0, 0
     lengths = data.lengths if margin is not None else None
     order = np.argsort(lengths, kind="stable") if lengths is not None else np.arange(len(data))
     order = order[ranks.rank :: ranks.world]
+    tokens = EVAL_PARTS * getattr(model, "part_tokens", PART_TOKENS)
+    cost = part_costs(data, margin)
     for i in range(0, len(order), batch_size):
-        rows = order[i : i + batch_size]
-        x = trim(data.encoder.batch(data.encoded, rows), margin, padding).to(device)
-        y = torch.from_numpy(data.labels[rows]).to(device)
-        logits = model(x)
-        total += nn.functional.cross_entropy(logits, y, reduction="sum").item()
-        correct += (logits.argmax(1) == y).sum().item()
+        for rows in micro_batches(order[i : i + batch_size], cost, tokens):
+            x = trim(data.encoder.batch(data.encoded, rows), margin, padding).to(device)
+            y = torch.from_numpy(data.labels[rows]).to(device)
+            logits = model(x)
+            total += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+            correct += (logits.argmax(1) == y).sum().item()
     model.train(was_training)
     total, correct = all_sum([total, correct], ranks)
     return total / max(1, len(data)), correct / max(1, len(data))

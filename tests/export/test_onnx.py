@@ -48,7 +48,9 @@ def _small(config):
     if enc.kind in ("words", "wordpiece"):
         enc = replace(enc, sequence_length=40)
     # one optimizer step over the 64 train rows: the export needs trained-looking weights, not accuracy
-    return replace(config, encoder=enc, train=replace(config.train, epochs=1, batch_size=64))
+    return replace(
+        config, encoder=enc, train=replace(config.train, epochs=1, batch_size=64, min_steps=0)
+    )
 
 
 # a user's graph no preset has: pre-padded ids into a masked max-pooled CNN, so a runtime may cut a

@@ -116,7 +116,10 @@ def assemble_config(
         base = replace(train_base, epochs=1)
         settings = train_settings({**data.get("train", {}), **(train or {})}, base=base)
         return ExperimentConfig(dataset, None, model, settings, name, source)
-    settings = train_settings({**data.get("train", {}), **(train or {})}, base=train_base)
+    asked = {**data.get("train", {}), **(train or {})}
+    if "epochs" in asked and "min_steps" not in asked:
+        asked["min_steps"] = 0  # epochs asked for are the epochs run
+    settings = train_settings(asked, base=train_base)
     enc = _merge_encoder(_merge_encoder(enc, data.get("encoder", {})), encoder or {})
     if pretrained:
         model = with_source(model, pretrained)

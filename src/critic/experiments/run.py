@@ -99,6 +99,8 @@ def _start(config: ExperimentConfig, name: str | None, workspace: Workspace, ran
     _check_parallel(config, ranks.world)
     version = load_version(config.dataset, workspace)
     config = replace(config, dataset=version.ref)
+    if config.encoder is not None:  # neural: min_steps may raise the epochs for a small table
+        config = replace(config, train=config.train.for_rows(_train_rows(version)))
     catalog = open_catalog(workspace)
     name = (
         validate_name(name, "experiment name") if name is not None else _free_name(catalog, config)
@@ -127,6 +129,12 @@ def _start(config: ExperimentConfig, name: str | None, workspace: Workspace, ran
     folder.mkdir(parents=True)
     write_json(folder / "config.json", config.as_dict())
     return _Plan(name, folder.relative_to(workspace.root).as_posix(), config, version.record, False)
+
+
+def _train_rows(version: DatasetVersion) -> int:
+    """Labelled rows of the train subset, from the version's manifest (no data read)."""
+    by_subset = version.manifest.get("rows", {}).get("by_subset", {})
+    return sum(by_subset.get("train", {}).values())
 
 
 def resume_experiment(
@@ -268,6 +276,15 @@ def _run(
         encoder = encoder_for(config.encoder).fit(
             train_rows["text"]
         )  # train subset only, never validation or test
+    if s.min_steps:
+        per_epoch = s.steps_per_epoch(len(train_rows))
+        log(
+            {
+                "event": "phase",
+                "phase": f"{len(train_rows):,} train rows: {per_epoch:,} optimizer steps an "
+                f"epoch, {s.epochs} epochs for at least {s.min_steps:,} steps (min_steps)",
+            }
+        )
     log({"event": "phase", "phase": "encode train and validation"})
     train = _data(encoder, train_rows, classes)
     val = _data(encoder, val_rows, classes) if len(val_rows) else None

@@ -22,7 +22,16 @@ from torch import nn
 
 from critic.errors import GraphError
 from critic.fields import check_keys
-from critic.models.blocks import MONOTONIC, ConvModule, Flatten, Input, Output, Shape, block_params
+from critic.models.blocks import (
+    MONOTONIC,
+    ConvModule,
+    Flatten,
+    Input,
+    Output,
+    Shape,
+    TransformerModule,
+    block_params,
+)
 from critic.models.init import INITS, initialize
 from critic.text.spec import PAD, InputSpec
 
@@ -126,6 +135,9 @@ def _check_outputs(blocks: list[Block]) -> None:
         )
 
 
+TRANSFORMER_PART_TOKENS = 1_024  # MiniLM, batch 32 × 256: 4 rows a part, peak 1.6 GB (16: 3.1 GB)
+
+
 class GraphModel(nn.Module):
     """forward(x) → logits (B, n_classes). x: ids (B, T) int64 or a dense vector (B, V)."""
 
@@ -141,6 +153,13 @@ class GraphModel(nn.Module):
         # the input is word ids and every path ends in a masked global pooling.
         self.trim_margin = (
             out.context if input_spec.kind == "ids" and out.length_invariant else None
+        )
+        # padded tokens a training part may hold (critic.train.micro_batches): a transformer
+        # keeps ~0.5 MB of activations a token for its backward pass (MiniLM, fp32), a CNN ~40 KB
+        self.part_tokens = (
+            TRANSFORMER_PART_TOKENS
+            if any(isinstance(m, TransformerModule) for m in self.modules())
+            else 32_768
         )
         self._defer_activations()
         initialize(self, spec.init)
