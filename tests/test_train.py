@@ -97,3 +97,10 @@ def test_the_memory_of_a_cnn_batch_does_not_grow_with_the_batch_or_the_data():
     bound = 256 * 8
     assert _largest_activation(64, 256) <= bound and _largest_activation(512, 256) <= bound
     assert _largest_activation(512, 10**9) > 4 * bound  # the control: one part of everything
+
+
+def test_batch_order_depends_on_seed_and_epoch_only():
+    a, b = batch_order(50, 8, 3, 2), batch_order(50, 8, 3, 2)
+    assert all((x == y).all() for x, y in zip(a, b))
+    assert not all((x == y).all() for x, y in zip(a, batch_order(50, 8, 3, 3)))
+    assert sorted(np.concatenate(a)) == list(range(50)) and len(a[-1]) == 2
