@@ -127,7 +127,7 @@ def test_quickstart_serves_and_answers_its_printed_curl(workspace, aclimdb_tar):
         out = "".join(lines)
         assert "serving" in out, out
         curl = next(line.strip() for line in lines if line.strip().startswith("curl -X POST -F"))
-        for _ in range(50):  # the server may need a moment after saying so
+        for _ in range(150):  # the server (a fresh process) may need a moment after saying so
             done = subprocess.run(
                 ["bash", "-c", curl + " --silent --show-error"], capture_output=True, text=True
             )

@@ -78,7 +78,7 @@ def serve_command(
     enabled = sum(d.enabled for d in list_deployments())
     console.print(
         f"serving {plural(enabled, 'enabled deployment')} on http://{host}:{port} "
-        f"(tester: http://{host}:{port}/tester, docs: http://{host}:{port}/docs)"
+        f"(tester: http://{host}:{port}/tester, docs: http://{host}:{port}/docs); Ctrl-C stops"
     )
     if settings.cors_origins:
         console.print(f"prediction API open to pages from: {', '.join(settings.cors_origins)}")
