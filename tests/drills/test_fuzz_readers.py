@@ -742,6 +742,7 @@ def _parquet(label, text="a good film") -> bytes:
 CSV_ROWS = b"text,label\n" + b"".join(b"review %d,pos\n" % i for i in range(20))
 REVIEWS = {"aclImdb/train/pos/0_9.txt": b"a film", "aclImdb/train/neg/1_2.txt": b"a film"}
 UTF8_NAME = _set(("central+9", 0x08), ("central+46", 0xFF))  # the UTF-8 flag, then a name byte
+BLANK = b"\n" * 900_000
 FINDINGS = [  # (id, format, input)
     ("tar-gz-header-cut-after-method", "aclimdb", b"\x1f\x8b\x08"),
     ("tar-gz-header-cut-in-extra-field", "aclimdb", b"\x1f\x8b\x08\x04" + b"\x00" * 6),
@@ -756,6 +757,9 @@ FINDINGS = [  # (id, format, input)
     ("parquet-duration-out-of-range", "parquet", _parquet(pa.array([2**62], pa.duration("s")))),
     # a mutated file whose dictionary-encoded column has an index past its dictionary (2026-12-02)
     ("parquet-dictionary-index-past-its-end", "parquet", _found("parquet-dictionary-index-past-its-end.parquet")),
+    # a quote left open over 900,000 blank lines: the record's lines kept as (number, text)
+    # tuples took 100 bytes of heap per input byte (the long fuzz run, csv.gz, 2026-12-02)
+    ("csv-quote-open-over-900000-blank-lines", "csv", b'text,label\ngood,pos\n"' + BLANK + b'",pos\nlast,neg\n'),
     ("zip-corrupt-deflate", "zip", _zip("a.csv", CSV_ROWS, patch=_corrupt())),
     ("zip-corrupt-bzip2", "zip", _zip("a.csv", CSV_ROWS, zipfile.ZIP_BZIP2, patch=_corrupt())),
     ("zip-corrupt-lzma", "zip", _zip("a.csv", CSV_ROWS, zipfile.ZIP_LZMA, patch=_corrupt(9))),
