@@ -1,10 +1,11 @@
 import numpy as np
 import torch
 
+from critic.batching import micro_batches
 from critic.config import TrainSettings
 from critic.models.graph import GraphModel, GraphSpec
 from critic.text.encoders import PAD, WordSequenceEncoder, WordSequenceSettings
-from critic.train import Data, batch_order, fit, make_optimizer, micro_batches
+from critic.train import Data, batch_order, fit, make_optimizer
 from tests.conftest import sentiment_rows
 
 BLOCKS = [

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from critic.artifacts import load_checkpoint
+from critic.batching import EVAL_PARTS, PART_TOKENS, micro_batches, row_costs
 from critic.models.graph import trim
 from critic.progress import bar
 from critic.text.spec import PAD
@@ -44,18 +45,24 @@ class Predictor:
         out = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
         margin = getattr(self.model, "trim_margin", None)
         padding = getattr(self.encoder.settings, "padding", "post")
+        # a batch of `batch_size` rows at most, cut into parts of at most this many padded tokens
+        # (critic.batching): 256 MiniLM rows at length 256 held 1.6 GB of attention scores
+        tokens = EVAL_PARTS * getattr(self.model, "part_tokens", PART_TOKENS)
         for start in range(0, len(texts), chunk):
             part = texts[start : start + chunk]
             encoded = self.encoder.encode(part)
+            lengths = (encoded != PAD).sum(1) if isinstance(encoded, np.ndarray) else None
+            cost = row_costs(encoded, lengths, margin)
             order = (
-                np.argsort((encoded != PAD).sum(1), kind="stable")
-                if margin is not None
+                np.argsort(lengths, kind="stable")
+                if margin is not None and lengths is not None
                 else np.arange(len(part))
             )
             for i in range(0, len(part), batch_size):
-                rows = order[i : i + batch_size]
-                x = trim(self.encoder.batch(encoded, rows), margin, padding).to(self.device)
-                out[start + rows] = torch.softmax(self.model(x).float(), dim=-1).cpu().numpy()
+                for rows in micro_batches(order[i : i + batch_size], cost, tokens):
+                    x = trim(self.encoder.batch(encoded, rows), margin, padding).to(self.device)
+                    probs = torch.softmax(self.model(x).float(), dim=-1)
+                    out[start + rows] = probs.cpu().numpy()
         return out
 
     def predict(self, texts: Sequence[str]) -> list[dict]:

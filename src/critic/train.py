@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from critic.batching import EVAL_PARTS, PART_TOKENS, micro_batches, row_costs
 from critic.config import TrainSettings
 from critic.distributed import SINGLE, Ranks, all_sum, syncing, wrap
 from critic.models.graph import trim
@@ -31,21 +32,11 @@ __all__ = [
     "fit",
     "batch_order",
     "shard",
-    "micro_batches",
-    "part_costs",
-    "PART_TOKENS",
     "make_optimizer",
     "resolve_device",
     "class_weights",
     "evaluate_loss",
 ]
-
-
-# padded tokens in one forward and backward pass (a batch is run in parts of at most this many;
-# the model's own `part_tokens` first, TrainSettings.part_tokens above both); evaluation, which
-# keeps no activations for a backward pass, takes EVAL_PARTS times as many
-PART_TOKENS = 32_768
-EVAL_PARTS = 4
 
 
 class _Batcher(Protocol):
@@ -150,39 +141,6 @@ def shard(rows: np.ndarray, lengths: np.ndarray | None, ranks: Ranks) -> np.ndar
     if lengths is not None:
         rows = rows[np.argsort(lengths[rows], kind="stable")]
     return rows[ranks.rank :: ranks.world]
-
-
-def micro_batches(rows: np.ndarray, cost: np.ndarray | None, tokens: int) -> list[np.ndarray]:
-    """Split one batch into parts of at most `tokens` padded tokens each (a part's rows × its
-    longest row's `cost`: the length it is trimmed to), sorted by length, so a part of short
-    reviews holds many rows and one of long reviews few. Gradients are summed over the parts
-    before the optimizer step, so the update is the one the whole random batch gives (no block
-    mixes rows: there is no batch norm), while activation memory is bounded by `tokens`, not by
-    the batch: a 1,024-review IMDB batch of the Kim CNN padded to 650 as a whole peaked at ~2 GB
-    more than parts of 32,768 tokens, which also ran faster (caches). `cost` None: one part."""
-    if cost is None or len(rows) == 0:
-        return [rows]
-    ordered = rows[np.argsort(cost[rows], kind="stable")]
-    widths = cost[ordered]
-    parts, start = [], 0
-    while start < len(ordered):
-        end = start + 1  # at least one row, however long
-        while end < len(ordered) and (end + 1 - start) * widths[end] <= tokens:
-            end += 1
-        parts.append(ordered[start:end])
-        start = end
-    return parts
-
-
-def part_costs(data: Data, margin: int | None) -> np.ndarray | None:
-    """(N,) the padded length each row costs in a part: its tokens + the trim margin (at most the
-    encoded width) when batches are trimmed, else the encoded width; None when rows have no
-    width (multi-hot rows)."""
-    width = data.encoded.shape[1] if isinstance(data.encoded, np.ndarray) else None
-    if margin is not None and data.lengths is not None:
-        cost = data.lengths + margin
-        return np.minimum(cost, width) if width else cost
-    return None if width is None else np.full(len(data), width, np.int64)
 
 
 def fit(
@@ -316,7 +274,7 @@ def _train_epoch(
     constrain = getattr(model, "constrain", None)
     lengths = data.lengths if margin is not None else None
     s = steps.s
-    cost = part_costs(data, margin)
+    cost = row_costs(data.encoded, data.lengths, margin)
     tokens = s.part_tokens or getattr(model, "part_tokens", PART_TOKENS)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=s.mixed_precision)
     optimizer.zero_grad(set_to_none=True)
@@ -397,7 +355,7 @@ def evaluate_loss(
     order = np.argsort(lengths, kind="stable") if lengths is not None else np.arange(len(data))
     order = order[ranks.rank :: ranks.world]
     tokens = EVAL_PARTS * getattr(model, "part_tokens", PART_TOKENS)
-    cost = part_costs(data, margin)
+    cost = row_costs(data.encoded, data.lengths, margin)
     for i in range(0, len(order), batch_size):
         for rows in micro_batches(order[i : i + batch_size], cost, tokens):
             x = trim(data.encoder.batch(data.encoded, rows), margin, padding).to(device)
