@@ -14,14 +14,10 @@ version with the same classes (a labelled file from elsewhere, imported as a dat
 Predictions come from the one `Predictor` (the checkpoint's encoder and model), fed a chunk of
 texts at a time, so the encoded subset is never in memory at once. The folder is written beside
 and then swapped in, so a reader never sees half a report; the catalog keeps a summary for
-`critic experiments compare`.
-
-`explain_mistake` explains one saved mistake again, for any class (the error browser's class
-picker), with the checkpoint that was evaluated."""
+`critic experiments compare`."""
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from dataclasses import dataclass
@@ -49,7 +45,7 @@ from critic.progress import bar
 from critic.report import evaluation_html
 from critic.workspace import Workspace
 
-__all__ = ["Evaluation", "evaluate", "explain_mistake", "SUBSET_CHOICES", "EXPLAINED_ERRORS"]
+__all__ = ["Evaluation", "evaluate", "SUBSET_CHOICES", "EXPLAINED_ERRORS"]
 
 SUBSET_CHOICES = ("validation", "test", "all")
 # the most confident mistakes explained for report.html and the workbench's error browser: the
@@ -277,33 +273,3 @@ def _plots(
             labels == 1, probs[:, 1], classes[1], folder / "roc_pr.png", title
         )
     return images
-
-
-def explain_mistake(evaluation, row: int, target: str, workspace: Workspace):
-    """(the text, its Explanation for `target`) of row `row` of a saved evaluation's errors,
-    explained by the evaluated checkpoint; refused when the row is not a mistake of it, the class
-    is not the model's, or the checkpoint changed since (a later epoch: evaluate again)."""
-    from critic.errors import EvaluationNotFound
-    from critic.evaluations import error_row
-    from critic.experiments.store import get_experiment
-
-    found = error_row(evaluation, row)
-    folder = get_experiment(evaluation.experiment, workspace).checkpoint(evaluation.checkpoint)
-    predictor = _cached_predictor(str(folder), (folder / "manifest.json").stat().st_mtime_ns)
-    if predictor.manifest.get("epoch") != evaluation.epoch:
-        raise EvaluationNotFound(
-            f"the {evaluation.checkpoint} checkpoint of {evaluation.experiment!r} holds epoch "
-            f"{predictor.manifest.get('epoch')} now, not the evaluated {evaluation.epoch}; "
-            "evaluate it again to explain its mistakes"
-        )
-    if target not in predictor.classes:
-        raise SettingsError(
-            f"{target[:80]!r} is not a class of this model; its classes are "
-            + ", ".join(predictor.classes)
-        )
-    return found["text"], predictor.explain([found["text"]], target)[0]
-
-
-@functools.lru_cache(maxsize=2)  # the checkpoints of the pages open; a rewritten one: a new key
-def _cached_predictor(folder: str, mtime_ns: int) -> Predictor:
-    return Predictor.from_checkpoint(Path(folder))

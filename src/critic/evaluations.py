@@ -8,6 +8,9 @@ model, plotting or training code.
                                                   its misclassified rows, filtered, sorted, one page
     read_explanations(evaluation)                 its most confident mistakes explained: row → Explanation
     error_row(evaluation, ROW)                    one misclassified row (404-kind error when not one)
+    explain_mistake(evaluation, ROW, CLASS)       it explained again for any class, by the
+                                                  evaluated checkpoint (loads the model: the
+                                                  error browser's class picker)
     check_evaluable(EXP, checkpoint=, subset=, dataset=)
                                                   what `evaluate` would read, or the error it would raise
     evaluable_versions(EXP)                       dataset versions with the model's classes, and the others
@@ -40,6 +43,7 @@ __all__ = [
     "read_errors",
     "read_explanations",
     "error_row",
+    "explain_mistake",
     "check_evaluable",
     "evaluable_versions",
     "same_classes",
@@ -304,3 +308,33 @@ def _check_choice(value: str, choices, what: str) -> str:
         shown = repr(value)[:80]
         raise SettingsError(f"no {what} {shown}; one of: {', '.join(choices)}")
     return value
+
+
+def explain_mistake(
+    evaluation: SavedEvaluation, row: int, target: str, workspace: Workspace
+) -> tuple[str, Explanation]:
+    """(the text, its Explanation for `target`) of row `row` of a saved evaluation's errors,
+    explained by the evaluated checkpoint; refused when the row is not a mistake of it, the class
+    is not the model's, or the checkpoint changed since (a later epoch: evaluate again)."""
+    found = error_row(evaluation, row)
+    folder = get_experiment(evaluation.experiment, workspace).checkpoint(evaluation.checkpoint)
+    predictor = _cached_predictor(str(folder), (folder / "manifest.json").stat().st_mtime_ns)
+    if predictor.manifest.get("epoch") != evaluation.epoch:
+        raise EvaluationNotFound(
+            f"the {evaluation.checkpoint} checkpoint of {evaluation.experiment!r} holds epoch "
+            f"{predictor.manifest.get('epoch')} now, not the evaluated {evaluation.epoch}; "
+            "evaluate it again to explain its mistakes"
+        )
+    if target not in predictor.classes:
+        raise SettingsError(
+            f"{target[:80]!r} is not a class of this model; its classes are "
+            + ", ".join(predictor.classes)
+        )
+    return found["text"], predictor.explain([found["text"]], target)[0]
+
+
+@functools.lru_cache(maxsize=2)  # the checkpoints of the pages open; a rewritten one: a new key
+def _cached_predictor(folder: str, mtime_ns: int):
+    from critic.predictor import Predictor  # the model, only for this: the rest stays light
+
+    return Predictor.from_checkpoint(Path(folder))

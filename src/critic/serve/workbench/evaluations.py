@@ -393,7 +393,7 @@ async def evaluation_why(
     ev=Depends(the_evaluation),
     workbench: Workbench = Depends(get_workbench),
 ) -> JSONResponse:
-    from critic.evaluate import explain_mistake
+    from critic.evaluations import explain_mistake
 
     text, explanation = await anyio.to_thread.run_sync(
         explain_mistake, ev, row, target, workbench.workspace, limiter=_EXPLAINING
