@@ -7,6 +7,8 @@
 - kim-cnn: `kim-cnn` preset (batch 1,024 × 650), --epochs (default: the preset's 5);
 - minilm:  `minilm` preset (length 256), --epochs (default 1), on the first --train-rows train
            reviews (default: all 20,000);
+- parts:PRESET:ROWS:TOKENS: one epoch of PRESET over the first ROWS train reviews on 1 thread
+           in parts of at most TOKENS padded tokens (a few batches: the lever's effect alone);
 - demo:    `critic quickstart --source <the IMDB tarball>` (what `make demo` runs) in a fresh
            workspace, then 200 predictions and 20 explanations: the serving process's peak RSS
            (quickstart execs `critic serve`) and the whole command's.
@@ -67,6 +69,37 @@ def train(preset: str, epochs: int | None, train_rows: int | None) -> dict:
         "val_accuracy": experiment.record.epochs[-1]["val_accuracy"],
         "test_accuracy": float((probs.argmax(1) == truth).mean()),
     }
+
+
+def parts(preset: str, rows: int, tokens: int) -> dict:
+    """In a child, on 1 thread: one epoch of `preset` over the first `rows` IMDB train reviews
+    (a few batches) in parts of at most `tokens` padded tokens; no validation, nothing saved."""
+    from dataclasses import replace
+
+    import torch
+
+    from critic.data import load_version
+    from critic.experiments.configure import build_config
+    from critic.experiments.run import _data
+    from critic.models.graph import GraphModel
+    from critic.models.pretrained import load_pretrained_weights
+    from critic.text.encoders import encoder_for
+    from critic.train import fit, make_optimizer
+
+    torch.set_num_threads(1)
+    version = load_version("imdb@1")
+    train = version.subset("train", ["text", "label"]).iloc[:rows]
+    config = build_config("imdb@1", preset=preset)
+    encoder = encoder_for(config.encoder).fit(train["text"])
+    data = _data(encoder, train, version.classes)
+    torch.manual_seed(0)
+    model = GraphModel(config.model, encoder.input_spec, len(version.classes))
+    list(load_pretrained_weights(model))
+    s = replace(config.train, epochs=1, min_steps=0, part_tokens=tokens)
+    start = time.perf_counter()
+    fit(model, data, None, s, classes=version.classes, optimizer=make_optimizer(model, s),
+        checkpoint=lambda result, best: None)  # fmt: skip
+    return {"train_s": time.perf_counter() - start, "part_tokens": tokens, "rows": rows}
 
 
 def _first_rows(dataset: str, n: int) -> str:
@@ -179,11 +212,15 @@ def main() -> None:
     for case in args.only.split(","):
         if case == "demo":
             found = demo(args.tarball)
+        elif case.startswith("parts:"):  # parts:PRESET:ROWS:TOKENS
+            _, preset, n, tokens = case.split(":")
+            found = harness.in_child("memory:parts", preset, int(n), int(tokens))
         else:
             rows_arg = args.train_rows if case == "minilm" else None
             epochs = args.epochs if case != "linear" else None
             found = harness.in_child("memory:train", case, epochs, rows_arg, stderr="inherit")
-        rows.append({"case": case, "label": args.label, "target_mb": TARGETS_MB[case], **found})
+        target = TARGETS_MB.get(case)
+        rows.append({"case": case, "label": args.label, "target_mb": target, **found})
         print(json.dumps(rows[-1], default=str), file=sys.stderr, flush=True)
     harness.table(
         rows,
