@@ -1,0 +1,134 @@
+"""Benchmark: ONNX Runtime against PyTorch on trained checkpoints (issue 28), IMDB test reviews.
+
+    CRITIC_HOME=... .venv/bin/python bench/export.py EXPERIMENT [EXPERIMENT ...]
+        [--reviews 1000] [--int8] [--threads 2]
+
+For each experiment: `critic export` of its best checkpoint (fp32; with --int8 also the int8
+export, transformer models only), then the first --reviews IMDB test reviews through the
+PyTorch `Predictor`, `OnnxPredictor` fp32 and int8, each in its own child process (its load time,
+prediction time and peak RSS): the largest |Δ probability| against PyTorch, the labels that
+differ, and the test accuracy of each on those reviews. Also one review at a time (median
+latency over the first 100). Prints a table and saves bench/results/export.json.
+Targets: fp32 within 1e-4 of PyTorch on every review; int8 within 0.3 points of accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared harness
+import harness  # noqa: E402
+
+SINGLE = 100  # reviews sent one at a time, for the latency
+
+
+def run(experiment: str, runtime: str, reviews: int, threads: int, out: str) -> dict:
+    """In a child: load `experiment` on `runtime` (torch, onnx, onnx-int8), predict the reviews,
+    save the probabilities to `out` (.npy) for the parent to compare."""
+    import numpy as np
+    import torch
+
+    from critic.data import load_version
+    from critic.experiments.store import get_experiment
+
+    torch.set_num_threads(threads)
+    run_ = get_experiment(experiment)
+    test = load_version(run_.record.dataset).subset("test", ["text", "label"]).iloc[:reviews]
+    start = time.perf_counter()
+    if runtime == "torch":
+        from critic.predictor import Predictor
+
+        predictor = Predictor.from_checkpoint(run_.checkpoint("best"))
+    else:
+        from critic.export import OnnxPredictor, ensure_export, export_folder
+
+        quantize = "int8" if runtime == "onnx-int8" else None
+        folder = ensure_export(
+            run_.checkpoint("best"), export_folder(run_.path, "best", quantize), quantize=quantize
+        )
+        predictor = OnnxPredictor(folder, threads=threads)
+    load_s = time.perf_counter() - start
+    texts = test["text"].tolist()
+    start = time.perf_counter()
+    probs = predictor.predict_proba(texts)
+    predict_s = time.perf_counter() - start
+    latencies = []
+    for text in texts[:SINGLE]:
+        t0 = time.perf_counter()
+        predictor.predict_proba([text])
+        latencies.append((time.perf_counter() - t0) * 1000)
+    np.save(out, probs)
+    truth = test["label"].map({c: i for i, c in enumerate(predictor.classes)}).to_numpy()
+    return {
+        "load_s": load_s,
+        "predict_s": predict_s,
+        "one_review_ms_p50": statistics.median(latencies),
+        "accuracy": float((probs.argmax(1) == truth).mean()),
+    }
+
+
+def main() -> None:
+    import tempfile
+
+    import numpy as np
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("experiments", nargs="+")
+    parser.add_argument("--reviews", type=int, default=1000)
+    parser.add_argument("--int8", action="store_true", help="also the int8 export (transformers)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for experiment in args.experiments:
+            runtimes = ["torch", "onnx"] + (["onnx-int8"] if args.int8 else [])
+            probs = {}
+            for runtime in runtimes:
+                out = str(Path(tmp) / f"{experiment}-{runtime}.npy")
+                found = harness.in_child(
+                    "export:run", experiment, runtime, args.reviews, args.threads, out
+                )
+                probs[runtime] = np.load(out)
+                reference = probs["torch"]
+                rows.append(
+                    {
+                        "experiment": experiment,
+                        "runtime": runtime,
+                        "reviews": args.reviews,
+                        "max_abs_difference": float(np.abs(probs[runtime] - reference).max()),
+                        "labels_differ": int(
+                            (probs[runtime].argmax(1) != reference.argmax(1)).sum()
+                        ),
+                        **found,
+                    }
+                )
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    harness.table(
+        rows,
+        [
+            "experiment",
+            "runtime",
+            ("reviews", "reviews", ","),
+            ("max |Δp| vs torch", "max_abs_difference", ".1e"),
+            ("labels differ", "labels_differ"),
+            ("accuracy", "accuracy", ".2%"),
+            ("predict s", "predict_s", ".1f"),
+            ("one review ms p50", "one_review_ms_p50", ".2f"),
+            ("load s", "load_s", ".1f"),
+            ("peak RSS MB", "peak_rss_mb", ",.0f"),
+        ],
+        title=f"ONNX Runtime against PyTorch, {args.reviews:,} IMDB test reviews, "
+        f"{args.threads} threads",
+    )
+    harness.save("export", rows, benchmark="export", reviews=args.reviews, threads=args.threads)
+
+
+if __name__ == "__main__":
+    main()
