@@ -236,6 +236,18 @@ def _call(func_path: str, args_json: str) -> None:
         out.write(json.dumps(result, default=str) + "\n")
 
 
+def test_accuracy(checkpoint, dataset: str) -> float:
+    """Accuracy of a checkpoint folder on the test subset of `dataset` (a NAME@V of the current
+    workspace), through the one Predictor: what a bench reports beside its own figures."""
+    from critic.data import load_version
+    from critic.predictor import Predictor
+
+    predictor = Predictor.from_checkpoint(Path(checkpoint))
+    test = load_version(dataset).subset("test", ["text", "label"])
+    truth = test["label"].map({c: i for i, c in enumerate(predictor.classes)}).to_numpy()
+    return float((predictor.predict_proba(test["text"].tolist()).argmax(1) == truth).mean())
+
+
 def save(name: str, rows: list[dict], **meta) -> Path:
     """Write bench/results/<name>.json: the machine, the command, the time, `meta` and the rows.
     A name may hold a folder ("research/x") or be an absolute path without ".json"."""

@@ -51,20 +51,16 @@ def build(source: str, size: int, seed: int, folder: str) -> str:
 
 def train_one(csv: str, name: str, preset: str) -> dict:
     """In a child: import `csv` as `name` (if not yet), train `preset`, score the test subset."""
-    from critic.data import import_dataset, load_version
+    from critic.data import import_dataset
     from critic.experiments.configure import build_config
     from critic.experiments.run import train_experiment
-    from critic.predictor import Predictor
 
     ref = import_dataset(name, csv, subset_column="subset", progress=False).version.ref
     config = build_config(ref, preset=preset)
     start = time.perf_counter()
     experiment = train_experiment(config, name=f"curve-{name}-{preset}-{os.getpid()}")
     train_s = time.perf_counter() - start
-    predictor = Predictor.from_checkpoint(experiment.checkpoint("best"))
-    test = load_version(ref).subset("test", ["text", "label"])
-    truth = test["label"].map({c: i for i, c in enumerate(predictor.classes)}).to_numpy()
-    accuracy = float((predictor.predict_proba(test["text"].tolist()).argmax(1) == truth).mean())
+    accuracy = harness.test_accuracy(experiment.checkpoint("best"), ref)
     return {
         "train_s": train_s,
         "epochs": experiment.record.epochs_done,

@@ -87,7 +87,6 @@ def train_one(dataset: str, preset: str, source_csv: str | None) -> dict:
     from critic.data import import_dataset, load_version
     from critic.experiments.configure import build_config
     from critic.experiments.run import train_experiment
-    from critic.predictor import Predictor
 
     if source_csv:
         dataset = import_dataset(
@@ -100,17 +99,13 @@ def train_one(dataset: str, preset: str, source_csv: str | None) -> dict:
     train_s = time.perf_counter() - start
     folder = experiment.checkpoint("best")
     manifest = json.loads((folder / "manifest.json").read_text())
-    predictor = Predictor.from_checkpoint(folder)
-    test = load_version(dataset).subset("test", ["text", "label"])
-    truth = test["label"].map({c: i for i, c in enumerate(predictor.classes)}).to_numpy()
-    probs = predictor.predict_proba(test["text"].tolist())
     trials = manifest.get("trials") or []
     chosen = [t["C"] for t in trials if t["min_df"] == manifest.get("min_df")]
     return {
         "train_s": train_s,
         "train_rows": len(load_version(dataset).subset("train", ["text"])),
         "val_accuracy": experiment.record.epochs[0]["val_accuracy"],
-        "test_accuracy": float((probs.argmax(1) == truth).mean()),
+        "test_accuracy": harness.test_accuracy(folder, dataset),
         "C": manifest["C"],
         "min_df": manifest.get("min_df") or 2,
         "Cs_tried": sorted(set(chosen)),

@@ -45,10 +45,8 @@ def train(preset: str, epochs: int | None, train_rows: int | None) -> dict:
     test subset with the best checkpoint."""
     from dataclasses import replace
 
-    from critic.data import load_version
     from critic.experiments.configure import build_config
     from critic.experiments.run import train_experiment
-    from critic.predictor import Predictor
 
     dataset = "imdb@1"
     if train_rows:
@@ -59,15 +57,11 @@ def train(preset: str, epochs: int | None, train_rows: int | None) -> dict:
     start = time.perf_counter()
     experiment = train_experiment(config, name=f"memory-{preset}-{os.getpid()}")
     train_s = time.perf_counter() - start
-    predictor = Predictor.from_checkpoint(experiment.checkpoint("best"))
-    test = load_version(dataset).subset("test", ["text", "label"])
-    truth = test["label"].map({c: i for i, c in enumerate(predictor.classes)}).to_numpy()
-    probs = predictor.predict_proba(test["text"].tolist())
     return {
         "train_s": train_s,
         "epochs": experiment.record.epochs_done,
         "val_accuracy": experiment.record.epochs[-1]["val_accuracy"],
-        "test_accuracy": float((probs.argmax(1) == truth).mean()),
+        "test_accuracy": harness.test_accuracy(experiment.checkpoint("best"), dataset),
     }
 
 

@@ -346,3 +346,21 @@ def tiny_bert(tmp_path_factory) -> str:
     torch.manual_seed(0)
     BertModel(config).save_pretrained(str(folder))
     return str(folder)
+
+
+def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """`critic ARGS` in this process: (exit code, stdout, stderr), on a wide terminal (250
+    columns: no table cell is cut short)."""
+    import sys
+
+    from critic import cli
+
+    monkeypatch.setattr(sys, "argv", ["critic", *args])
+    monkeypatch.setattr(cli.console, "width", 250)
+    code = 0
+    try:
+        cli.main()
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err

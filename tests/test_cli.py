@@ -3,20 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from critic import cli
-from tests.conftest import sentiment_rows, write_csv
+from tests.conftest import run_cli, sentiment_rows, write_csv
 
-
-def run(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["critic", *args])
-    monkeypatch.setattr(cli.console, "width", 250)  # a wide terminal: no cell is cut short
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+run = run_cli  # critic ARGS in this process: (code, stdout, stderr)
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import critic.data
-from critic import cli
 from critic.cli import failure
 from critic.errors import DatasetNotFound
+from tests.conftest import run_cli
 
 LOG_LINE = re.compile(
     r"^error: unexpected RuntimeError: the disk said no \(a bug in critic; the traceback is in "
@@ -24,15 +24,7 @@ LOG_LINE = re.compile(
 )
 
 
-def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["critic", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+run = run_cli  # critic ARGS in this process: (code, stdout, stderr)
 
 
 def _raise(exc: BaseException):

@@ -6,19 +6,17 @@ runtime outside critic needs; int8 stays near fp32; the CLI's errors are one lin
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from critic import cli
 from critic.experiments.configure import build_config
 from critic.experiments.run import train_experiment
 from critic.predictor import Predictor
 from critic.presets import preset_names
-from tests.conftest import sentiment_rows
+from tests.conftest import run_cli, sentiment_rows
 
 TOLERANCE = 1e-4
 INT8_TOLERANCE = (
@@ -101,15 +99,7 @@ def _reference() -> dict:
     return names
 
 
-def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["critic", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+run = run_cli  # critic ARGS in this process: (code, stdout, stderr)
 
 
 @pytest.mark.parametrize("preset", [*preset_names(), "pre-padded-cnn"])

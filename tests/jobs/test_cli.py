@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 
-from critic import cli
 from critic.jobs import list_jobs
+from tests.conftest import run_cli
 
 # the catalog on both engines: the workspace's SQLite file and a PostgreSQL database
 pytestmark = pytest.mark.both_engines
 
 
-def run(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["critic", *args])
-    monkeypatch.setattr(cli.console, "width", 250)
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+run = run_cli  # critic ARGS in this process: (code, stdout, stderr)
 
 
 def test_submit_work_list_show_logs(workspace, monkeypatch, capsys):

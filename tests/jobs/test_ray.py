@@ -10,11 +10,9 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import sys
 
 import pytest
 
-from critic import cli
 from critic.errors import SettingsError
 from critic.experiments.store import get_experiment, list_experiments
 from critic.jobs import get_job, list_jobs, logs, run_pending, submit
@@ -22,6 +20,7 @@ from critic.jobs.executor import default_executor
 from critic.jobs.on_ray import STOP_WAIT, RayExecutor, resources_for, submission_id
 from critic.jobs.pool import DEFAULT_MAX_RUNNING, RAY_MAX_RUNNING, max_running_from_env
 from critic.jobs.queue import CANCEL_GRACE
+from tests.conftest import run_cli
 from tests.jobs.conftest import ended, wait_for
 
 QUICK = ["--preset", "multi-hot-mlp", "--epochs", "2", "--batch-size", "16", "--seed", "1"]
@@ -41,14 +40,8 @@ def on_ray(ray_cluster, monkeypatch):
 
 def critic(monkeypatch, capsys, *args) -> tuple[int, str]:
     """`critic ARGS` in-process: (exit code, stdout)."""
-    monkeypatch.setattr(sys, "argv", ["critic", *args])
-    monkeypatch.setattr(cli.console, "width", 250)
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = exc.code or 0
-    return code, capsys.readouterr().out
+    code, out, _ = run_cli(monkeypatch, capsys, *args)
+    return code, out
 
 
 def ray_status(address: str, job_id: str) -> str:

@@ -8,19 +8,18 @@ torch."""
 from __future__ import annotations
 
 import sqlite3
-import sys
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from critic import cli
 from critic.catalog import open_catalog
 from critic.deploy import create_deployment, get_deployment, set_runtime
 from critic.errors import SettingsError
 from critic.experiments.configure import build_config
 from critic.experiments.run import train_experiment
 from critic.export import OnnxPredictor
+from tests.conftest import run_cli
 from tests.serve.conftest import bearer, serve
 
 TOLERANCE = 1e-4
@@ -113,14 +112,7 @@ def test_cli_creates_lists_and_switches_runtimes(workspace, tiny_dataset, monkey
     train_experiment(build_config(tiny_dataset, preset="linear"), name="lin")
 
     def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["critic", *args])
-        try:
-            cli.main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-        out = capsys.readouterr()
-        return code, out.out, out.err
+        return run_cli(monkeypatch, capsys, *args)
 
     code, out, err = run("deploy", "create", "lin", "--runtime", "onnx", "--name", "fast")
     assert code == 0, err
