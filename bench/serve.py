@@ -10,6 +10,8 @@ request counts as an error unless it returns 200 with a label. Latency is measur
 from sending to the last byte of the answer. Prints a table and saves bench/results/serve.json.
 Bars (issue 7): linear p50 ≤ 3 ms and p99 ≤ 15 ms at concurrency 1, ≥ 800 requests/s at
 concurrency 16; Kim CNN p50 ≤ 20 ms; 10,000 requests at concurrency 64 with zero errors.
+--transformer EXP deploys a BERT-style experiment once per --runtimes (torch, onnx, onnx-int8)
+and sends it 200 reviews one at a time (issue 28: MiniLM p50 ≤ 30 ms through the API).
 Issue 10's load drill: that run's memory stays flat (the server's RSS, all processes, after the
 run ≤ after its warm-up + 10 %).
 """
@@ -140,12 +142,13 @@ async def _load(
     }
 
 
-def _deploy(env: dict, experiment: str, name: str) -> list[str]:
-    """[token, input name] of a fresh deployment `name` of the experiment, made in the workspace of `env`."""
-    return harness.in_child("serve:deploy", experiment, name, env=env)["deployment"]
+def _deploy(env: dict, experiment: str, name: str, runtime: str = "torch") -> list[str]:
+    """[token, input name] of a fresh deployment `name` of the experiment on `runtime`, made in
+    the workspace of `env`."""
+    return harness.in_child("serve:deploy", experiment, name, runtime, env=env)["deployment"]
 
 
-def deploy(experiment: str, name: str) -> dict:
+def deploy(experiment: str, name: str, runtime: str = "torch") -> dict:
     """Runs in a child process: (re)create the deployment."""
     from critic.deploy import DeploymentNotFound, create_deployment, delete_deployment
 
@@ -153,7 +156,7 @@ def deploy(experiment: str, name: str) -> dict:
         delete_deployment(name)
     except DeploymentNotFound:
         pass
-    created = create_deployment(experiment, name=name)
+    created = create_deployment(experiment, name=name, runtime=runtime)
     return {"deployment": [created.token, created.deployment.input_name]}
 
 
@@ -180,12 +183,33 @@ def main() -> None:
         "--home", default=os.environ.get("CRITIC_HOME", str(Path.home() / ".critic"))
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--transformer", help="a trained BERT-style experiment (minilm), served on each --runtimes"
+    )
+    parser.add_argument("--runtimes", default="torch,onnx,onnx-int8")
     args = parser.parse_args()
     env = {**os.environ, "CRITIC_HOME": args.home}
     texts = _texts(env, args.linear)
-    deployments = {"linear": (args.linear, *_deploy(env, args.linear, "bench-serve-linear"))}
+    deployments = {
+        "linear": (
+            args.linear,
+            *_deploy(env, args.linear, "bench-serve-linear"),
+            "bench-serve-linear",
+        )
+    }
     if args.kim:
-        deployments["kim-cnn"] = (args.kim, *_deploy(env, args.kim, "bench-serve-kim"))
+        deployments["kim-cnn"] = (
+            args.kim,
+            *_deploy(env, args.kim, "bench-serve-kim"),
+            "bench-serve-kim",
+        )
+    for runtime in args.runtimes.split(",") if args.transformer else ():
+        name = f"bench-serve-transformer-{runtime}"
+        deployments[f"transformer ({runtime})"] = (
+            args.transformer,
+            *_deploy(env, args.transformer, name, runtime),
+            name,
+        )
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -211,8 +235,7 @@ def main() -> None:
         def scenario(
             model: str, kind: str, concurrency: int, total: int, max_seconds: float = 120
         ) -> None:
-            _, token, field = deployments[model]
-            name = "bench-serve-linear" if model == "linear" else "bench-serve-kim"
+            _, token, field, name = deployments[model]
             requests = [
                 _request(f"/v1/deployments/{name}/predict", token, field, t, kind) for t in texts
             ]
@@ -242,10 +265,12 @@ def main() -> None:
         if args.kim:
             scenario("kim-cnn", "json", 1, 500)
             scenario("kim-cnn", "json", 16, 2000)
+        for model in (m for m in deployments if m.startswith("transformer")):
+            scenario(model, "json", 1, 200, max_seconds=300)  # one review at a time: p50
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
-        for name in ("bench-serve-linear", "bench-serve-kim"):
+        for _, _, _, name in deployments.values():
             harness.run_child(
                 [sys.executable, "-m", "critic.cli", "deploy", "delete", name], env=env
             )
@@ -322,6 +347,9 @@ def _bars(rows: list) -> dict:
     kim = _find(rows, "kim-cnn", "json", 1)
     if kim:
         bars["Kim CNN p50 ≤ 20 ms"] = kim["p50_ms"] <= 20
+    for row in rows:
+        if row["model"].startswith("transformer"):
+            bars[f"{row['model']} p50 ≤ 30 ms"] = row["p50_ms"] <= 30
     return bars
 
 
