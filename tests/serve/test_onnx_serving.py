@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from critic.catalog import open_catalog
-from critic.deploy import create_deployment, get_deployment, set_runtime
+from critic.deploy import create_deployment, get_deployment, set_enabled, set_runtime
 from critic.errors import SettingsError
 from critic.experiments.configure import build_config
 from critic.experiments.run import train_experiment
@@ -93,10 +93,16 @@ def test_set_runtime_switches_a_running_server(workspace, tiny_dataset):
         assert set_runtime("one", "onnx").runtime == "onnx"
         after = _batch(client, "one", token)  # refresh_seconds=0: read again at once
         registry = client.app.state.registry
-        assert ("lin", "best", "onnx") in registry.predictors
+        assert set(registry.predictors) == {("lin", "best", "onnx")}  # the torch model let go
         np.testing.assert_allclose(
             _probabilities(after), _probabilities(before), atol=TOLERANCE, rtol=0
         )
+        # explaining loads the PyTorch model beside it, and it stays while the deployment does
+        _batch(client, "one", token, explain=True)
+        assert set(registry.predictors) == {("lin", "best", "onnx"), ("lin", "best", "torch")}
+        set_enabled("one", False)
+        client.get("/healthz")  # a refresh
+        assert registry.predictors == {}
 
 
 def test_int8_and_unknown_runtimes_are_refused_with_what_to_do(workspace, tiny_dataset):

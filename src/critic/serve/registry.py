@@ -48,6 +48,7 @@ class Registry:
         # (experiment, checkpoint, runtime) → its predictor, or why it failed to load
         self.predictors: dict[tuple[str, str, str], Predictor | OnnxPredictor] = {}
         self.broken: dict[tuple[str, str, str], str] = {}
+        self.explainers: set[tuple[str, str, str]] = set()  # PyTorch models loaded to explain
         self.loaded_at = float("-inf")
         self.lock = threading.Lock()
         self.limiter = anyio.CapacityLimiter(
@@ -65,7 +66,21 @@ class Registry:
             for r in records:
                 if r.enabled:
                     self._load(r)
+            self._forget_unused(records)
             self.loaded_at = time.monotonic()
+
+    def _forget_unused(self, records: list[DeploymentRecord]) -> None:
+        """Drop the models no enabled deployment runs any more (a runtime switched, a deployment
+        disabled or deleted), and what failed to load for them, so memory follows the catalog;
+        an ONNX deployment's PyTorch explainer stays while the deployment does. A request that
+        holds a dropped model finishes with it."""
+        used = {model_key(r) for r in records if r.enabled}
+        used |= self.explainers & {model_key(r, "torch") for r in records if r.enabled}
+        for key in [k for k in self.predictors if k not in used]:
+            del self.predictors[key]
+        self.explainers &= used
+        for key in [k for k in self.broken if k not in used]:
+            del self.broken[key]
 
     def _load(self, record: DeploymentRecord, runtime: str | None = None) -> None:
         key = model_key(record, runtime)
@@ -123,9 +138,10 @@ class Registry:
         """The deployment's model in PyTorch, for explanations: its predictor when it runs on
         torch, else a Predictor of the same checkpoint, loaded once, at the first explain call."""
         if record.runtime != "torch":
+            key = model_key(record, "torch")
             with self.lock:
                 self._load(record, "torch")
-            key = model_key(record, "torch")
+                self.explainers.add(key)
             if key not in self.predictors:
                 raise ApiError(
                     404,
