@@ -7,7 +7,7 @@ Runs the drills' own fuzz tests with more examples, each test in a child process
 and peak RSS from bench/harness.py):
 - tests/drills/test_fuzz_readers.py: Hypothesis on the CSV, TSV, JSONL, Parquet, zip, gzipped and
   aclImdb .tar.gz readers (arbitrary bytes and mutated valid files); --reader-cases is the total
-  over its tests (the default, 100,000, takes about 2 h on 2 cores);
+  over its tests (the default, 100,000, takes about 55 min on 2 cores);
 - tests/drills/test_fuzz.py: schemathesis requests from the OpenAPI schema, each sent with the
   right token, none and a wrong one; --requests is the total (10,000: about 5 min).
 
