@@ -13,6 +13,7 @@ import binascii
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from critic.catalog import DeploymentRecord
 from critic.deploy import hash_token, token_matches
@@ -49,18 +50,22 @@ bearer = TokenBearer(
 )
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
-def authorized_deployment(
+async def authorized_deployment(
     name: str,
     registry: Registry = Depends(get_registry),
     header: str | None = Depends(basic),
     _: str | None = Depends(bearer),
 ) -> DeploymentRecord:
-    """The enabled deployment `name`, if the request carries its token (404, then 401/403)."""
-    record = registry.enabled(name)
+    """The enabled deployment `name`, if the request carries its token (404, then 401/403).
+    Async, so a request does not hop to a worker thread for it: the catalog is read (in a
+    thread) only when the registry is due to read it again; the token check is a hash."""
+    if registry.refresh_due():
+        await run_in_threadpool(registry.refresh)
+    record = registry.enabled(name, refresh=False)
     authorize(header, record, registry.owners)
     return record
 

@@ -56,8 +56,11 @@ class Registry:
         )  # predictions at once in this worker (torch uses its threads)
         self.stats = RequestStats(ServeMetrics() if settings.metrics else None)
 
+    def refresh_due(self) -> bool:
+        return time.monotonic() - self.loaded_at >= self.settings.refresh_seconds
+
     def refresh(self, force: bool = False) -> None:
-        if not force and time.monotonic() - self.loaded_at < self.settings.refresh_seconds:
+        if not force and not self.refresh_due():
             return
         with self.lock:
             records = self.catalog.deployments()
@@ -106,9 +109,11 @@ class Registry:
         )
         return OnnxPredictor(out)
 
-    def enabled(self, name: str) -> DeploymentRecord:
-        """The deployment `name`, or 404 when it does not exist or is disabled."""
-        self.refresh()
+    def enabled(self, name: str, refresh: bool = True) -> DeploymentRecord:
+        """The deployment `name`, or 404 when it does not exist or is disabled; the catalog read
+        again first when due (unless the caller just did)."""
+        if refresh:
+            self.refresh()
         record = self.deployments.get(name)
         if record is None or not record.enabled:
             state = (
