@@ -39,7 +39,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -237,7 +236,7 @@ def pictures(env: dict, shots: list[tuple[str, str, str]], folder: Path) -> list
         harness.in_child("explain:deploy", experiment, name, env=env)["deployment"]
         for (experiment, _, _), name in zip(shots, names)
     ]
-    port = _free_port()
+    port = harness.free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "critic.cli", "serve", "--api-only", "--port", str(port)],
         env=env,
@@ -247,7 +246,7 @@ def pictures(env: dict, shots: list[tuple[str, str, str]], folder: Path) -> list
     )
     made = []
     try:
-        _wait(port)
+        harness.wait_until_serving(port)
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=os.environ.get("CRITIC_CHROMIUM", "/usr/bin/chromium"),
@@ -295,7 +294,7 @@ def api_latency(env: dict, name: str, texts: list[str], threads: int = 0) -> dic
     """p50 / p95 ms of one request at a time to `critic serve --api-only`, with and without explain."""
     deployment = "bench-explain-linear"
     token, field = harness.in_child("explain:deploy", name, deployment, env=env)["deployment"]
-    port = _free_port()
+    port = harness.free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "critic.cli", "serve", "--api-only", "--port", str(port)],
         env={**env, **({"CRITIC_TORCH_THREADS": str(threads)} if threads else {})},
@@ -304,7 +303,7 @@ def api_latency(env: dict, name: str, texts: list[str], threads: int = 0) -> dic
         start_new_session=True,
     )
     try:
-        _wait(port)
+        harness.wait_until_serving(port)
         path = f"/v1/deployments/{deployment}/predict"
         result = {}
         for explain in (False, True, False, True):  # each twice: the second is the one kept
@@ -354,26 +353,6 @@ def _requests(
         size.append(len(answer))
     connection.close()
     return {**_quantiles(ms), "bytes_p50": statistics.median(size)}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait(port: int) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if b" 200 " in s.recv(100):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit("critic serve did not start")
 
 
 # -- the parent: tables and the results file -------------------------------------------------------

@@ -236,6 +236,33 @@ def _call(func_path: str, args_json: str) -> None:
         out.write(json.dumps(result, default=str) + "\n")
 
 
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now (servers the benches start use it)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_serving(port: int, seconds: float = 120) -> None:
+    """Return once `critic serve` on 127.0.0.1:`port` answers GET /healthz with 200 (every
+    enabled deployment loaded); SystemExit after `seconds`."""
+    import socket
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if b" 200 " in s.recv(100):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("critic serve did not start")
+
+
 def test_accuracy(checkpoint, dataset: str) -> float:
     """Accuracy of a checkpoint folder on the test subset of `dataset` (a NAME@V of the current
     workspace), through the one Predictor: what a bench reports beside its own figures."""

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -124,9 +123,7 @@ def demo(tarball: str, requests: int = 200, explained: int = 20) -> dict:
     import tempfile
 
     home = tempfile.mkdtemp(prefix="critic-demo-")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = harness.free_port()
     env = {**os.environ, "CRITIC_HOME": home, "COLUMNS": "250"}
     argv = [sys.executable, "-m", "critic", "quickstart", "--source", tarball, "--port", str(port)]
     start = time.perf_counter()
@@ -146,7 +143,7 @@ def demo(tarball: str, requests: int = 200, explained: int = 20) -> dict:
         f"review {i}: a film I {'loved' if i % 2 else 'hated'}, truly" for i in range(requests)
     ]
     try:
-        _wait(url.split("/v1/")[0] + "/livez")
+        harness.wait_until_serving(port)
         ready_s = time.perf_counter() - start
         for i, text in enumerate(texts):
             body = {field: text, **({"explain": True} if i < explained else {})}
@@ -176,18 +173,6 @@ def _status_kb(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise RuntimeError(f"no {field} for {pid}")
-
-
-def _wait(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.25)
 
 
 def main() -> None:

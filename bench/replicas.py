@@ -52,7 +52,7 @@ def prepare(source: str) -> dict:
 @contextmanager
 def replicas(n: int, env: dict):
     """n `critic serve --api-only` processes, one worker each; their ports once they answer."""
-    ports = [serve._free_port() for _ in range(n)]
+    ports = [harness.free_port() for _ in range(n)]
     procs = [
         subprocess.Popen(
             ["timeout", "900", sys.executable, "-m", "critic.cli", "serve", "--api-only"]
@@ -66,7 +66,7 @@ def replicas(n: int, env: dict):
     ]
     try:
         for port in ports:
-            serve._wait(port)
+            harness.wait_until_serving(port)
         yield ports
     finally:
         for proc in procs:

@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,12 +33,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared harness
 import harness  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _request(path: str, token: str, field: str, text: str, kind: str) -> bytes:
@@ -210,7 +203,7 @@ def main() -> None:
             *_deploy(env, args.transformer, name, runtime),
             name,
         )
-    port = _free_port()
+    port = harness.free_port()
     server = subprocess.Popen(
         [
             "timeout",
@@ -230,7 +223,7 @@ def main() -> None:
     )
     rows = []
     try:
-        _wait(port)
+        harness.wait_until_serving(port)
 
         def scenario(
             model: str, kind: str, concurrency: int, total: int, max_seconds: float = 120
@@ -300,20 +293,6 @@ def _tree_rss_mb(group: int) -> float:
         except (OSError, IndexError, ValueError):
             continue  # a process that ended while we looked
     return total / 2**20
-
-
-def _wait(port: int) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if b" 200 " in s.recv(100):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit("critic serve did not start")
 
 
 def _find(rows: list, model: str, body: str, concurrency: int) -> dict | None:
