@@ -210,3 +210,4 @@ def test_the_explained_mistakes_in_chromium(evaluated, page):
     expect(shaded).to_have_attribute("data-explained", other)
     expect(shaded.locator("mark.xp-word").first).to_be_visible()
     assert shaded.inner_text() == before  # the same text, only its shading changed
+    shot(page, "evaluation-explained-other-class")
