@@ -107,6 +107,12 @@ def load_checkpoint(
         meta = json.loads((folder / "model.json").read_text())
     except FileNotFoundError:
         raise SettingsError(f"{folder} is not a critic checkpoint (no model.json)") from None
+    if meta.get("kind") == "ensemble":  # its members load as Predictors (critic.predictor)
+        raise SettingsError(
+            f"{folder} is an ensemble of {len(meta.get('members', []))} models: critic evaluates "
+            "and serves it (runtime torch), but it has no single graph to export; export its "
+            "members one by one (critic export MEMBER-EXPERIMENT)"
+        )
     if meta.get("kind") == "linear":
         classes = json.loads((folder / "classes.json").read_text())
         return (

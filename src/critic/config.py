@@ -12,6 +12,7 @@ import yaml
 
 from critic.errors import SettingsError
 from critic.fields import check_keys, update
+from critic.models.ensemble import EnsembleSettings
 from critic.models.graph import GraphSpec
 from critic.models.linear import LinearSettings
 from critic.text.encoders import MultiHotSettings, WordSequenceSettings, settings_from_dict
@@ -23,6 +24,7 @@ __all__ = [
     "TrainSettings",
     "ExperimentConfig",
     "load_config_file",
+    "model_settings",
     "train_settings",
     "parse_class_weight",
 ]
@@ -127,8 +129,8 @@ class ExperimentConfig:
     dataset: str  # resolved to name@version
     encoder: (
         WordSequenceSettings | MultiHotSettings | WordPieceSettings | None
-    )  # None: the model tokenizes itself (linear)
-    model: GraphSpec | LinearSettings
+    )  # None: the model reads text itself (linear, ensemble)
+    model: GraphSpec | LinearSettings | EnsembleSettings
     train: TrainSettings
     preset: str | None = None  # the versioned preset it came from, if any
     source: str | None = None  # where the preset's numbers come from
@@ -136,7 +138,7 @@ class ExperimentConfig:
     def as_dict(self) -> dict:
         model = (
             asdict(self.model) if isinstance(self.model, LinearSettings) else self.model.as_dict()
-        )
+        )  # EnsembleSettings and GraphSpec have their own as_dict
         return {
             "dataset": self.dataset,
             "preset": self.preset,
@@ -153,12 +155,7 @@ class ExperimentConfig:
             {"dataset", "preset", "source", "encoder", "model", "train"},
             "experiment config key",
         )
-        linear = data["model"].get("kind") == "linear"
-        model = (
-            LinearSettings.from_dict(data["model"])
-            if linear
-            else GraphSpec.from_dict(data["model"])
-        )
+        model = model_settings(data["model"])
         encoder = settings_from_dict(data["encoder"]) if data.get("encoder") else None
         return cls(
             data["dataset"],
@@ -168,6 +165,16 @@ class ExperimentConfig:
             data.get("preset"),
             data.get("source"),
         )
+
+
+def model_settings(data: dict) -> GraphSpec | LinearSettings | EnsembleSettings:
+    """A [model] table (or config.json's "model") by its kind: linear, ensemble, or a graph."""
+    kind = data.get("kind")
+    if kind == "linear":
+        return LinearSettings.from_dict(data)
+    if kind == "ensemble":
+        return EnsembleSettings.from_dict(data)
+    return GraphSpec.from_dict(data)
 
 
 def train_settings(data: dict, base: TrainSettings | None = None) -> TrainSettings:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import torch
 
 from critic.artifacts import load_checkpoint
 from critic.batching import EVAL_PARTS, PART_TOKENS, micro_batches, row_costs
+from critic.models.ensemble import Ensemble, is_ensemble, member_folders
 from critic.models.graph import trim
 from critic.progress import bar
 from critic.text.spec import PAD
@@ -29,7 +31,13 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, folder: str | Path, device: str = "cpu") -> Predictor:
-        model, encoder, classes, manifest = load_checkpoint(Path(folder), device)
+        folder = Path(folder)
+        if is_ensemble(folder):  # its members are Predictors of their own checkpoints
+            members = [cls.from_checkpoint(f, device) for f in member_folders(folder)]
+            manifest = json.loads((folder / "manifest.json").read_text())
+            classes = json.loads((folder / "classes.json").read_text())
+            return cls(Ensemble.load(folder, members), None, classes, manifest, device)
+        model, encoder, classes, manifest = load_checkpoint(folder, device)
         return cls(model, encoder, classes, manifest, device)
 
     @torch.inference_mode()
@@ -40,7 +48,7 @@ class Predictor:
         at a time (memory stays flat for any N) and run in batches of similar length, each trimmed
         to its longest text when the model allows it."""
         texts = list(texts)
-        if self.encoder is None:  # the linear model tokenizes and counts n-grams itself
+        if self.encoder is None:  # the linear model and an ensemble read text themselves
             return self.model.predict_proba(texts)
         out = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
         margin = getattr(self.model, "trim_margin", None)

@@ -27,7 +27,7 @@ from critic.models.blocks import BLOCK_TYPES
 from critic.presets import preset_names
 from tests.workbench.conftest import csrf_of
 
-GRAPHS = [p for p in preset_names() if p != "linear"]
+GRAPHS = [p for p in preset_names() if p not in ("linear", "ensemble")]
 
 
 def tiny_canvas(*, wrong: bool = False) -> dict:

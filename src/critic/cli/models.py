@@ -50,11 +50,10 @@ def models_show(
     from critic.errors import MissingModel
     from critic.experiments.configure import input_spec_of, model_config, resolve_config
     from critic.models.draw import graph_png, summarize
-    from critic.models.linear import LinearSettings
 
     config = model_config(target)
     title = f"{config.preset} — {config.source}" if config.preset else config.source
-    if isinstance(config.model, LinearSettings):
+    if not hasattr(config.model, "blocks"):  # linear, ensemble: settings, no graph
         return _print_linear(config.model, title)
     try:
         config = resolve_config(config)
@@ -107,6 +106,8 @@ def _print_linear(settings, title: str) -> None:
 
 def _encoder_text(p) -> str:
     enc = p.encoder
+    if getattr(p.model, "kind", None) == "ensemble":
+        return "each member's own"
     if enc is None:
         return f"word {p.model.ngram_min}-{p.model.ngram_max}-grams, {p.model.counts}"
     if enc.kind == "wordpiece":
@@ -118,6 +119,9 @@ def _encoder_text(p) -> str:
 
 def _train_text(p) -> str:
     t = p.train
+    if getattr(p.model, "kind", None) == "ensemble":
+        members = ", ".join(p.model.members)
+        return f"{members} one after the other; weights fitted on validation"
     if p.encoder is None:
         m = p.model
         if m.C == "auto":

@@ -160,6 +160,10 @@ def _is_linear(config: dict) -> bool:
 def settings_cell(config: dict) -> str:
     """The settings that tell runs of one model apart, and only those the model reads: the linear
     model is fitted in one pass (no optimizer, batches or torch seed), so its n-gram range and C grid."""
+    if config["model"].get("kind") == "ensemble":
+        m = config["model"]
+        members = ", ".join([*m.get("adopt", []), *m.get("members", [])])
+        return f"members {members}\nseed {config['train']['seed']}"
     if _is_linear(config):
         m = config["model"]
         return f"n-grams {m['ngram_min']}-{m['ngram_max']}\nmin_df {_choices(m.get('min_df', 2))}\nC {_choices(m['C'])}"

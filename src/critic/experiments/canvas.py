@@ -27,7 +27,14 @@ import tomli_w
 
 from critic.config import LINEAR_TRAIN_SETTINGS, ExperimentConfig
 from critic.errors import GraphError, GraphNotFound, SettingsError
-from critic.experiments.configure import assemble_config, input_spec_of, resolve_config
+from critic.experiments.configure import (
+    ENSEMBLE_TRAIN_SETTINGS,
+    assemble_config,
+    input_spec_of,
+    resolve_config,
+)
+from critic.models.ensemble import EnsembleSettings
+from critic.models.graph import GraphSpec
 from critic.models.linear import LinearSettings
 from critic.names import validate_name
 from critic.workspace import Workspace
@@ -83,10 +90,11 @@ def tables_of(target: str | ExperimentConfig) -> dict:
     if config.encoder is not None:
         out["encoder"] = _without_none(config.as_dict()["encoder"])
     train = config.as_dict()["train"]
-    if isinstance(
-        config.model, LinearSettings
-    ):  # it reads no other train setting, and refuses them
+    # the linear model and an ensemble read few train settings, and refuse the others
+    if isinstance(config.model, LinearSettings):
         train = {k: v for k, v in train.items() if k in LINEAR_TRAIN_SETTINGS}
+    elif isinstance(config.model, EnsembleSettings):
+        train = {k: v for k, v in train.items() if k in ENSEMBLE_TRAIN_SETTINGS}
     return {**out, "model": _model_table(config), "train": _without_none(train)}
 
 
@@ -97,7 +105,7 @@ def check_tables(tables: dict, n_classes: int = 2) -> Check:
 
     try:
         config = resolve_config(assemble_config("", tables=tables))
-        if isinstance(config.model, LinearSettings):
+        if not isinstance(config.model, GraphSpec):  # linear, ensemble: no graph to build
             return Check(True, [], 0)
         summary = summarize(config.model, input_spec_of(config.encoder), n_classes)
     except SettingsError as exc:
@@ -176,7 +184,7 @@ def _saved(path: Path) -> SavedGraph:
 
 def _model_table(config: ExperimentConfig) -> dict:
     model = config.as_dict()["model"]
-    if isinstance(config.model, LinearSettings):
+    if not isinstance(config.model, GraphSpec):
         return _without_none(model)
     blocks = [
         {k: v for k, v in block.items() if k not in _NOT_IN_FILES} for block in model["blocks"]
@@ -240,6 +248,11 @@ def canvas_of(tables: dict) -> dict:
         raise SettingsError(
             "the linear model is fitted in one pass and has no block graph to draw; "
             'its settings go in a [model] table with kind = "linear"'
+        )
+    if isinstance(config.model, EnsembleSettings):
+        raise SettingsError(
+            "an ensemble has no block graph to draw: it combines trained models; "
+            'its members go in a [model] table with kind = "ensemble"'
         )
     blocks = _model_table(config)["blocks"]
     encoder = _without_none(config.as_dict()["encoder"])

@@ -19,6 +19,7 @@ from critic.config import (
 )
 from critic.errors import SettingsError
 from critic.fields import check_keys
+from critic.models.ensemble import EnsembleSettings
 from critic.models.graph import GraphSpec, check_graph
 from critic.models.linear import LinearSettings
 from critic.models.pretrained import resolve_pretrained, with_source
@@ -105,6 +106,8 @@ def assemble_config(
             ),
             None,
         )
+    elif "model" in data and data["model"].get("kind") == "ensemble":
+        model, enc = EnsembleSettings.from_dict(data["model"]), None
     elif "model" in data:
         model = GraphSpec.from_dict(data["model"])
         enc = enc or WordSequenceSettings()
@@ -115,6 +118,11 @@ def assemble_config(
         # one pass, recorded as one epoch, however the config was reached (preset or file)
         base = replace(train_base, epochs=1)
         settings = train_settings({**data.get("train", {}), **(train or {})}, base=base)
+        return ExperimentConfig(dataset, None, model, settings, name, source)
+    if isinstance(model, EnsembleSettings):
+        asked = {**data.get("train", {}), **(train or {})}
+        _refuse_for_ensemble(asked, encoder or data.get("encoder"))
+        settings = train_settings(asked, base=replace(train_base, epochs=1))
         return ExperimentConfig(dataset, None, model, settings, name, source)
     asked = {**data.get("train", {}), **(train or {})}
     if "epochs" in asked and "min_steps" not in asked:
@@ -135,8 +143,8 @@ def _tables(tables: dict) -> dict:
 def resolve_config(config: ExperimentConfig) -> ExperimentConfig:
     """Each Transformer block's config read from its source, and the graph built once on the meta
     device, so a missing model or a shape mismatch surfaces before a run."""
-    if isinstance(config.model, LinearSettings):
-        return config
+    if isinstance(config.model, LinearSettings | EnsembleSettings):
+        return config  # an ensemble's members are resolved when each is trained
     model = resolve_pretrained(config.model)
     check_graph(model, input_spec_of(config.encoder))
     return replace(config, model=model)
@@ -187,6 +195,22 @@ def _refuse_for_linear(from_file: dict, overrides: dict, encoder: dict | None) -
         raise SettingsError(
             f"the linear model is fitted in one pass and does not use {', '.join(ignored)}; "
             f'it takes its settings from the [model] table of a --config file (kind = "linear"): {own}'
+        )
+
+
+ENSEMBLE_TRAIN_SETTINGS = ("seed", "device", "threads")
+
+
+def _refuse_for_ensemble(asked: dict, encoder: dict | None) -> None:
+    """An ensemble passes its seed, device and threads to its neural members; each member takes
+    the rest of its settings from its own preset."""
+    ignored = [key for key in asked if key not in ENSEMBLE_TRAIN_SETTINGS]
+    if encoder or ignored:
+        raise SettingsError(
+            f"an ensemble trains each member with its own preset's settings and does not use "
+            f"{', '.join(ignored + (['encoder settings'] if encoder else []))}; it takes "
+            f"{', '.join(ENSEMBLE_TRAIN_SETTINGS)} (given to its neural members), and its members "
+            'from the [model] table (kind = "ensemble", members = [presets], adopt = [experiments])'
         )
 
 

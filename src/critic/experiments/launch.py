@@ -218,8 +218,11 @@ def queue_resume(
     if job is not None or experiment.status == "running":
         raise SettingsError(f"experiment {name!r} is running or queued; wait for it or cancel it")
     if epochs is not None:
-        if experiment.record.config.get("model", {}).get("kind") == "linear":
-            raise SettingsError(f"{name!r} is a linear model, fitted in one pass: no epochs to add")
+        kind = experiment.record.config.get("model", {}).get("kind")
+        if kind in ("linear", "ensemble"):
+            raise SettingsError(
+                f"{name!r} is a {kind} model, trained in one pass: no epochs to add"
+            )
         if epochs < max(1, experiment.record.epochs_done):
             raise SettingsError(
                 f"epochs is the run's total: at least the {experiment.record.epochs_done} done"

@@ -32,8 +32,10 @@ from critic.config import ExperimentConfig
 from critic.data.store import DatasetVersion, load_version
 from critic.distributed import Ranks, current, follow, launch, lead, rank_device, seed_rank
 from critic.errors import SettingsError
+from critic.experiments.ensemble import run_ensemble
 from critic.experiments.events import EVENTS_FILE, EventWriter
 from critic.experiments.store import Experiment, free_name, get_experiment, now, owner
+from critic.models.ensemble import EnsembleSettings
 from critic.models.graph import GraphModel
 from critic.models.linear import LinearSettings, NBLinear
 from critic.models.pretrained import load_pretrained_weights, pretrain_embeddings
@@ -178,6 +180,11 @@ def _restart(name: str, workspace: Workspace, epochs: int | None, ranks: Ranks) 
         raise SettingsError(
             f"{name!r} is a linear model, fitted in one pass: it has no epochs to add"
         )
+    if epochs is not None and isinstance(config.model, EnsembleSettings):
+        raise SettingsError(
+            f"{name!r} is an ensemble: it has no epochs to add (resume a neural member by its "
+            "own name, then train the ensemble again adopting it)"
+        )
     if epochs is not None:
         config = replace(config, train=replace(config.train, epochs=epochs))
         write_json(experiment.path / "config.json", config.as_dict())
@@ -195,6 +202,11 @@ def _saved_config(experiment: Experiment) -> ExperimentConfig:
 
 
 def _check_parallel(config: ExperimentConfig, nproc: int) -> None:
+    if nproc > 1 and isinstance(config.model, EnsembleSettings):
+        raise SettingsError(
+            "an ensemble trains its members one after the other in this process: drop --nproc "
+            "(train a neural member with --nproc on its own, then adopt it: model.adopt)"
+        )
     if nproc > 1 and isinstance(config.model, LinearSettings):
         raise SettingsError(
             "the linear model is fitted by scikit-learn in one pass, in one process: "
@@ -215,7 +227,10 @@ def _guarded(catalog, name, folder, config, version, workspace, log, ranks, resu
     event also goes to the experiment's events.jsonl, for watchers in other processes."""
     log = EventWriter(folder / EVENTS_FILE, then=log)
     try:
-        _run(catalog, name, folder, config, version, log, resume, ranks)
+        if isinstance(config.model, EnsembleSettings):
+            _run_ensemble(catalog, name, folder, config, version, workspace, log)
+        else:
+            _run(catalog, name, folder, config, version, log, resume, ranks)
     except KeyboardInterrupt as exc:  # Ctrl-C, a job's cancel, or a RunStopped saying why
         why = str(exc) or "interrupted"
         catalog.set_experiment_status(
@@ -336,6 +351,24 @@ def _run(
             padding=getattr(encoder.settings, "padding", "post"),
             ranks=ranks,
         )
+
+
+def _run_ensemble(catalog, name, folder, config, version, workspace, log) -> None:
+    """Members trained as experiments of their own, then the combiner (critic.experiments.ensemble)."""
+    metric = config.train.checkpoint_metric
+    run_ensemble(
+        catalog,
+        name,
+        folder,
+        config,
+        version,
+        workspace,
+        log,
+        train=train_experiment,
+        resume=resume_experiment,
+        record=lambda history: _sync_metrics(catalog, name, folder, history, metric),
+        manifest=lambda result: _manifest(name, result, config, version),
+    )
 
 
 def _shares(ranks: Ranks, batch_size: int, device: torch.device) -> str:

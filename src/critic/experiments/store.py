@@ -134,8 +134,17 @@ def flat_settings(config: dict) -> dict[str, object]:
             for k, v in flat.items()
             if not k.startswith("train.") or k[6:] in LINEAR_TRAIN_SETTINGS
         }
+    kind = config.get("model", {}).get("kind")
+    if kind == "ensemble":  # it passes seed, device and threads to its members
+        flat = {
+            k: v
+            for k, v in flat.items()
+            if not k.startswith("train.") or k[6:] in ("seed", "device", "threads")
+        }
     blocks = config.get("model", {}).get("blocks")
-    flat["model.blocks"] = "linear" if linear or blocks is None else f"{len(blocks)} blocks"
+    flat["model.blocks"] = (
+        kind if kind in ("linear", "ensemble") or blocks is None else f"{len(blocks)} blocks"
+    )
     return flat
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from critic.config import LINEAR_TRAIN_SETTINGS, ExperimentConfig, train_settings
 from critic.errors import SettingsError
 from critic.experiments.configure import resolve_config
+from critic.models.ensemble import EnsembleSettings
 from critic.models.graph import GraphSpec
 from critic.models.linear import LinearSettings
 from critic.text.encoders import settings_from_dict
@@ -161,6 +162,7 @@ def _toml(value) -> str:
 def example_space(config: ExperimentConfig) -> str:
     """A space.toml to start from for a preset's config: the linear model's C and n-gram range;
     a neural model's learning rate, batch size and the rate of its first Dropout block."""
+    _refuse_ensemble(config)
     if isinstance(config.model, LinearSettings):
         tables = {"model": {"C": {"float": [0.03, 3.0], "log": True}, "ngram_max": {"int": [1, 3]}}}
         return space_toml(tables)
@@ -182,11 +184,15 @@ def example_space(config: ExperimentConfig) -> str:
 
 @functools.cache
 def example_spaces() -> dict[str, str]:
-    """Each preset (by its name without version) → example_space of its config."""
+    """Each preset (by its name without version) but the ensemble → example_space of its config."""
     from critic.experiments.configure import assemble_config
     from critic.presets import preset_names
 
-    return {p: example_space(assemble_config("", preset=p)) for p in preset_names()}
+    configs = {p: assemble_config("", preset=p) for p in preset_names()}
+    # an ensemble is not swept (its members are)
+    return {
+        p: example_space(c) for p, c in configs.items() if not isinstance(c.model, EnsembleSettings)
+    }
 
 
 def parse_space(tables: Mapping, where: str = "the search space") -> SearchSpace:
@@ -293,6 +299,7 @@ def _number(value, whole: bool) -> bool:
 def apply_settings(config: ExperimentConfig, values: Mapping[str, object]) -> ExperimentConfig:
     """`config` with each `table.setting` (or `model.BLOCK.PARAM`) of `values` set, checked the
     way a config file is (unknown settings and bad values named), the graph's shapes resolved."""
+    _refuse_ensemble(config)
     by_table: dict[str, dict] = {t: {} for t in TABLES}
     for key, value in values.items():
         table, _, rest = key.partition(".")
@@ -310,6 +317,14 @@ def apply_settings(config: ExperimentConfig, values: Mapping[str, object]) -> Ex
         else _graph(config.model, by_table["model"])
     )
     return resolve_config(replace(config, train=train, encoder=encoder, model=model))
+
+
+def _refuse_ensemble(config: ExperimentConfig) -> None:
+    if isinstance(config.model, EnsembleSettings):
+        raise SettingsError(
+            "an ensemble is not swept: sweep its members' presets, then name the best runs "
+            'in an ensemble\'s [model] table (kind = "ensemble", adopt = [...])'
+        )
 
 
 def _train(config: ExperimentConfig, values: dict, linear: bool):

@@ -12,7 +12,7 @@ spans are the words of the original text, with character offsets, scored for the
                          their words (`gradients.py`, Captum)
     multi-hot MLP        Integrated Gradients on the multi-hot vector (`gradients.py`)
     method="occlusion"   any model: each word taken out in turn (`occlusion.py`), the plain method
-                         the others are measured against (bench/explain.py)
+                         the others are measured against (bench/explain.py); an ensemble's own
 
 Light to import (numpy and regex): torch and Captum load with the first neural explainer."""
 
@@ -38,7 +38,12 @@ def explainer_for(predictor, method: str = "auto", steps=None):
     """The explainer of `predictor`'s model: `auto` is the exact or gradient method of its kind."""
     if method not in ("auto", *METHODS):
         raise SettingsError(f"no explanation method {method!r}; one of auto, {', '.join(METHODS)}")
-    if method == "occlusion":
+    ensemble = getattr(predictor.model, "kind", None) == "ensemble"
+    if ensemble and method not in ("auto", "occlusion"):
+        raise SettingsError(
+            "an ensemble is explained by occlusion (its members read text differently)"
+        )
+    if method == "occlusion" or ensemble:
         from critic.explain.occlusion import OcclusionExplainer
 
         return OcclusionExplainer(predictor)

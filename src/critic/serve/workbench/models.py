@@ -161,6 +161,14 @@ def _card(name: str) -> Card:
 
     preset = get_preset(name)
     tables = tables_of(name)
+    if tables["model"].get("kind") == "ensemble":
+        members = ", ".join(m.rsplit(".v", 1)[0] for m in preset.model.members)
+        return Card(
+            name, preset.name, preset.source, preset.published, MEASURED.get(name), None,
+            f"{members}, trained one after the other; their log-probabilities weighted on "
+            "validation (no block graph)",
+            "each member's own", "each member's preset", None,
+        )  # fmt: skip
     if "blocks" not in tables["model"]:  # the linear model
         return Card(
             name, preset.name, preset.source, preset.published, MEASURED.get(name), None,
@@ -273,7 +281,12 @@ def canvas_page(
         name=graph or (f"my-{preset}" if preset else ""),
         canvas=canvas,
         palette=catalogue,
-        presets=[n for n in dict.fromkeys(n.rsplit(".v", 1)[0] for n in PRESETS) if n != "linear"],
+        # the presets with a block graph (not the linear model, not the ensemble)
+        presets=[
+            n
+            for n in dict.fromkeys(n.rsplit(".v", 1)[0] for n in PRESETS)
+            if n not in ("linear", "ensemble")
+        ],
         preset=preset,
     )
 
