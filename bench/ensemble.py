@@ -10,8 +10,8 @@ fits the combiner on the validation subset. `--adopt 0=memory-minilm-20335` uses
 already trained with the same preset and seed (bench/memory.py's) instead of training it again;
 its own training time is then added to the ensemble's.
 
-Then the 25,000 test reviews through each member's best checkpoint (probabilities cached beside
-the workspace, as .npy, so a member is predicted once) and the ensemble: its weights applied to
+Then the 25,000 test reviews through each member's best checkpoint (probabilities cached in the
+workspace, harness.probs_cache: bench/export.py's PyTorch run leaves them too) and the ensemble: its weights applied to
 the members' probabilities, which is what `Predictor` computes for it (asserted on a sample
 here, and exactly in tests/experiments/test_ensemble.py). The test subset is read after
 training, never before: the weights are chosen on validation.
@@ -106,11 +106,8 @@ def main() -> None:
     from critic.data import load_version
     from critic.experiments.store import get_experiment
     from critic.models.ensemble import combine
-    from critic.workspace import Workspace
 
     adopted = dict(a.split("=", 1) for a in args.adopt)
-    cache = Workspace.from_env().root / "bench-probs"
-    cache.mkdir(exist_ok=True)
     version = load_version(args.dataset)
     test = version.subset("test", ["label"])
     truth = test["label"].map({c: i for i, c in enumerate(version.classes)}).to_numpy()
@@ -125,7 +122,7 @@ def main() -> None:
         checkpoint = get_experiment(name).checkpoint("best")
         probs, accuracy = [], {}
         for member in trained["members"]:
-            out = cache / f"{member['experiment']}-test.npy"
+            out = harness.probs_cache(member["experiment"])
             if not out.exists():
                 folder = get_experiment(member["experiment"]).checkpoint("best")
                 harness.in_child(

@@ -8,7 +8,8 @@ export, transformer models only), then the first --reviews IMDB test reviews thr
 PyTorch `Predictor`, `OnnxPredictor` fp32 and int8, each in its own child process (its load time,
 prediction time and peak RSS): the largest |Δ probability| against PyTorch, the labels that
 differ, and the test accuracy of each on those reviews. Also one review at a time (median
-latency over the first 100). Prints a table and saves bench/results/export.json.
+latency over the first 100). PyTorch's probabilities on the whole test subset are kept for
+bench/ensemble.py (harness.probs_cache). Prints a table and saves bench/results/export.json.
 Targets: fp32 within 1e-4 of PyTorch on every review; int8 within 0.3 points of accuracy.
 """
 
@@ -38,7 +39,9 @@ def run(experiment: str, runtime: str, reviews: int, threads: int, out: str) -> 
 
     torch.set_num_threads(threads)
     run_ = get_experiment(experiment)
-    test = load_version(run_.record.dataset).subset("test", ["text", "label"]).iloc[:reviews]
+    test = load_version(run_.record.dataset).subset("test", ["text", "label"])
+    whole = reviews >= len(test)
+    test = test.iloc[:reviews]
     start = time.perf_counter()
     if runtime == "torch":
         from critic.predictor import Predictor
@@ -69,6 +72,7 @@ def run(experiment: str, runtime: str, reviews: int, threads: int, out: str) -> 
         "predict_s": predict_s,
         "one_review_ms_p50": statistics.median(latencies),
         "accuracy": float((probs.argmax(1) == truth).mean()),
+        "whole_test": whole,
     }
 
 
@@ -96,6 +100,8 @@ def main() -> None:
                     "export:run", experiment, runtime, args.reviews, args.threads, out
                 )
                 probs[runtime] = np.load(out)
+                if runtime == "torch" and found["whole_test"]:  # for bench/ensemble.py
+                    np.save(harness.probs_cache(experiment), probs[runtime])
                 reference = probs["torch"]
                 rows.append(
                     {

@@ -275,6 +275,17 @@ def test_accuracy(checkpoint, dataset: str) -> float:
     return float((predictor.predict_proba(test["text"].tolist()).argmax(1) == truth).mean())
 
 
+def probs_cache(experiment: str) -> Path:
+    """Where a bench keeps an experiment's best-checkpoint PyTorch probabilities on the whole
+    test subset (.npy, in the workspace): export.py writes it, ensemble.py reads it, so MiniLM
+    predicts the 25,000 reviews once."""
+    from critic.workspace import Workspace
+
+    folder = Workspace.from_env().root / "bench-probs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{experiment}-test.npy"
+
+
 def save(name: str, rows: list[dict], **meta) -> Path:
     """Write bench/results/<name>.json: the machine, the command, the time, `meta` and the rows.
     A name may hold a folder ("research/x") or be an absolute path without ".json"."""
