@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from critic.batching import EVAL_PARTS, PART_TOKENS, TRANSFORMER_PART_TOKENS, micro_batches
 from critic.export.check import session_for
 from critic.export.info import read_info
 from critic.predictor import answers
@@ -27,6 +28,10 @@ class OnnxPredictor:
         self.manifest = json.loads((self.info.folder / "manifest.json").read_text())
         self.session = session_for(self.info.model, threads)
         self.encoder, self.vectorizer = None, None
+        # padded tokens in one run, as `Predictor` cuts its batches (critic.batching): 256 MiniLM
+        # reviews at length 256 in one run made ONNX Runtime's arena 8 GB, and ran slower
+        own = TRANSFORMER_PART_TOKENS if self.info.kind == "wordpiece" else PART_TOKENS
+        self.tokens = EVAL_PARTS * own
         if self.info.kind == "ngrams":
             self.vectorizer = _load_vectorizer(self.info.folder, self.info.data["text"])
         else:
@@ -44,9 +49,9 @@ class OnnxPredictor:
             rows, lengths = self._encode(part)
             order = np.argsort(lengths, kind="stable")
             for i in range(0, len(part), batch_size):
-                chosen = order[i : i + batch_size]
-                feed = self._feed(rows, chosen)
-                out[start + chosen] = self.session.run(["probabilities"], feed)[0]
+                for chosen in micro_batches(order[i : i + batch_size], lengths, self.tokens):
+                    feed = self._feed(rows, chosen)
+                    out[start + chosen] = self.session.run(["probabilities"], feed)[0]
         return out
 
     def predict(self, texts: Sequence[str]) -> list[dict]:

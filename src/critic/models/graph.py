@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from critic.batching import TRANSFORMER_PART_TOKENS
 from critic.errors import GraphError
 from critic.fields import check_keys
 from critic.models.blocks import (
@@ -133,9 +134,6 @@ def _check_outputs(blocks: list[Block]) -> None:
         raise GraphError(
             f"the output of block(s) {unused} goes nowhere; connect them or remove them"
         )
-
-
-TRANSFORMER_PART_TOKENS = 1_024  # MiniLM, batch 32 × 256: 4 rows a part, peak 1.6 GB (16: 3.1 GB)
 
 
 class GraphModel(nn.Module):
