@@ -29,13 +29,3 @@ def test_the_threshold_is_set_once_and_the_environment_wins():
     )
     assert _fresh(code) == "True True True"
     assert _fresh(code, MALLOC_MMAP_THRESHOLD_="65536") == "False False False"
-
-
-def test_training_and_neural_prediction_set_it(monkeypatch):
-    calls = []
-    import critic.predictor as predictor
-
-    monkeypatch.setattr(predictor, "fix_mmap_threshold", lambda: calls.append("predictor"))
-    predictor.Predictor(object(), object(), ["a", "b"], {})
-    predictor.Predictor(object(), None, ["a", "b"], {})  # the linear model: not a torch batch
-    assert calls == ["predictor"]

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from critic.allocator import fix_mmap_threshold
 from critic.artifacts import load_checkpoint
 from critic.batching import EVAL_PARTS, PART_TOKENS, micro_batches, row_costs
 from critic.models.ensemble import Ensemble, is_ensemble, member_folders
@@ -27,8 +26,6 @@ class Predictor:
         self, model, encoder, classes: list[str], manifest: dict, device: str | torch.device = "cpu"
     ):
         self.model, self.encoder, self.classes, self.manifest = model, encoder, classes, manifest
-        if encoder is not None:  # a neural model: its batches' memory goes back (critic.allocator)
-            fix_mmap_threshold()
         self.device = torch.device(device)
         self._explainers: dict[str, object] = {}  # method → explainer, made on first use
 
