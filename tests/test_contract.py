@@ -9,6 +9,7 @@ import pytest
 from critic.config import ExperimentConfig
 from critic.experiments.configure import build_config
 from critic.experiments.run import train_experiment
+from critic.models.ensemble import EnsembleSettings
 from critic.predictor import Predictor
 from critic.presets import preset_names
 from tests.conftest import sentiment_rows, write_csv
@@ -72,6 +73,8 @@ TEXTS = [
 
 
 def _small(config: ExperimentConfig) -> ExperimentConfig:
+    if isinstance(config.model, EnsembleSettings):  # MiniLM's member is the real model: a small one
+        return replace(config, model=EnsembleSettings(members=("linear", "multi-hot-mlp")))
     if config.encoder is None:  # linear: nothing to shrink
         return config
     enc = config.encoder
@@ -111,6 +114,7 @@ def test_train_save_reload_predict(model, tiny_dataset, tmp_path, tiny_bert):
         assert files - {"model.safetensors", "model.json", "classes.json", "manifest.json"} in (
             {"encoder"},
             {"vocabulary.json"},
+            {"members"},  # an ensemble: each member's own checkpoint inside
         )
         assert not any(p.suffix in (".pt", ".pkl", ".bin") for p in folder.rglob("*"))
     predictor = Predictor.from_checkpoint(experiment.checkpoint("best"))
