@@ -7,6 +7,8 @@
       classes.json         the class list, in output order
       manifest.json        format, resolved settings, dataset name@version and fingerprint,
                            epoch, metrics, critic version
+      validation.safetensors  (neural) "probs": (N_val, n_classes) float32, the validation
+                           subset's probabilities at this epoch, in the subset's row order
     <experiment>/state/    what resuming needs: optimizer.safetensors + state.json (epoch, best, RNG, history)
 
 Folders are written beside their final place and renamed over it, so a reader (or a resume after
@@ -21,6 +23,7 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -34,6 +37,7 @@ __all__ = [
     "save_checkpoint",
     "save_linear_checkpoint",
     "load_checkpoint",
+    "load_validation_probs",
     "save_state",
     "load_state",
     "write_json",
@@ -63,9 +67,21 @@ def replace_dir(final: Path, fill) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+VALIDATION_PROBS = "validation.safetensors"
+KEPT_PROBS = 20_000_000  # values (rows × classes): larger validation tables are not kept (80 MB)
+
+
 def save_checkpoint(
-    folder: Path, model: GraphModel, encoder: Encoder, classes: list[str], manifest: dict
+    folder: Path,
+    model: GraphModel,
+    encoder: Encoder,
+    classes: list[str],
+    manifest: dict,
+    val_probs: np.ndarray | None = None,
 ) -> None:
+    """`val_probs`: the epoch's (N_val, n_classes) validation probabilities, kept beside the
+    weights so that an ensemble need not predict the validation subset again."""
+
     def fill(tmp: Path) -> None:
         state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "model.safetensors"))
@@ -81,8 +97,20 @@ def save_checkpoint(
         encoder.save(tmp / "encoder")
         write_json(tmp / "classes.json", classes)
         write_json(tmp / "manifest.json", {"format": CHECKPOINT_FORMAT, **manifest})
+        if val_probs is not None and val_probs.size <= KEPT_PROBS:
+            save_file({"probs": torch.from_numpy(val_probs)}, str(tmp / VALIDATION_PROBS))
 
     replace_dir(folder, fill)
+
+
+def load_validation_probs(folder: Path, shape: tuple[int, int]) -> np.ndarray | None:
+    """The validation probabilities kept with a checkpoint, or None when it has none of `shape`
+    (a linear or older checkpoint, a table too large to keep)."""
+    path = Path(folder) / VALIDATION_PROBS
+    if not path.is_file():
+        return None
+    probs = load_file(str(path))["probs"].numpy()
+    return probs if probs.shape == tuple(shape) else None
 
 
 def save_linear_checkpoint(

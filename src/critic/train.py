@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from typing import Protocol
 
 import numpy as np
@@ -35,7 +35,8 @@ __all__ = [
     "make_optimizer",
     "resolve_device",
     "class_weights",
-    "evaluate_loss",
+    "evaluate",
+    "Evaluation",
 ]
 
 
@@ -65,9 +66,12 @@ class EpochResult:
     val_accuracy: float | None
     seconds: float
     samples_per_s: float
+    # (N_val, n_classes) float32 in the validation rows' order, for whoever keeps them with the
+    # checkpoint (an ensemble fits its weights on them); None without validation or on ranks
+    val_probs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "val_probs"}
 
 
 Log = Callable[[dict], None]
@@ -193,14 +197,22 @@ def fit(
             steps,
             ranks,
         )
-        val_loss, val_acc = (
-            evaluate_loss(model, val, device, margin=margin, padding=padding, ranks=ranks)
+        scored = (
+            evaluate(model, val, device, margin=margin, padding=padding, ranks=ranks)
             if val
-            else (None, None)
+            else Evaluation(None, None, None)
         )
+        val_loss, val_acc = scored.loss, scored.accuracy
         seconds = time.perf_counter() - start
         result = EpochResult(
-            epoch, train_loss, train_acc, val_loss, val_acc, seconds, len(train) / seconds
+            epoch,
+            train_loss,
+            train_acc,
+            val_loss,
+            val_acc,
+            seconds,
+            len(train) / seconds,
+            scored.probs,
         )
         metric = (
             float("-inf")
@@ -332,8 +344,15 @@ def _train_epoch(
     return total_loss / seen, correct / seen
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    loss: float | None  # mean cross-entropy
+    accuracy: float | None
+    probs: np.ndarray | None  # (N, n_classes) float32 in the data's row order; None on ranks
+
+
 @torch.inference_mode()
-def evaluate_loss(
+def evaluate(
     model: nn.Module,
     data: Data,
     device: torch.device,
@@ -342,9 +361,10 @@ def evaluate_loss(
     margin: int | None = None,
     padding: str = "post",
     ranks: Ranks = SINGLE,
-) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy (no class weights, dropout off); on several ranks, each
-    scores every `world`-th row and the sums are shared, so every rank gets the same numbers.
+) -> Evaluation:
+    """Mean cross-entropy, accuracy and the probabilities (no class weights, dropout off); on
+    several ranks, each scores every `world`-th row and the sums are shared, so every rank gets
+    the same numbers (and no probabilities: they would need gathering).
     Batches of at most `batch_size` rows and EVAL_PARTS × the model's part tokens: nothing is
     kept for a backward pass, so a batch may be larger than a training part, but a 512-review
     batch of MiniLM at length 256 holds 1.6 GB of attention scores in one layer."""
@@ -356,13 +376,26 @@ def evaluate_loss(
     order = order[ranks.rank :: ranks.world]
     tokens = EVAL_PARTS * getattr(model, "part_tokens", PART_TOKENS)
     cost = row_costs(data.encoded, data.lengths, margin)
+    scored: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, their probabilities)
     for i in range(0, len(order), batch_size):
         for rows in micro_batches(order[i : i + batch_size], cost, tokens):
             x = trim(data.encoder.batch(data.encoded, rows), margin, padding).to(device)
             y = torch.from_numpy(data.labels[rows]).to(device)
-            logits = model(x)
+            logits = model(x).float()
             total += nn.functional.cross_entropy(logits, y, reduction="sum").item()
             correct += (logits.argmax(1) == y).sum().item()
+            scored.append((rows, logits.softmax(1).cpu().numpy()))
     model.train(was_training)
     total, correct = all_sum([total, correct], ranks)
-    return total / max(1, len(data)), correct / max(1, len(data))
+    n = max(1, len(data))
+    return Evaluation(total / n, correct / n, _in_order(scored, len(data), ranks))
+
+
+def _in_order(scored: list[tuple[np.ndarray, np.ndarray]], n: int, ranks: Ranks):
+    """(n, K) probabilities put back in the data's row order; None when this rank saw a share."""
+    if ranks.world > 1 or not scored:
+        return None
+    probs = np.empty((n, scored[0][1].shape[1]), np.float32)
+    for rows, p in scored:
+        probs[rows] = p
+    return probs

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from scipy.optimize import check_grad
 
-from critic.data import import_dataset
+from critic.artifacts import load_validation_probs
+from critic.data import import_dataset, load_version
 from critic.data.split import SplitSettings
 from critic.deploy import create_deployment
 from critic.errors import SettingsError
@@ -100,6 +101,13 @@ def test_one_command_trains_the_members_and_a_self_contained_checkpoint(
         assert get_experiment(member).status == "done"
     # the neural member got the ensemble's seed
     assert get_experiment("ens-multi-hot-mlp").record.config["train"]["seed"] == 1
+    # its training kept its best checkpoint's validation probabilities, which the combiner used:
+    # what its Predictor computes on the validation texts
+    best = get_experiment("ens-multi-hot-mlp").checkpoint("best")
+    val = load_version(tiny_dataset).subset("validation", ["text"])["text"].tolist()
+    kept = load_validation_probs(best, (len(val), 2))
+    assert kept is not None
+    np.testing.assert_allclose(kept, Predictor.from_checkpoint(best).predict_proba(val), atol=1e-5)
 
     ensemble = Predictor.from_checkpoint(get_experiment("ens").checkpoint("best"))
     members = [

@@ -1,7 +1,8 @@
 """Training an ensemble (`critic.models.ensemble`): each member preset is trained as an experiment
 of its own (named <ensemble>-<preset>, seen live in `critic experiments` and the workbench), the
-adopted experiments are checked, then every member's best checkpoint predicts the validation
-subset and the combiner's weights are fitted on it. The ensemble's checkpoint holds a copy of each
+adopted experiments are checked, then every member's best checkpoint gives its probabilities on
+the validation subset (those its training kept, else predicted now) and the combiner's weights
+are fitted on them. The ensemble's checkpoint holds a copy of each
 member's, so deleting a member experiment later does not break it.
 
 Killed part-way, `critic train --resume ENSEMBLE` finds the members it planned (members.json)
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from critic.artifacts import CHECKPOINT_FORMAT, replace_dir, write_json
+from critic.artifacts import CHECKPOINT_FORMAT, load_validation_probs, replace_dir, write_json
 from critic.catalog import Catalog
 from critic.config import ExperimentConfig
 from critic.data.store import DatasetVersion
@@ -63,14 +64,11 @@ def run_ensemble(
     started = time.perf_counter()
     members = [_adopted(n, version, workspace) for n in settings.adopt]
     members += _trained(settings, name, folder, config, version, workspace, log, train, resume)
-    log({"event": "phase", "phase": f"{len(members)} members: predict the validation subset"})
+    log({"event": "phase", "phase": f"{len(members)} members: their validation probabilities"})
     predictors = [Predictor.from_checkpoint(m.checkpoint("best")) for m in members]
     y_val = _labels(val_rows, classes)
     val_probs = np.stack(
-        [
-            predict_in_chunks(p, val_rows["text"].tolist(), f"validation: {m.name}")
-            for p, m in zip(predictors, members)
-        ]
+        [_val_probs(p, m, val_rows, len(classes), log) for p, m in zip(predictors, members)]
     )  # (M, N, K)
     weights, biases = fit_combiner(val_probs, y_val)
     ensemble = Ensemble(predictors, weights, biases, [m.name for m in members])
@@ -90,6 +88,16 @@ def run_ensemble(
         _save(folder / "checkpoints" / which, ensemble, members, classes, found)
     record([result.as_dict()])
     log({"event": "epoch_end", "best": True, **result.as_dict()})
+
+
+def _val_probs(predictor, member: Experiment, rows, n_classes: int, log: Log) -> np.ndarray:
+    """(N, K): those its training kept with its best checkpoint (what this checkpoint computed
+    on these rows then), else predicted now."""
+    kept = load_validation_probs(member.checkpoint("best"), (len(rows), n_classes))
+    if kept is not None:
+        log({"event": "phase", "phase": f"validation: {member.name}'s, kept by its training"})
+        return kept
+    return predict_in_chunks(predictor, rows["text"].tolist(), f"validation: {member.name}")
 
 
 def _trained(settings, name, folder, config, version, workspace, log, train, resume) -> list:

@@ -480,7 +480,8 @@ def _checkpointer(
         manifest = _manifest(name, result, config, version)
         save_checkpoint(folder / "checkpoints" / "last", model, encoder, classes, manifest)
         if is_best:
-            save_checkpoint(folder / "checkpoints" / "best", model, encoder, classes, manifest)
+            best = folder / "checkpoints" / "best"
+            save_checkpoint(best, model, encoder, classes, manifest, result.val_probs)
         save_state(folder / "state", optimizer, {"epoch": result.epoch, "history": history})
         _sync_metrics(catalog, name, folder, history, config.train.checkpoint_metric)
 
