@@ -15,7 +15,8 @@ workspace, harness.probs_cache: bench/export.py's PyTorch run leaves them too) a
 the members' probabilities, which is what `Predictor` computes for it (asserted on a sample
 here, and exactly in tests/experiments/test_ensemble.py). The test subset is read after
 training, never before: the weights are chosen on validation.
-Prints a table and saves bench/results/ensemble.json.
+Prints a table and saves bench/results/ensemble.json after each seed, keeping the rows of seeds
+not measured this time (each row says its own command), so seeds can be run in separate sittings.
 """
 
 from __future__ import annotations
@@ -111,8 +112,9 @@ def main() -> None:
     version = load_version(args.dataset)
     test = version.subset("test", ["label"])
     truth = test["label"].map({c: i for i, c in enumerate(version.classes)}).to_numpy()
-    rows = []
-    for seed in (int(s) for s in args.seeds.split(",")):
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows = [r for r in harness.load("ensemble").get("rows", []) if r["seed"] not in seeds]
+    for seed in seeds:
         name = f"bench-ensemble-s{seed}-{int(time.time())}"
         adopt = adopted.get(str(seed))
         trained = harness.in_child(
@@ -149,9 +151,22 @@ def main() -> None:
                 "test_accuracy": float((combined.argmax(1) == truth).mean()),
                 "weights": {m["experiment"]: m["weight"] for m in trained["members"]},
                 "predictor_max_diff": sample["max_diff"],
+                "command": " ".join(sys.argv),
+                "created": harness.now(),
             }
         )
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        _save(rows)
+    _show(rows)
+
+
+def _save(rows: list[dict]) -> None:
+    rows.sort(key=lambda r: r["seed"])
+    mean = statistics.mean(r["test_accuracy"] for r in rows)
+    harness.save("ensemble", rows, benchmark="ensemble", mean_test_accuracy=mean, target=0.925)
+
+
+def _show(rows: list[dict]) -> None:
     harness.table(
         rows,
         [
@@ -168,7 +183,6 @@ def main() -> None:
     accuracies = [r["test_accuracy"] for r in rows]
     mean = statistics.mean(accuracies)
     print(f"mean test accuracy over {len(rows)} seed(s): {mean:.2%} (target ≥ 92.50 %)")
-    harness.save("ensemble", rows, benchmark="ensemble", mean_test_accuracy=mean, target=0.925)
 
 
 if __name__ == "__main__":
