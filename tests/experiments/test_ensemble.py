@@ -19,6 +19,7 @@ from critic.data.split import SplitSettings
 from critic.deploy import create_deployment
 from critic.errors import SettingsError
 from critic.experiments.configure import build_config
+from critic.experiments.ensemble import _member_config
 from critic.experiments.run import resume_experiment, train_experiment
 from critic.experiments.store import get_experiment, list_experiments
 from critic.experiments.sweep_space import apply_settings
@@ -209,3 +210,21 @@ def test_refusals_in_words(workspace, tiny_dataset, tmp_path):
     with pytest.raises(SettingsError, match="no epochs to add"):
         train_experiment(config, name="ens")
         resume_experiment("ens", epochs=3)
+
+
+def test_pretrained_points_the_members_pretrained_parts_elsewhere(
+    workspace, tiny_dataset, tiny_bert
+):
+    """`critic train --preset ensemble --pretrained DIR`: the MiniLM member reads DIR's tokenizer
+    and weights (here a tiny BERT), as `--preset minilm --pretrained DIR` would; the linear member
+    has no pretrained part. (The member's config only: training it is the contract test's.)"""
+    config = build_config(tiny_dataset, preset="ensemble", pretrained=tiny_bert)
+    assert config.model.pretrained == tiny_bert
+    assert config.as_dict()["model"]["pretrained"] == tiny_bert  # saved with the run
+    version = load_version(tiny_dataset)
+    minilm = _member_config("minilm", config, version)
+    assert minilm.encoder.source == tiny_bert
+    sources = [b.params.source for b in minilm.model.blocks if b.type == "Transformer"]
+    assert sources == [tiny_bert]
+    assert minilm.train.seed == config.train.seed
+    assert _member_config("linear", config, version).encoder is None

@@ -123,6 +123,7 @@ def assemble_config(
         asked = {**data.get("train", {}), **(train or {})}
         _refuse_for_ensemble(asked, encoder or data.get("encoder"))
         settings = train_settings(asked, base=replace(train_base, epochs=1))
+        model = replace(model, pretrained=pretrained) if pretrained else model
         return ExperimentConfig(dataset, None, model, settings, name, source)
     asked = {**data.get("train", {}), **(train or {})}
     if "epochs" in asked and "min_steps" not in asked:

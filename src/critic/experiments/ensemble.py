@@ -139,14 +139,17 @@ def _member_name(name: str, preset: str, taken: set[str]) -> str:
 def _member_config(
     preset: str, config: ExperimentConfig, version: DatasetVersion
 ) -> ExperimentConfig:
-    """The member preset on the ensemble's dataset; its seed, device and threads when it is neural
-    (the linear model has none of them)."""
+    """The member preset on the ensemble's dataset; its seed, device and threads, and where its
+    pretrained parts come from, when it is neural (the linear model has none of them)."""
     probe = build_config(version.ref, preset=preset)
     if probe.encoder is None:
         return probe
     s = config.train
     return build_config(
-        version.ref, preset=preset, train={"seed": s.seed, "device": s.device, "threads": s.threads}
+        version.ref,
+        preset=preset,
+        train={"seed": s.seed, "device": s.device, "threads": s.threads},
+        pretrained=config.model.pretrained,
     )
 
 

@@ -56,6 +56,9 @@ class EnsembleSettings:
     members: tuple[str, ...] = ("linear", "minilm")
     # experiments already trained on the same dataset version, used as members as they are
     adopt: tuple[str, ...] = ()
+    # where the members' pretrained parts are read from (`critic train --pretrained`): a local
+    # model folder or a hub name, for every member with a WordPiece encoder or Transformer block
+    pretrained: str | None = None
     kind: str = "ensemble"
 
     def __post_init__(self):
