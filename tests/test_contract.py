@@ -112,7 +112,7 @@ def test_train_save_reload_predict(model, tiny_dataset, tmp_path, tiny_bert):
         files = {p.name for p in folder.iterdir()}
         assert {"model.safetensors", "model.json", "classes.json", "manifest.json"} <= files
         assert files - {"model.safetensors", "model.json", "classes.json", "manifest.json"} in (
-            {"encoder"},
+            {"encoder", "validation.safetensors"},  # the epoch's validation probabilities
             {"vocabulary.json"},
             {"members"},  # an ensemble: each member's own checkpoint inside
         )

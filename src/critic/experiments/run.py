@@ -478,10 +478,9 @@ def _checkpointer(
     def save(result: EpochResult, is_best: bool) -> None:
         history.append(result.as_dict())
         manifest = _manifest(name, result, config, version)
-        save_checkpoint(folder / "checkpoints" / "last", model, encoder, classes, manifest)
-        if is_best:
-            best = folder / "checkpoints" / "best"
-            save_checkpoint(best, model, encoder, classes, manifest, result.val_probs)
+        for which in ("last", "best") if is_best else ("last",):
+            where = folder / "checkpoints" / which
+            save_checkpoint(where, model, encoder, classes, manifest, result.val_probs)
         save_state(folder / "state", optimizer, {"epoch": result.epoch, "history": history})
         _sync_metrics(catalog, name, folder, history, config.train.checkpoint_metric)
 
