@@ -3,12 +3,15 @@
 
     CRITIC_HOME=<a workspace with imdb@1> .venv/bin/python bench/ensemble.py
         [--seeds 0,1,2] [--adopt SEED=EXPERIMENT ...] [--dataset imdb@1]
+        [--members linear,minilm] [--save ensemble]
 
 For each seed, in a child process (its peak RSS): `critic train --preset ensemble --seed SEED`,
 which trains the linear model and MiniLM (minilm.v2, that seed) as experiments of their own and
 fits the combiner on the validation subset. `--adopt 0=memory-minilm-20335` uses a MiniLM run
 already trained with the same preset and seed (bench/memory.py's) instead of training it again;
-its own training time is then added to the ensemble's.
+its own training time is then added to the ensemble's. `--members linear,kim-cnn` trains other
+member presets (an adopted run stands in for the member of its preset); `--save NAME` writes
+bench/results/NAME.json instead, so another combination does not mix with the preset's rows.
 
 Then the 25,000 test reviews through each member's best checkpoint (probabilities cached in the
 workspace, harness.probs_cache: bench/export.py's PyTorch run leaves them too) and the ensemble: its weights applied to
@@ -34,18 +37,20 @@ import harness  # noqa: E402
 SAMPLE = 64  # test reviews the ensemble's own Predictor predicts, checked against the combination
 
 
-def train(dataset: str, seed: int, adopt: str | None, name: str) -> dict:
-    """In a child: the ensemble preset with `seed`; `adopt`: a MiniLM run used as its member."""
+def train(dataset: str, seed: int, members: list[str], adopt: list[str], name: str) -> dict:
+    """In a child: the ensemble preset with `seed` and these member presets; each of `adopt`
+    (finished runs) used as it is, in place of the member of its preset."""
     from dataclasses import replace
 
     from critic.experiments.configure import build_config
     from critic.experiments.run import train_experiment
+    from critic.experiments.store import get_experiment
     from critic.models.ensemble import EnsembleSettings
 
     config = build_config(dataset, preset="ensemble", train={"seed": seed})
-    if adopt:
-        kept = tuple(m for m in config.model.members if not m.startswith("minilm"))
-        config = replace(config, model=EnsembleSettings(members=kept, adopt=(adopt,)))
+    taken = {_kind(get_experiment(a).record.config.get("preset")) for a in adopt}
+    kept = tuple(m for m in members if _kind(m) not in taken)
+    config = replace(config, model=EnsembleSettings(members=kept, adopt=tuple(adopt)))
     start = time.perf_counter()
     experiment = train_experiment(config, name=name)
     manifest = json.loads((experiment.checkpoint("best") / "manifest.json").read_text())
@@ -54,6 +59,11 @@ def train(dataset: str, seed: int, adopt: str | None, name: str) -> dict:
         "val_accuracy": manifest["metrics"]["val_accuracy"],
         "members": manifest["members"],
     }
+
+
+def _kind(preset: str | None) -> str:
+    """minilm.v2 → minilm; None (a custom model) → custom."""
+    return (preset or "custom").split(".v")[0]
 
 
 def member_probs(checkpoint: str, dataset: str, out: str) -> dict:
@@ -99,6 +109,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--adopt", action="append", default=[], help="SEED=EXPERIMENT")
     parser.add_argument("--dataset", default="imdb@1")
+    parser.add_argument("--members", default=None, help="member presets (default: the preset's)")
+    parser.add_argument("--save", default="ensemble", help="bench/results/SAVE.json")
     args = parser.parse_args()
 
     import numpy as np
@@ -107,20 +119,27 @@ def main() -> None:
     from critic.data import load_version
     from critic.experiments.store import get_experiment
     from critic.models.ensemble import combine
+    from critic.presets import get_preset
 
-    adopted = dict(a.split("=", 1) for a in args.adopt)
+    adopted: dict[str, list[str]] = {}
+    for a in args.adopt:
+        seed, experiment = a.split("=", 1)
+        adopted.setdefault(seed, []).append(experiment)
+    members = (
+        args.members.split(",") if args.members else list(get_preset("ensemble").model.members)
+    )
     version = load_version(args.dataset)
     test = version.subset("test", ["label"])
     truth = test["label"].map({c: i for i, c in enumerate(version.classes)}).to_numpy()
     seeds = [int(s) for s in args.seeds.split(",")]
-    rows = [r for r in harness.load("ensemble").get("rows", []) if r["seed"] not in seeds]
+    rows = [r for r in harness.load(args.save).get("rows", []) if r["seed"] not in seeds]
     for seed in seeds:
         name = f"bench-ensemble-s{seed}-{int(time.time())}"
-        adopt = adopted.get(str(seed))
+        adopt = adopted.get(str(seed), [])
         trained = harness.in_child(
-            "ensemble:train", args.dataset, seed, adopt, name, stderr="inherit"
+            "ensemble:train", args.dataset, seed, members, adopt, name, stderr="inherit"
         )
-        extra = _training_seconds(get_experiment(adopt)) if adopt else 0.0
+        extra = sum(_training_seconds(get_experiment(a)) for a in adopt)
         checkpoint = get_experiment(name).checkpoint("best")
         probs, accuracy = [], {}
         for member in trained["members"]:
@@ -131,8 +150,7 @@ def main() -> None:
                     "ensemble:member_probs", str(folder), args.dataset, str(out), stderr="inherit"
                 )
             probs.append(np.load(out))
-            kind = (member["preset"] or "").split(".v")[0]
-            accuracy[kind] = float((probs[-1].argmax(1) == truth).mean())
+            accuracy[_kind(member["preset"])] = float((probs[-1].argmax(1) == truth).mean())
         tensors = load_file(str(checkpoint / "model.safetensors"))
         combined = combine(np.stack(probs), tensors["weights"], tensors["biases"])
         sample = harness.in_child(
@@ -143,11 +161,11 @@ def main() -> None:
                 "seed": seed,
                 "experiment": name,
                 "adopted": adopt,
+                "members": [_kind(m["preset"]) for m in trained["members"]],
                 "train_min": (trained["train_s"] + extra) / 60,
                 "peak_rss_mb": trained["peak_rss_mb"],
                 "val_accuracy": trained["val_accuracy"],
-                "linear_test": accuracy.get("linear"),
-                "minilm_test": accuracy.get("minilm"),
+                **{f"{kind}_test": a for kind, a in accuracy.items()},
                 "test_accuracy": float((combined.argmax(1) == truth).mean()),
                 "weights": {m["experiment"]: m["weight"] for m in trained["members"]},
                 "predictor_max_diff": sample["max_diff"],
@@ -156,25 +174,25 @@ def main() -> None:
             }
         )
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-        _save(rows)
+        _save(args.save, rows)
     _show(rows)
 
 
-def _save(rows: list[dict]) -> None:
+def _save(name: str, rows: list[dict]) -> None:
     rows.sort(key=lambda r: r["seed"])
     mean = statistics.mean(r["test_accuracy"] for r in rows)
-    harness.save("ensemble", rows, benchmark="ensemble", mean_test_accuracy=mean, target=0.925)
+    harness.save(name, rows, benchmark="ensemble", mean_test_accuracy=mean, target=0.925)
 
 
 def _show(rows: list[dict]) -> None:
+    kinds = dict.fromkeys(k[: -len("_test")] for r in rows for k in r if k.endswith("_test"))
     harness.table(
         rows,
         [
             ("seed", "seed"),
             ("train min", "train_min", ".1f"),
             ("peak RSS MB", "peak_rss_mb", ",.0f"),
-            ("linear", "linear_test", ".2%"),
-            ("minilm", "minilm_test", ".2%"),
+            *((kind, f"{kind}_test", ".2%") for kind in kinds),
             ("ensemble val", "val_accuracy", ".2%"),
             ("ensemble test", "test_accuracy", ".2%"),
         ],
