@@ -22,7 +22,12 @@ def node(page, block_id: str):
 
 
 def wire(page, source: str, target: str) -> None:
-    """Drag from the source block's output dot to the target block's input dot (a real mouse)."""
+    """Drag from the source block's output dot to the target block's input dot (a real mouse),
+    once the last change's check is drawn: its answer may grow a block by an error line and
+    move its dots, and a drag that starts beside a dot moves the block instead."""
+    from playwright.sync_api import expect
+
+    settled(page)
     out = node(page, source).locator(".output_1").bounding_box()
     into = node(page, target).locator(".input_1").bounding_box()
     page.mouse.move(out["x"] + out["width"] / 2, out["y"] + out["height"] / 2)
@@ -30,6 +35,15 @@ def wire(page, source: str, target: str) -> None:
     page.mouse.move(into["x"] + 2, into["y"] + 2, steps=8)
     page.mouse.move(into["x"] + into["width"] / 2, into["y"] + into["height"] / 2, steps=2)
     page.mouse.up()
+    ids = [node(page, b).get_attribute("id").removeprefix("node-") for b in (source, target)]
+    expect(
+        page.locator(f"svg.connection.node_out_node-{ids[0]}.node_in_node-{ids[1]}")
+    ).to_have_count(1)
+
+
+def settled(page) -> None:
+    """No check pending or in flight: every block shows the answer to the last change."""
+    page.wait_for_selector("#canvas-app:not([data-checking])", state="attached")
 
 
 def choose(page, block_id: str) -> None:

@@ -166,16 +166,18 @@
   let timer = null;
   let sequence = 0;
 
+  // data-checking on the app: a change whose check has not been drawn yet (waiting out the
+  // 200 ms pause, or asked): the blocks may still grow by a shape or an error line
   function scheduleCheck() {
     if (loading) return;
     document.getElementById("saved").hidden = true; // changed since the last save
+    app.dataset.checking = "1";
     clearTimeout(timer);
     timer = setTimeout(runCheck, 200);
   }
 
   async function runCheck() {
     const mine = ++sequence;
-    app.dataset.checking = "1";
     let answer;
     try {
       answer = await critic.api("POST", "/models/check", { canvas: canvasJson() });
