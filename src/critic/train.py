@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from critic.allocator import fix_mmap_threshold
 from critic.batching import EVAL_PARTS, PART_TOKENS, micro_batches, row_costs
 from critic.config import TrainSettings
 from critic.distributed import SINGLE, Ranks, all_sum, syncing, wrap
@@ -168,6 +169,7 @@ def fit(
     Without validation data every epoch counts as the best so far (best = last), as in the Keras
     tutorials that train on all of the train set for a fixed number of epochs.
     With `ranks` of a group, `s.batch_size` is the global batch, shared out among the ranks."""
+    fix_mmap_threshold()  # freed activations go back to the system (critic.allocator)
     device = next(model.parameters()).device
     weights = class_weights(s.class_weight, classes, train.labels)
     weights = weights.to(device) if weights is not None else None
