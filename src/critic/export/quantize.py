@@ -27,6 +27,9 @@ def quantize_int8(path: Path, graph: torch.nn.Module, inputs: dict) -> float:
             str(path),
             str(quantized),
             weight_type=QuantType.QInt8,
+            # 7-bit weights: without VNNI (AVX2, older AVX-512) ONNX Runtime's u8 × s8 products
+            # saturate in 16 bits; the model may be served on such a CPU whatever it was made on
+            reduce_range=True,
             # the transformer's weight matrices; Gather (the embeddings) stays fp32
             op_types_to_quantize=["MatMul", "Gemm"],
         )
