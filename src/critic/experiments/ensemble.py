@@ -24,7 +24,7 @@ from critic.catalog import Catalog
 from critic.config import ExperimentConfig
 from critic.data.store import DatasetVersion
 from critic.errors import ExperimentNotFound, SettingsError
-from critic.experiments.configure import assemble_config, build_config
+from critic.experiments.configure import assemble_config, build_config, resolve_config
 from critic.experiments.store import Experiment, free_name, get_experiment, list_experiments
 from critic.models.ensemble import Ensemble, EnsembleSettings, combine, fit_combiner
 from critic.predictor import Predictor, predict_in_chunks
@@ -141,8 +141,9 @@ def _member_config(
 ) -> ExperimentConfig:
     """The member preset on the ensemble's dataset; its seed, device and threads, and where its
     pretrained parts come from, when it is neural (the linear model has none of them)."""
-    if assemble_config(version.ref, preset=preset).encoder is None:  # linear: nothing to pass
-        return build_config(version.ref, preset=preset)
+    probe = assemble_config(version.ref, preset=preset)  # no file read before --pretrained
+    if probe.encoder is None:  # linear: nothing to pass
+        return resolve_config(probe)
     s = config.train
     return build_config(
         version.ref,
