@@ -219,6 +219,29 @@ def test_the_planted_word_is_ranked_first(planted):
     assert explanations[0].probabilities == expected
 
 
+def test_integrated_gradients_keep_to_the_models_part_tokens(planted):
+    """The path points go through the model in passes of at most a training part's tokens (what
+    bounds the activations kept for the backward pass); the attributions are the same."""
+    texts = [t for t, _ in sentiment_rows(4, classes=2, seed=11)]
+    whole = planted.explain(texts)
+    shapes: list[tuple[int, int]] = []  # (rows, ids) of each pass kept for a backward pass
+    hook = planted.model.register_forward_hook(
+        lambda m, i, out: shapes.append(i[0].shape) if out.requires_grad else None
+    )
+    budget, planted.model.part_tokens = planted.model.part_tokens, 45
+    try:
+        split = Predictor(planted.model, planted.encoder, planted.classes, {}).explain(texts)
+    finally:
+        planted.model.part_tokens = budget
+        hook.remove()
+    # each text's 16 points (or more) in passes of at most 45 ids (a text trimmed to its length)
+    assert all(rows * ids <= 45 for rows, ids in shapes if rows > 1)
+    assert max(rows for rows, _ in shapes) < 16 and len(shapes) > 4 * 2
+    for a, b in zip(whole, split):
+        assert b.steps == a.steps
+        assert [s.score for s in b.spans] == pytest.approx([s.score for s in a.spans], abs=1e-5)
+
+
 def test_occlusion_finds_the_planted_word_too(planted):
     text = "the movie and the plot was awful and the actor"
     (ex,) = planted.explain([text], method="occlusion")
