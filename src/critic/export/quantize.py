@@ -30,6 +30,9 @@ def quantize_int8(path: Path, graph: torch.nn.Module, inputs: dict) -> float:
             # 7-bit weights: without VNNI (AVX2, older AVX-512) ONNX Runtime's u8 × s8 products
             # saturate in 16 bits; the model may be served on such a CPU whatever it was made on
             reduce_range=True,
+            # a scale per output channel, not one per matrix: with 7-bit weights, one scale moved a
+            # fine-tuned MiniLM's labels on 115 of 2,000 IMDB reviews (-2 points), per channel 9 of 1,000
+            per_channel=True,
             # the transformer's weight matrices; Gather (the embeddings) stays fp32
             op_types_to_quantize=["MatMul", "Gemm"],
         )
