@@ -10,8 +10,8 @@ request counts as an error unless it returns 200 with a label. Latency is measur
 from sending to the last byte of the answer. Prints a table and saves bench/results/serve.json.
 Bars (issue 7): linear p50 ≤ 3 ms and p99 ≤ 15 ms at concurrency 1, ≥ 800 requests/s at
 concurrency 16; Kim CNN p50 ≤ 20 ms; 10,000 requests at concurrency 64 with zero errors.
---transformer EXP deploys a BERT-style experiment once per --runtimes (torch, onnx, onnx-int8)
-and sends it 200 reviews one at a time (issue 28: MiniLM p50 ≤ 30 ms through the API).
+--transformer EXP deploys a BERT-style experiment once per --runtimes (torch, torch-bf16, onnx,
+onnx-int8) and sends it 200 reviews one at a time (issue 28: MiniLM p50 ≤ 30 ms through the API).
 Issue 10's load drill: that run's memory stays flat (the server's RSS, all processes, after the
 run ≤ after its warm-up + 10 %).
 """
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument(
         "--transformer", help="a trained BERT-style experiment (minilm), served on each --runtimes"
     )
-    parser.add_argument("--runtimes", default="torch,onnx,onnx-int8")
+    parser.add_argument("--runtimes", default="torch,torch-bf16,onnx,onnx-int8")
     args = parser.parse_args()
     env = {**os.environ, "CRITIC_HOME": args.home}
     texts = _texts(env, args.linear)

@@ -5,8 +5,10 @@ It is shown once, when created or rotated; the catalog keeps only its SHA-256 (a
 and long, so a fast hash is enough: there is nothing to guess). `token_matches` compares digests
 with `hmac.compare_digest`, in constant time.
 
-A deployment's runtime says what runs its model: `torch` (PyTorch, the default) or ONNX Runtime on
-the checkpoint's export (`onnx`; `onnx-int8` for a transformer quantized to int8). The export is
+A deployment's runtime says what runs its model: `torch` (PyTorch, the default), `torch-bf16`
+(PyTorch with its matrix products in bfloat16: several times faster on a CPU with AMX or
+AVX512-BF16, slower on one without), or ONNX Runtime on the checkpoint's export (`onnx`;
+`onnx-int8` for a transformer quantized to int8). The export is
 made when the deployment is created or switched, so a model that cannot export fails then and not
 in the server, and kept in <experiment>/exports/ beside what `critic export` writes."""
 
@@ -33,6 +35,8 @@ __all__ = [
     "rotate_token",
     "set_runtime",
     "runtime_quantization",
+    "runtime_precision",
+    "runtime_note",
     "RUNTIMES",
     "delete_deployment",
     "hash_token",
@@ -42,7 +46,7 @@ __all__ = [
 ]
 
 TOKEN_PREFIX = "critic_"
-RUNTIMES = ("torch", "onnx", "onnx-int8")
+RUNTIMES = ("torch", "torch-bf16", "onnx", "onnx-int8")
 PREDICT_PATH = (
     "/v1/deployments/{name}/predict"  # stable: documented in the README and printed by the CLI
 )
@@ -140,15 +144,34 @@ def set_runtime(name: str, runtime: str, workspace: Workspace | None = None) -> 
 
 
 def runtime_quantization(runtime: str) -> str | None:
-    """onnx-int8 → "int8"; onnx, torch → None."""
-    return runtime.partition("-")[2] or None
+    """onnx-int8 → "int8"; onnx, torch, torch-bf16 → None."""
+    return "int8" if runtime == "onnx-int8" else None
+
+
+def runtime_precision(runtime: str) -> str:
+    """What a PyTorch runtime computes in (critic.predictor.PRECISIONS): torch-bf16 → bf16."""
+    return "bf16" if runtime == "torch-bf16" else "fp32"
+
+
+def runtime_note(runtime: str) -> str | None:
+    """A warning for a runtime this machine runs slowly: bf16 without CPU instructions for it."""
+    if runtime != "torch-bf16":
+        return None
+    import torch
+
+    if torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported():
+        return None
+    return (
+        "this CPU has no bfloat16 instructions (AMX or AVX512-BF16): torch-bf16 runs slower "
+        "than torch here; it pays on the machine that serves only if that one has them"
+    )
 
 
 def _prepare_runtime(experiment: str, checkpoint: str, runtime: str, workspace: Workspace) -> None:
     """A runtime critic knows; for ONNX Runtime, the checkpoint exported (or its export kept)."""
     if runtime not in RUNTIMES:
         raise SettingsError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
-    if runtime == "torch":
+    if runtime.startswith("torch"):
         return
     from critic.export import ensure_export, export_folder
 

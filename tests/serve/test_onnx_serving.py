@@ -1,6 +1,7 @@
 """A deployment's runtime: `critic deploy create --runtime onnx` serves the checkpoint's export
 through ONNX Runtime with the PyTorch deployment's answers (within 1e-4), for the linear model and
 a neural preset; explanations still work (through PyTorch, loaded at the first explain call);
+torch-bf16 answers within bfloat16's rounding of torch and explains in fp32;
 onnx-int8 is refused for a model that is not a transformer, with what to do; `set-runtime`
 switches a running server; a catalog from before the runtime column reads every deployment as
 torch."""
@@ -85,6 +86,29 @@ def test_onnx_deployment_answers_as_the_pytorch_one(model, workspace, tiny_datas
         )
 
 
+def test_a_bf16_deployment_answers_near_torch_and_explains_in_fp32(workspace, tiny_dataset):
+    train_experiment(_cnn(tiny_dataset), name="m")
+    plain = create_deployment("m", name="plain").token
+    half = create_deployment("m", name="half", runtime="torch-bf16").token
+    with serve(workspace) as client:
+        expected, got = _batch(client, "plain", plain), _batch(client, "half", half)
+        difference = np.abs(_probabilities(got) - _probabilities(expected)).max()
+        assert 0 < difference <= 5e-2  # bfloat16's 8-bit mantissa: apart, but not far
+        registry = client.app.state.registry
+        assert registry.predictors[("m", "best", "torch-bf16")].precision == "bf16"
+        assert registry.predictors[("m", "best", "torch")].precision == "fp32"
+        info = client.get("/v1/deployments/half", headers=bearer(half)).json()
+        assert info["runtime"] == "torch-bf16"
+        # explanations need fp32 gradients: the same model answers them in fp32, as plain torch
+        explained = _batch(client, "half", half, explain=True)
+        assert len(registry.predictors) == 2  # no third copy of the model was loaded for it
+        torch_explained = _batch(client, "plain", plain, explain=True)
+        assert [e["explanation"] for e in explained] == [e["explanation"] for e in torch_explained]
+        np.testing.assert_allclose(
+            _probabilities(explained), _probabilities(expected), atol=1e-6, rtol=0
+        )
+
+
 def test_set_runtime_switches_a_running_server(workspace, tiny_dataset):
     train_experiment(build_config(tiny_dataset, preset="linear"), name="lin")
     token = create_deployment("lin", name="one").token
@@ -109,7 +133,9 @@ def test_int8_and_unknown_runtimes_are_refused_with_what_to_do(workspace, tiny_d
     train_experiment(build_config(tiny_dataset, preset="linear"), name="lin")
     with pytest.raises(SettingsError, match="transformer models .* with --runtime onnx or torch"):
         create_deployment("lin", runtime="onnx-int8")
-    with pytest.raises(SettingsError, match="--runtime must be one of torch, onnx, onnx-int8"):
+    with pytest.raises(
+        SettingsError, match="--runtime must be one of torch, torch-bf16, onnx, onnx-int8"
+    ):
         create_deployment("lin", runtime="tensorrt")
     assert open_catalog(workspace).deployments() == []  # nothing half-made
 

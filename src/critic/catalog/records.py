@@ -61,7 +61,7 @@ class DeploymentRecord:
     token_hash: str
     created: str
     updated: str
-    runtime: str = "torch"  # torch, onnx or onnx-int8 (critic.deploy.RUNTIMES)
+    runtime: str = "torch"  # torch, torch-bf16, onnx or onnx-int8 (critic.deploy.RUNTIMES)
 
 
 # a job's states (critic.jobs): queued → running → done | failed | cancelled

@@ -73,15 +73,27 @@ def predict_command(
         "--explain-class",
         help="Explain this class instead of the predicted one (implies --explain).",
     ),
+    precision: str = typer.Option(
+        "fp32",
+        "--precision",
+        help="fp32, or bf16: the model's matrix products in bfloat16, several times faster on a "
+        "CPU with AMX or AVX512-BF16 (probabilities ~1e-2 apart; explanations stay fp32).",
+    ),
 ) -> None:
     """Classify texts with an experiment's checkpoint: every class's probability."""
     from critic.errors import SettingsError
     from critic.experiments.store import get_experiment
-    from critic.predictor import Predictor
+    from critic.predictor import PRECISIONS, Predictor
 
     if bool(texts) == bool(file):
         raise SettingsError("give texts as arguments or one --file, not both and not neither")
-    predictor = Predictor.from_checkpoint(get_experiment(experiment).checkpoint(checkpoint))
+    if precision not in PRECISIONS:
+        raise SettingsError(
+            f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
+        )
+    predictor = Predictor.from_checkpoint(
+        get_experiment(experiment).checkpoint(checkpoint), precision=precision
+    )
     explain = explain or explain_class is not None
     if explain_class is not None:
         from critic.explain import target_index

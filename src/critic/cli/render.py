@@ -386,6 +386,7 @@ def _per_class_table(m: dict) -> Table:
 
 _RUNTIME_SHOWN = {
     "torch": "torch (PyTorch)",
+    "torch-bf16": "torch-bf16 (PyTorch, bfloat16)",
     "onnx": "onnx (ONNX Runtime, fp32)",
     "onnx-int8": "onnx-int8 (ONNX Runtime, weights quantized to int8)",
 }

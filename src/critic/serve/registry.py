@@ -1,7 +1,7 @@
 """The deployments a server answers for: the catalog's rows, cached and re-read at most every
 `refresh_seconds` (so enable, disable and rotate-token from the CLI reach every worker without a
 restart), and one loaded predictor per (experiment, checkpoint, runtime), loaded at start-up or once
-when a deployment appears, never per request: a `Predictor` for the torch runtime, an
+when a deployment appears, never per request: a `Predictor` for torch and torch-bf16, an
 `OnnxPredictor` on the checkpoint's export for onnx and onnx-int8. Explanations need gradients, so
 a deployment on ONNX Runtime explains through a PyTorch `Predictor` loaded at its first explain
 request (`explainer`). `RequestStats` counts each deployment's prediction requests
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from critic.catalog import DeploymentRecord, open_catalog
-from critic.deploy import runtime_quantization
+from critic.deploy import runtime_precision, runtime_quantization
 from critic.errors import ApiError, CriticError
 from critic.experiments.store import get_experiment
 from critic.predictor import Predictor
@@ -98,8 +98,8 @@ class Registry:
     def _open(self, experiment: str, checkpoint: str, runtime: str) -> Predictor | OnnxPredictor:
         run = get_experiment(experiment, self.workspace)
         folder = run.checkpoint(checkpoint)
-        if runtime == "torch":
-            return Predictor.from_checkpoint(folder)
+        if runtime.startswith("torch"):
+            return Predictor.from_checkpoint(folder, precision=runtime_precision(runtime))
         from critic.export import OnnxPredictor, ensure_export, export_folder
 
         quantize = runtime_quantization(runtime)
@@ -142,7 +142,7 @@ class Registry:
     def explainer(self, record: DeploymentRecord) -> Predictor:
         """The deployment's model in PyTorch, for explanations: its predictor when it runs on
         torch, else a Predictor of the same checkpoint, loaded once, at the first explain call."""
-        if record.runtime != "torch":
+        if not record.runtime.startswith("torch"):  # torch-bf16 explains in fp32 itself
             key = model_key(record, "torch")
             with self.lock:
                 self._load(record, "torch")

@@ -140,7 +140,8 @@ class DeploymentInfo(BaseModel):
     predict_path: str
     runtime: str = Field(
         default="torch",
-        description="what runs the model: torch (PyTorch), onnx or onnx-int8 (ONNX Runtime)",
+        description="what runs the model: torch or torch-bf16 (PyTorch), onnx or onnx-int8 "
+        "(ONNX Runtime)",
     )
 
 
