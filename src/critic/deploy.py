@@ -6,7 +6,7 @@ and long, so a fast hash is enough: there is nothing to guess). `token_matches` 
 with `hmac.compare_digest`, in constant time.
 
 A deployment's runtime says what runs its model: `torch` (PyTorch, the default), `torch-bf16`
-(PyTorch with its matrix products in bfloat16: several times faster on a CPU with AMX or
+(PyTorch with its matrix products in bfloat16: about twice as fast on a CPU with AMX or
 AVX512-BF16, slower on one without), or ONNX Runtime on the checkpoint's export (`onnx`;
 `onnx-int8` for a transformer quantized to int8). The export is
 made when the deployment is created or switched, so a model that cannot export fails then and not

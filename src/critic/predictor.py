@@ -21,7 +21,7 @@ from critic.text.spec import PAD
 __all__ = ["PRECISIONS", "Predictor", "answers", "predict_in_chunks"]
 
 # what a neural model computes in: fp32, or bf16 (torch.autocast: matrix products in bfloat16,
-# softmax and norms in fp32), several times faster on CPUs with AMX or AVX512-BF16, answers ~1e-2 apart
+# softmax and norms in fp32), about 2x faster on CPUs with AMX or AVX512-BF16 (MiniLM), ~1e-2 apart
 PRECISIONS = ("fp32", "bf16")
 
 

@@ -54,7 +54,7 @@ RUNTIME_HINTS = (  # critic.deploy.RUNTIMES, as the form explains them
     ("torch", "PyTorch: explanations at no extra memory"),
     (
         "torch-bf16",
-        "PyTorch in bfloat16: several times faster on CPUs with AMX, answers ~1e-2 apart",
+        "PyTorch in bfloat16: about 2x faster on CPUs with AMX, answers ~1e-2 apart",
     ),
     ("onnx", "ONNX Runtime on an export made now: the same answers within 1e-4, less memory"),
     ("onnx-int8", "transformer models only: weights in int8, faster, answers a little apart"),
