@@ -73,3 +73,14 @@ def test_the_linear_model_and_unknown_precisions(tiny_dataset):
     )
     with pytest.raises(ValueError, match="precision must be one of fp32, bf16"):
         Predictor.from_checkpoint(folder, precision="fp16")
+
+
+def test_deploy_warns_of_bf16_on_a_cpu_without_it(monkeypatch):
+    from critic.deploy import runtime_note
+
+    assert runtime_note("torch") is None and runtime_note("onnx-int8") is None
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert "no bfloat16 instructions" in runtime_note("torch-bf16")
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert runtime_note("torch-bf16") is None
