@@ -48,7 +48,9 @@ def run(experiment: str, runtime: str, reviews: int, threads: int, out: str) -> 
     whole = reviews >= len(test)
     test = test.iloc[:reviews]
     start = time.perf_counter()
-    if runtime.startswith("torch"):
+    from critic.deploy import TORCH_RUNTIMES
+
+    if runtime in TORCH_RUNTIMES:
         from critic.deploy import runtime_precision
         from critic.predictor import Predictor
 

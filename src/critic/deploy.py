@@ -38,6 +38,7 @@ __all__ = [
     "runtime_precision",
     "runtime_note",
     "RUNTIMES",
+    "TORCH_RUNTIMES",
     "delete_deployment",
     "hash_token",
     "token_matches",
@@ -47,6 +48,10 @@ __all__ = [
 
 TOKEN_PREFIX = "critic_"
 RUNTIMES = ("torch", "torch-bf16", "onnx", "onnx-int8")
+TORCH_RUNTIMES = (
+    "torch",
+    "torch-bf16",
+)  # a PyTorch Predictor; the others ONNX Runtime on an export
 PREDICT_PATH = (
     "/v1/deployments/{name}/predict"  # stable: documented in the README and printed by the CLI
 )
@@ -171,7 +176,7 @@ def _prepare_runtime(experiment: str, checkpoint: str, runtime: str, workspace: 
     """A runtime critic knows; for ONNX Runtime, the checkpoint exported (or its export kept)."""
     if runtime not in RUNTIMES:
         raise SettingsError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
-    if runtime.startswith("torch"):
+    if runtime in TORCH_RUNTIMES:
         return
     from critic.export import ensure_export, export_folder
 

@@ -13,16 +13,24 @@ import torch
 
 from critic.artifacts import load_checkpoint
 from critic.batching import EVAL_PARTS, PART_TOKENS, micro_batches, row_costs
+from critic.errors import SettingsError
 from critic.models.ensemble import Ensemble, is_ensemble, member_folders
 from critic.models.graph import trim
 from critic.progress import bar
 from critic.text.spec import PAD
 
-__all__ = ["PRECISIONS", "Predictor", "answers", "predict_in_chunks"]
+__all__ = ["PRECISIONS", "Predictor", "answers", "check_precision", "predict_in_chunks"]
 
 # what a neural model computes in: fp32, or bf16 (torch.autocast: matrix products in bfloat16,
 # softmax and norms in fp32), about 2x faster on CPUs with AMX or AVX512-BF16 (MiniLM), ~1e-2 apart
 PRECISIONS = ("fp32", "bf16")
+
+
+def check_precision(precision: str, name: str = "precision") -> str:
+    """`precision` if it is one of PRECISIONS, else a SettingsError naming the setting `name`."""
+    if precision not in PRECISIONS:
+        raise SettingsError(f"{name} must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision
 
 
 class Predictor:
@@ -35,8 +43,7 @@ class Predictor:
         device: str | torch.device = "cpu",
         precision: str = "fp32",
     ):
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        check_precision(precision)
         self.model, self.encoder, self.classes, self.manifest = model, encoder, classes, manifest
         self.device, self.precision = torch.device(device), precision
         self._explainers: dict[str, object] = {}  # method → explainer, made on first use

@@ -26,7 +26,7 @@ _NAME = typer.Argument(..., help="Deployment name (see `critic deploy list`).")
 _RUNTIME = typer.Option(
     "torch",
     "--runtime",
-    help="What runs the model: torch (PyTorch), torch-bf16 (PyTorch in bfloat16: several times "
+    help="What runs the model: torch (PyTorch), torch-bf16 (PyTorch in bfloat16: about 2x "
     "faster on a CPU with AMX or AVX512-BF16, answers ~1e-2 apart), onnx (ONNX Runtime on the "
     "checkpoint's export, the same answers within 1e-4) or onnx-int8 (a transformer's weights in "
     "int8: smaller, faster, answers a little apart). The export is made now.",

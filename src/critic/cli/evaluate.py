@@ -83,14 +83,11 @@ def predict_command(
     """Classify texts with an experiment's checkpoint: every class's probability."""
     from critic.errors import SettingsError
     from critic.experiments.store import get_experiment
-    from critic.predictor import PRECISIONS, Predictor
+    from critic.predictor import Predictor, check_precision
 
     if bool(texts) == bool(file):
         raise SettingsError("give texts as arguments or one --file, not both and not neither")
-    if precision not in PRECISIONS:
-        raise SettingsError(
-            f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
-        )
+    check_precision(precision, "--precision")  # before the model is loaded
     predictor = Predictor.from_checkpoint(
         get_experiment(experiment).checkpoint(checkpoint), precision=precision
     )

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from critic.catalog import DeploymentRecord, open_catalog
-from critic.deploy import runtime_precision, runtime_quantization
+from critic.deploy import TORCH_RUNTIMES, runtime_precision, runtime_quantization
 from critic.errors import ApiError, CriticError
 from critic.experiments.store import get_experiment
 from critic.predictor import Predictor
@@ -98,7 +98,7 @@ class Registry:
     def _open(self, experiment: str, checkpoint: str, runtime: str) -> Predictor | OnnxPredictor:
         run = get_experiment(experiment, self.workspace)
         folder = run.checkpoint(checkpoint)
-        if runtime.startswith("torch"):
+        if runtime in TORCH_RUNTIMES:
             return Predictor.from_checkpoint(folder, precision=runtime_precision(runtime))
         from critic.export import OnnxPredictor, ensure_export, export_folder
 
@@ -141,8 +141,9 @@ class Registry:
 
     def explainer(self, record: DeploymentRecord) -> Predictor:
         """The deployment's model in PyTorch, for explanations: its predictor when it runs on
-        torch, else a Predictor of the same checkpoint, loaded once, at the first explain call."""
-        if not record.runtime.startswith("torch"):  # torch-bf16 explains in fp32 itself
+        torch or torch-bf16 (which explains in fp32 itself), else a Predictor of the same
+        checkpoint, loaded once, at the first explain call."""
+        if record.runtime not in TORCH_RUNTIMES:
             key = model_key(record, "torch")
             with self.lock:
                 self._load(record, "torch")
