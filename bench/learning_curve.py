@@ -10,6 +10,11 @@ then each preset trained with one command's defaults (`build_config(preset=...)`
 min_steps raises a small table's epochs) in its own process, and its best checkpoint scored on
 the test subset. Prints a table (and a plot, bench/results/learning_curve.png) and saves
 bench/results/learning_curve.json; a size already measured for a preset is kept unless --again.
+
+`--adopt minilm=EXPERIMENT` takes a run already trained with that preset on all of the source
+(imdb@1: 20,000 train and 5,000 validation reviews, which is this draw at 20,000 up to the order
+of its rows, e.g. the ensemble's MiniLM member) as the preset's point at the full size, scored
+from bench/ensemble.py's cached test probabilities when they are there.
 """
 
 from __future__ import annotations
@@ -69,6 +74,39 @@ def train_one(csv: str, name: str, preset: str) -> dict:
     }
 
 
+def adopted(experiment: str, source: str) -> dict:
+    """A row for a run already trained on all of `source`: its own training time and epochs from
+    its record, its best checkpoint's test accuracy (the cached probabilities when there are)."""
+    import json
+
+    import numpy as np
+
+    from critic.data import load_version
+    from critic.experiments import get_experiment
+
+    run = get_experiment(experiment)
+    config = json.loads((run.path / "config.json").read_text())
+    version = load_version(source)
+    cache = harness.probs_cache(experiment)
+    if cache.exists():
+        truth = version.subset("test", ["label"])["label"]
+        truth = truth.map({c: i for i, c in enumerate(version.classes)}).to_numpy()
+        accuracy = float((np.load(cache).argmax(1) == truth).mean())
+    else:
+        accuracy = harness.test_accuracy(run.checkpoint("best"), source)
+    epochs = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
+    return {
+        "size": len(version.subset("train", ["label"])),
+        "seed": config["train"]["seed"],
+        "preset_version": config["preset"],
+        "adopted": experiment,
+        "train_s": sum(e["seconds"] for e in epochs),
+        "epochs": len(epochs),
+        "val_accuracy": epochs[-1]["val_accuracy"],
+        "test_accuracy": accuracy,
+    }
+
+
 def plot(rows: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -98,10 +136,19 @@ def main() -> None:
     parser.add_argument("--presets", default="linear,minilm")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--again", action="store_true", help="measure sizes already saved again")
+    parser.add_argument(
+        "--adopt", action="append", default=[], metavar="PRESET=EXPERIMENT",
+        help="a run of PRESET already trained on all of --source, as its full-size point",
+    )  # fmt: skip
     args = parser.parse_args()
     saved = harness.load("learning_curve").get("rows", [])
     done = {(r["preset"], r["size"]) for r in saved} if not args.again else set()
     rows = [r for r in saved if (r["preset"], r["size"]) in done]
+    for preset, _, experiment in (a.partition("=") for a in args.adopt):
+        row = {"preset": preset, **adopted(experiment, args.source)}
+        rows = [r for r in rows if (r["preset"], r["size"]) != (preset, row["size"])] + [row]
+        done.add((preset, row["size"]))
+        harness.save("learning_curve", rows, benchmark="learning_curve")
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             csv = build(args.source, size, args.seed, tmp)

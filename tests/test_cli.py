@@ -381,7 +381,7 @@ def test_train_a_bert_preset_on_a_local_model_directory(
         "--name",
         "mini",
     )
-    assert code == 0 and "minilm.v2 on tiny@1" in out and "loaded the pretrained weights" in err
+    assert code == 0 and "minilm.v3 on tiny@1" in out and "loaded the pretrained weights" in err
     code, out, _ = run(monkeypatch, capsys, "predict", "mini", "a wonderful film")
     assert code == 0 and "positive" in out
     code, _, err = run(

@@ -84,6 +84,22 @@ def test_early_stopping_and_checkpoint_metric(tiny_dataset):
     assert experiment.record.epochs_done < 30
 
 
+def test_early_stopping_keeps_the_best_checkpoint_of_the_full_run(tiny_dataset):
+    """minilm.v3's lever: stopping `patience` epochs after the best val_loss ends with the very
+    checkpoint the full schedule would pick (the learning-rate schedule is the full one's)."""
+    settings = {"epochs": 12, "learning_rate": 0.01, "threads": 1, "schedule": "linear"}
+    full = train_experiment(_config(tiny_dataset, **settings))
+    best = full.record.best_epoch
+    assert best + 2 < 12  # else this would not stop early and prove nothing
+    short = train_experiment(_config(tiny_dataset, early_stopping=2, **settings))
+    assert short.record.epochs_done == best + 2 and short.record.best_epoch == best
+    weights = [(e.checkpoint("best") / "model.safetensors").read_bytes() for e in (full, short)]
+    assert weights[0] == weights[1]
+    minilm = get_preset("minilm")
+    assert minilm.name == "minilm.v3" and minilm.train.early_stopping == 3
+    assert minilm.train.min_steps == 250
+
+
 def test_min_steps_raises_the_epochs_of_a_small_table(tiny_dataset):
     """tiny@1 has 64 train rows: batch 32 is 2 optimizer steps an epoch, so min_steps 9 runs 5
     epochs (and 2 epochs of 40 steps already reach it); the saved config says what ran."""
