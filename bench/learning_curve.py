@@ -67,8 +67,10 @@ def train_one(csv: str, name: str, preset: str) -> dict:
     train_s = time.perf_counter() - start
     accuracy = harness.test_accuracy(experiment.checkpoint("best"), ref)
     return {
+        "preset_version": config.preset,
         "train_s": train_s,
         "epochs": experiment.record.epochs_done,
+        "best_epoch": experiment.record.best_epoch,
         "val_accuracy": experiment.record.epochs[-1]["val_accuracy"],
         "test_accuracy": accuracy,
     }
@@ -102,6 +104,7 @@ def adopted(experiment: str, source: str) -> dict:
         "adopted": experiment,
         "train_s": sum(e["seconds"] for e in epochs),
         "epochs": len(epochs),
+        "best_epoch": run.record.best_epoch,
         "val_accuracy": epochs[-1]["val_accuracy"],
         "test_accuracy": accuracy,
     }
@@ -166,7 +169,9 @@ def main() -> None:
         [
             "preset",
             ("train reviews", "size", ","),
+            ("version", "preset_version"),
             ("epochs", "epochs"),
+            ("best", "best_epoch"),
             ("val acc", "val_accuracy", ".2%"),
             ("test acc", "test_accuracy", ".2%"),
             ("train s", "train_s", ",.0f"),
