@@ -271,7 +271,8 @@ def test_a_sweep_runs_its_trials_two_at_a_time_and_prunes_one(
     rounds = []
     sweep = run_sweep("s1", workspace=workspace, interval=0.2, on_round=rounds.append)
 
-    assert sweep.status == "done" and [j.state for j in sweep.jobs] == ["done"] * 4
+    why = [(j.state, j.exit_code, j.error) for j in sweep.jobs if j.state != "done"]
+    assert sweep.status == "done" and not why, why  # a failed job's last log lines, if any
     assert {t.number: t.state for t in sweep.trials} == {
         0: "complete",
         1: "complete",
