@@ -94,14 +94,6 @@ def check_sample(checkpoint: str, dataset: str, combined: list) -> dict:
     return {"max_diff": float(np.abs(predictor.predict_proba(texts) - np.array(combined)).max())}
 
 
-def _training_seconds(experiment) -> float:
-    """An experiment's own training time: the sum of its epochs' seconds."""
-    rows = [
-        json.loads(line) for line in (experiment.path / "metrics.jsonl").read_text().splitlines()
-    ]
-    return sum(r["seconds"] for r in rows)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -139,7 +131,7 @@ def main() -> None:
         trained = harness.in_child(
             "ensemble:train", args.dataset, seed, members, adopt, name, stderr="inherit"
         )
-        extra = sum(_training_seconds(get_experiment(a)) for a in adopt)
+        extra = sum(get_experiment(a).record.seconds for a in adopt)  # its epochs' seconds
         checkpoint = get_experiment(name).checkpoint("best")
         probs, accuracy = [], {}
         for member in trained["members"]:

@@ -77,17 +77,16 @@ def train_one(csv: str, name: str, preset: str) -> dict:
 
 
 def adopted(experiment: str, source: str) -> dict:
-    """A row for a run already trained on all of `source`: its own training time and epochs from
-    its record, its best checkpoint's test accuracy (the cached probabilities when there are)."""
-    import json
-
+    """A row for a run already trained on all of `source`: its own training time, epochs and
+    settings from its catalog record, its best checkpoint's test accuracy (the cached
+    probabilities when there are)."""
     import numpy as np
 
     from critic.data import load_version
-    from critic.experiments import get_experiment
+    from critic.experiments.store import get_experiment
 
     run = get_experiment(experiment)
-    config = json.loads((run.path / "config.json").read_text())
+    record = run.record
     version = load_version(source)
     cache = harness.probs_cache(experiment)
     if cache.exists():
@@ -96,16 +95,15 @@ def adopted(experiment: str, source: str) -> dict:
         accuracy = float((np.load(cache).argmax(1) == truth).mean())
     else:
         accuracy = harness.test_accuracy(run.checkpoint("best"), source)
-    epochs = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
     return {
         "size": len(version.subset("train", ["label"])),
-        "seed": config["train"]["seed"],
-        "preset_version": config["preset"],
+        "seed": record.config["train"]["seed"],
+        "preset_version": record.config["preset"],
         "adopted": experiment,
-        "train_s": sum(e["seconds"] for e in epochs),
-        "epochs": len(epochs),
-        "best_epoch": run.record.best_epoch,
-        "val_accuracy": epochs[-1]["val_accuracy"],
+        "train_s": record.seconds,  # the sum of its epochs' seconds
+        "epochs": record.epochs_done,
+        "best_epoch": record.best_epoch,
+        "val_accuracy": record.epochs[-1]["val_accuracy"],
         "test_accuracy": accuracy,
     }
 
@@ -147,7 +145,9 @@ def main() -> None:
     saved = harness.load("learning_curve").get("rows", [])
     done = {(r["preset"], r["size"]) for r in saved} if not args.again else set()
     rows = [r for r in saved if (r["preset"], r["size"]) in done]
-    for preset, _, experiment in (a.partition("=") for a in args.adopt):
+    for preset, eq, experiment in (a.partition("=") for a in args.adopt):
+        if not (eq and preset and experiment):
+            parser.error(f"--adopt takes PRESET=EXPERIMENT, got {preset + eq + experiment!r}")
         row = {"preset": preset, **adopted(experiment, args.source)}
         rows = [r for r in rows if (r["preset"], r["size"]) != (preset, row["size"])] + [row]
         done.add((preset, row["size"]))
