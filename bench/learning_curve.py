@@ -71,9 +71,15 @@ def train_one(csv: str, name: str, preset: str) -> dict:
         "train_s": train_s,
         "epochs": experiment.record.epochs_done,
         "best_epoch": experiment.record.best_epoch,
-        "val_accuracy": experiment.record.epochs[-1]["val_accuracy"],
+        "val_accuracy": _best_val_accuracy(experiment.record),
         "test_accuracy": accuracy,
     }
+
+
+def _best_val_accuracy(record) -> float:
+    """The validation accuracy of the epoch whose checkpoint is scored (not the last epoch's:
+    early stopping runs past the best one)."""
+    return next(e for e in record.epochs if e["epoch"] == record.best_epoch)["val_accuracy"]
 
 
 def adopted(experiment: str, source: str) -> dict:
@@ -103,7 +109,7 @@ def adopted(experiment: str, source: str) -> dict:
         "train_s": record.seconds,  # the sum of its epochs' seconds
         "epochs": record.epochs_done,
         "best_epoch": record.best_epoch,
-        "val_accuracy": record.epochs[-1]["val_accuracy"],
+        "val_accuracy": _best_val_accuracy(record),
         "test_accuracy": accuracy,
     }
 
