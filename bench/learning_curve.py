@@ -71,15 +71,9 @@ def train_one(csv: str, name: str, preset: str) -> dict:
         "train_s": train_s,
         "epochs": experiment.record.epochs_done,
         "best_epoch": experiment.record.best_epoch,
-        "val_accuracy": _best_val_accuracy(experiment.record),
+        "val_accuracy": experiment.record.best_metrics["val_accuracy"],
         "test_accuracy": accuracy,
     }
-
-
-def _best_val_accuracy(record) -> float:
-    """The validation accuracy of the epoch whose checkpoint is scored (not the last epoch's:
-    early stopping runs past the best one)."""
-    return next(e for e in record.epochs if e["epoch"] == record.best_epoch)["val_accuracy"]
 
 
 def adopted(experiment: str, source: str) -> dict:
@@ -109,7 +103,7 @@ def adopted(experiment: str, source: str) -> dict:
         "train_s": record.seconds,  # the sum of its epochs' seconds
         "epochs": record.epochs_done,
         "best_epoch": record.best_epoch,
-        "val_accuracy": _best_val_accuracy(record),
+        "val_accuracy": record.best_metrics["val_accuracy"],
         "test_accuracy": accuracy,
     }
 

@@ -50,6 +50,12 @@ class ExperimentRecord:
     owner: str | None = None
     epochs: tuple[dict, ...] = ()
 
+    @property
+    def best_metrics(self) -> dict:
+        """The metrics of the epoch whose checkpoint is `best` (not the last epoch's: early
+        stopping runs past it)."""
+        return next(e for e in self.epochs if e["epoch"] == self.best_epoch)
+
 
 @dataclass(frozen=True)
 class DeploymentRecord:

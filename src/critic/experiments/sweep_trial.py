@@ -80,9 +80,7 @@ def _suggest(trial, param: Param):
 
 def _value(experiment: str, metric: str, workspace: Workspace) -> float:
     """The metric at the run's best epoch (chosen by that same metric)."""
-    record = get_experiment(experiment, workspace).record
-    best = next(e for e in record.epochs if e["epoch"] == record.best_epoch)
-    return float(best[metric])
+    return float(get_experiment(experiment, workspace).record.best_metrics[metric])
 
 
 def _report(name: str, workspace: Workspace, log: Log) -> None:
